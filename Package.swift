@@ -1,0 +1,79 @@
+// swift-tools-version:6.1
+
+import PackageDescription
+
+let package = Package(
+    name: "mmcd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "MassClustering", targets: ["MassClustering"]),
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "MMCWire", targets: ["MMCWire"]),
+        .executable(name: "mmc", targets: ["mmc"]),
+        .executable(name: "mmcd", targets: ["mmcd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // Pure core: window, mass-estimation forest, MMC/DMC, id matching. No I/O.
+        .target(name: "MassClustering"),
+
+        // libzmq (Debian libzmq3-dev). Headers are on the default include path, so no pkgConfig
+        // line (SwiftPM would warn about the -isystem flag it produces).
+        .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        // zlib, for reading .gz data files.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Thin Swift wrapper over libzmq: every pointer and errno stays in here.
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+
+        // Wire protocol: encoding and total decoding of points and cluster updates. No I/O.
+        .target(name: "MMCWire"),
+
+        // The daemon: configuration, services, metrics.
+        .target(
+            name: "MMCDaemon",
+            dependencies: [
+                "MassClustering", "ZeroMQ", "MMCWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .executableTarget(
+            name: "mmcd",
+            dependencies: [
+                "MMCDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "mmc",
+            dependencies: [
+                "MassClustering", "MMCWire", "ZeroMQ", "CZlib",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "MassClusteringTests", dependencies: ["MassClustering"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "MMCWireTests", dependencies: ["MMCWire"]),
+        .testTarget(name: "MMCDaemonTests", dependencies: ["MMCDaemon"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,1 @@
+// MMCDaemon module. See docs/ for the design; files in this folder hold one concern each.

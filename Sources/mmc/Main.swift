@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `mmc`: the command-line companion of the mmcd daemon.
+@main
+struct MMC: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mmc",
+        abstract: "Mass-maximization clustering: cluster files, feed and watch the mmcd daemon, benchmark.",
+        subcommands: []
+    )
+}
