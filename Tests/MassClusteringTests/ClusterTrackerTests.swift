@@ -1,0 +1,260 @@
+import MassClustering
+import Testing
+
+/// SplitMix64, so the randomized tests do not depend on the system generator.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Point ids `range` labelled `label`, as (ids, labels) for concatenation.
+private func block(_ range: Range<UInt64>, _ label: Int32) -> [(UInt64, Int32)] {
+    range.map { ($0, label) }
+}
+
+private extension ClusterTracker {
+    mutating func update(_ blocks: [(UInt64, Int32)]...) -> Update {
+        let points = blocks.joined()
+        return update(pointIDs: points.map(\.0), labels: points.map(\.1))
+    }
+}
+
+@Suite("ClusterTracker")
+struct ClusterTrackerTests {
+    @Test("the first clustering is all births, numbered by smallest point id")
+    func firstClustering() {
+        var tracker = ClusterTracker()
+        let update = tracker.update(block(200..<300, 0), block(0..<100, 1), block(100..<200, -1))
+        #expect(update.stableIDs == [1, 0])
+        #expect(update.events == [.birth(0), .birth(1)])
+        #expect(tracker.nextID == 2)
+    }
+
+    @Test("the example in the documentation holds")
+    func documentationExample() {
+        var tracker = ClusterTracker()
+        let first = tracker.update(pointIDs: [10, 11, 12, 13], labels: [0, 0, 1, 1])
+        #expect(first.stableIDs == [0, 1])
+        #expect(first.events == [.birth(0), .birth(1)])
+        let second = tracker.update(pointIDs: [11, 12, 13, 14], labels: [1, 0, 0, 0])
+        #expect(second.stableIDs == [1, 0])
+        #expect(second.events.isEmpty)
+    }
+
+    @Test("identical consecutive clusterings keep their ids and report nothing")
+    func identicalClusterings() {
+        var tracker = ClusterTracker()
+        let first = tracker.update(block(0..<50, 0), block(50..<120, 1), block(120..<130, -1))
+        for _ in 0..<3 {
+            let again = tracker.update(block(0..<50, 0), block(50..<120, 1), block(120..<130, -1))
+            #expect(again.stableIDs == first.stableIDs)
+            #expect(again.events.isEmpty)
+        }
+    }
+
+    @Test("permuted labels keep the ids of the same point sets", arguments: [UInt64(1), 2, 3, 4, 5])
+    func permutedLabels(seed: UInt64) {
+        var generator = SplitMix64(state: seed)
+        let clusterCount = 6
+        let points = (0..<600).map { UInt64($0) }
+        let labels = points.map { _ in Int32.random(in: -1..<Int32(clusterCount), using: &generator) }
+        var tracker = ClusterTracker()
+        let first = tracker.update(pointIDs: points, labels: labels)
+
+        let permutation = (0..<Int32(clusterCount)).shuffled(using: &generator)
+        let relabelled = labels.map { $0 < 0 ? $0 : permutation[Int($0)] }
+        let order = points.indices.shuffled(using: &generator)
+        let second = tracker.update(pointIDs: order.map { points[$0] }, labels: order.map { relabelled[$0] })
+        for old in 0..<clusterCount {
+            #expect(second.stableIDs[Int(permutation[old])] == first.stableIDs[old])
+        }
+        #expect(second.events.isEmpty)
+    }
+
+    @Test("ids survive window turnover: only carried points are compared")
+    func windowTurnover() {
+        var tracker = ClusterTracker()
+        let first = tracker.update(block(0..<100, 0), block(1000..<1100, 1))
+        // 90% of each cluster expired and new points arrived in the same places.
+        let second = tracker.update(block(1090..<1300, 0), block(90..<250, 1))
+        #expect(second.stableIDs == [first.stableIDs[1], first.stableIDs[0]])
+        #expect(second.events.isEmpty)
+    }
+
+    @Test("a cluster that disappears dies and a new one is born with a fresh id")
+    func birthAndDeath() {
+        var tracker = ClusterTracker()
+        _ = tracker.update(block(0..<100, 0), block(100..<200, 1))
+        let second = tracker.update(block(0..<100, 0), block(100..<200, -1), block(200..<260, 1))
+        #expect(second.stableIDs == [0, 2])
+        #expect(second.events == [.birth(2), .death(1)])
+    }
+
+    @Test("two clusters that join are reported as a merge into the larger one's id")
+    func merge() {
+        var tracker = ClusterTracker()
+        _ = tracker.update(block(0..<100, 0), block(100..<160, 1), block(160..<300, 2))
+        let second = tracker.update(block(0..<160, 0), block(160..<300, 1))
+        #expect(second.stableIDs == [0, 2])
+        #expect(second.events == [.death(1), .merge(from: [0, 1], into: 0)])
+    }
+
+    @Test("a cluster that falls apart is reported as a split, its id going to the larger part")
+    func split() {
+        var tracker = ClusterTracker()
+        _ = tracker.update(block(0..<200, 0), block(200..<300, 1))
+        let second = tracker.update(block(0..<80, 0), block(80..<200, 1), block(200..<300, 2))
+        #expect(second.stableIDs == [2, 0, 1])
+        #expect(second.events == [.birth(2), .split(from: 0, into: [0, 2])])
+    }
+
+    @Test("a small share does not count as a merge or split")
+    func smallShareIsNoEvent() {
+        var tracker = ClusterTracker()
+        _ = tracker.update(block(0..<100, 0), block(100..<200, 1))
+        // 10 points of cluster 1 (10%, below the 25% share threshold) move to cluster 0.
+        let second = tracker.update(block(0..<110, 0), block(110..<200, 1))
+        #expect(second.stableIDs == [0, 1])
+        #expect(second.events.isEmpty)
+    }
+
+    @Test("below the Jaccard floor a cluster does not inherit an id")
+    func jaccardFloor() throws {
+        // New cluster 0 holds all 100 points of old cluster 0 plus 900 carried noise points:
+        // Jaccard 0.1, below the default floor of 0.2.
+        var tracker = ClusterTracker()
+        _ = tracker.update(block(0..<100, 0), block(100..<1000, -1))
+        let second = tracker.update(block(0..<1000, 0))
+        #expect(second.stableIDs == [1])
+        #expect(second.events == [.birth(1), .death(0)])
+
+        var lenient = ClusterTracker(configuration: try .init(jaccardFloor: 0.05, shareThreshold: 0.25))
+        _ = lenient.update(block(0..<100, 0), block(100..<1000, -1))
+        #expect(lenient.update(block(0..<1000, 0)).stableIDs == [0])
+    }
+
+    @Test("the matching is greedy: the heaviest pair wins even when two lighter ones share more")
+    func greedyMatching() {
+        var tracker = ClusterTracker()
+        // Old clusters: id 0 = points 0..<95, id 1 = points 95..<140.
+        _ = tracker.update(block(0..<95, 0), block(95..<140, 1))
+        // New A = 50 points of id 0 + all 45 of id 1; new B = the other 45 points of id 0.
+        // Overlaps: A-0 50 (Jaccard 0.36), A-1 45 (0.47), B-0 45 (0.47). Greedy takes A-0
+        // (50 shared) and B and id 1 stay unmatched; A-1 plus B-0 would share 90.
+        let second = tracker.update(block(0..<50, 0), block(50..<95, 1), block(95..<140, 0))
+        #expect(second.stableIDs == [0, 2])
+        #expect(
+            second.events == [
+                .birth(2), .death(1), .merge(from: [0, 1], into: 0), .split(from: 0, into: [0, 2]),
+            ]
+        )
+    }
+
+    @Test("ties are broken by point ids, not by label order")
+    func tieBreak() {
+        // Old cluster 0 splits into two halves of equal size: the half with the smaller point
+        // ids keeps the id whatever its label.
+        for labels: (Int32, Int32) in [(0, 1), (1, 0)] {
+            var tracker = ClusterTracker()
+            _ = tracker.update(block(0..<100, 0))
+            let second = tracker.update(block(50..<100, labels.1), block(0..<50, labels.0))
+            #expect(second.stableIDs[Int(labels.0)] == 0)
+            #expect(second.stableIDs[Int(labels.1)] == 1)
+        }
+    }
+
+    @Test("ids are never reused over many random re-clusterings", arguments: [UInt64(11), 12, 13])
+    func idsNeverReused(seed: UInt64) {
+        var generator = SplitMix64(state: seed)
+        var tracker = ClusterTracker()
+        var everBorn = Set<UInt64>()
+        var dead = Set<UInt64>()
+        var live = Set<UInt64>()
+        var start: UInt64 = 0
+        for _ in 0..<40 {
+            let count = Int32.random(in: 1...6, using: &generator)
+            let points = Array(start..<start + 300)
+            start += UInt64.random(in: 0...150, using: &generator)
+            var labels = points.map { _ in Int32.random(in: -1..<count, using: &generator) }
+            labels.replaceSubrange(0..<Int(count), with: 0..<count)
+            let update = tracker.update(pointIDs: points, labels: labels)
+            for event in update.events {
+                switch event {
+                case .birth(let id):
+                    #expect(!everBorn.contains(id))
+                    #expect(id == everBorn.count)
+                    everBorn.insert(id)
+                    live.insert(id)
+                case .death(let id):
+                    #expect(live.remove(id) != nil)
+                    dead.insert(id)
+                case .merge, .split:
+                    break
+                }
+            }
+            #expect(Set(update.stableIDs) == live)
+            #expect(live.isDisjoint(with: dead))
+        }
+        #expect(tracker.nextID == everBorn.count)
+    }
+
+    @Test("state export and import round-trip")
+    func stateRoundTrip() throws {
+        var generator = SplitMix64(state: 99)
+        var original = ClusterTracker()
+        let points = (0..<500).map { _ in UInt64.random(in: 0..<1_000_000, using: &generator) }
+        let unique = Array(Set(points))
+        _ = original.update(pointIDs: unique, labels: unique.map { Int32($0 % 4) - 1 })
+        _ = original.update(pointIDs: unique, labels: unique.map { Int32($0 % 5) - 1 })
+
+        let state = original.state
+        #expect(state.pointIDs == unique.sorted())
+        var restored = try ClusterTracker(state: state)
+        #expect(restored.state == state)
+        #expect(restored.nextID == original.nextID)
+
+        let next = unique.map { Int32($0 % 3) - 1 }
+        let restoredUpdate = restored.update(pointIDs: unique, labels: next)
+        let originalUpdate = original.update(pointIDs: unique, labels: next)
+        #expect(restoredUpdate == originalUpdate)
+        #expect(restored.state == original.state)
+    }
+
+    @Test("inconsistent states are rejected")
+    func invalidStates() {
+        let cases: [(ClusterTracker.State, String)] = [
+            (.init(nextID: 1, pointIDs: [1, 2], clusterIDs: [0]), "state holds 2 point ids but 1 cluster ids"),
+            (.init(nextID: 1, pointIDs: [2, 2], clusterIDs: [0, 0]), "state point ids are not strictly ascending at index 1"),
+            (.init(nextID: 1, pointIDs: [1, 2], clusterIDs: [0, 1]), "state cluster id 1 is not below next id 1"),
+        ]
+        for (state, message) in cases {
+            let error = #expect(throws: ClusterTrackerError.self) { try ClusterTracker(state: state) }
+            #expect(error?.code == .invalidState)
+            #expect(error?.description == message)
+        }
+    }
+
+    @Test("configuration values outside their range are rejected with key, value and range")
+    func invalidConfiguration() {
+        let cases: [(Double, Double, String)] = [
+            (0, 0.25, "jaccardFloor = 0.0 is outside the allowed range (0, 1]"),
+            (1.5, 0.25, "jaccardFloor = 1.5 is outside the allowed range (0, 1]"),
+            (0.2, 0.6, "shareThreshold = 0.6 is outside the allowed range (0, 0.5]"),
+            (0.2, -1, "shareThreshold = -1.0 is outside the allowed range (0, 0.5]"),
+        ]
+        for (floor, share, message) in cases {
+            let error = #expect(throws: ClusterTrackerError.self) {
+                try ClusterTracker.Configuration(jaccardFloor: floor, shareThreshold: share)
+            }
+            #expect(error?.code == .invalidConfiguration)
+            #expect(error?.description == message)
+        }
+    }
+}
