@@ -1,0 +1,202 @@
+import Foundation
+import Synchronization
+
+/// Runs one socket on a dedicated thread and delivers what it receives as a bounded
+/// `AsyncStream`, counting every message the stream had no room for.
+///
+/// The loop takes the socket over (the parameter is `sending`, so the caller cannot touch it
+/// again); configure, bind and connect it first. The thread waits on the socket with
+/// `zmq_poll` for at most the poll interval at a time, so it notices ``stop()`` promptly, and
+/// it ends at once when the context is shut down (`ETERM`). When it ends it closes the socket
+/// and finishes ``messages``; messages already buffered are still delivered.
+///
+/// The stream buffers at most `bufferSize` messages and keeps the oldest: a message that
+/// arrives while the buffer is full is dropped and counted in ``dropped``, so a slow consumer
+/// costs counted data loss, never unbounded memory or a stalled socket. Use a `SUB` or `PULL`
+/// socket for input, an `XPUB` for subscription events (then ``send(_:)`` publishes on it,
+/// including the snapshot that answers a late subscriber), or a `ROUTER`/`REP` for requests.
+///
+/// ```swift
+/// let socket = try ZMQSocket(context: context, type: .sub)
+/// try socket.set(.subscribe([]))
+/// try socket.connect("tcp://127.0.0.1:5555")
+/// let loop = try ZMQReceiveLoop(socket: socket, bufferSize: 10_000, name: "mmcd.input")
+/// for await message in loop.messages { handle(message) }
+/// ```
+public final class ZMQReceiveLoop: Sendable {
+    /// The received messages, oldest first; finishes when the loop ends.
+    public let messages: AsyncStream<ZMQMessage>
+
+    private let state = SocketThreadState()
+    private let counters = Counters()
+    /// The sending end of the outbox, a `PUSH` connected to the loop thread's `PULL`; the
+    /// lock makes it usable from any thread, one at a time.
+    private let outbox: Mutex<ZMQSocket>
+
+    /// Takes over `socket` and starts the loop thread.
+    ///
+    /// - Parameters:
+    ///   - socket: A configured, bound or connected socket; the loop owns it from now on.
+    ///   - bufferSize: The most messages ``messages`` holds before it drops; at least 1.
+    ///   - name: The thread's name, as debuggers and `top -H` show it.
+    ///   - pollIntervalMilliseconds: The longest the thread waits before checking for
+    ///     ``stop()``.
+    /// - Throws: ``ZMQError`` if the internal outbox sockets cannot be made (for example
+    ///   `ETERM` after ``ZMQContext/shutdown()``); the socket is closed then.
+    public init(
+        socket: sending ZMQSocket, bufferSize: Int, name: String, pollIntervalMilliseconds: Int = 100
+    ) throws(ZMQError) {
+        precondition(bufferSize > 0, "bufferSize must be at least 1")
+        precondition(pollIntervalMilliseconds > 0, "pollIntervalMilliseconds must be positive")
+        let endpoint = "inproc://zeromq.receive-loop.\(UUID().uuidString)"
+        let outboxReceiver = try ZMQSocket(context: socket.context, type: .pull)
+        let outboxSender = try ZMQSocket(context: socket.context, type: .push)
+        try outboxReceiver.set(.linger(milliseconds: 0))
+        try outboxSender.set(.linger(milliseconds: 0))
+        try outboxReceiver.bind(endpoint)
+        try outboxSender.connect(endpoint)
+        self.outbox = Mutex(outboxSender)
+
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: ZMQMessage.self, bufferingPolicy: .bufferingOldest(bufferSize)
+        )
+        messages = stream
+        let loop = Loop(
+            continuation: continuation, state: state, counters: counters,
+            pollIntervalMilliseconds: pollIntervalMilliseconds
+        )
+        continuation.onTermination = { [state] _ in state.requestStop() }
+        startSocketThread(named: name, handing: (socket, outboxReceiver)) { sockets in
+            loop.run(socket: sockets.0, outbox: sockets.1)
+        }
+    }
+
+    deinit {
+        state.requestStop()
+    }
+
+    /// Messages taken from the socket so far, delivered or dropped.
+    public var received: Int {
+        counters.received.load(ordering: .relaxed)
+    }
+
+    /// Messages received but dropped because ``messages`` already held `bufferSize`.
+    public var dropped: Int {
+        counters.dropped.load(ordering: .relaxed)
+    }
+
+    /// Messages given to ``send(_:)`` that the socket did not take: it would have blocked
+    /// (a `PUSH` or `DEALER` at its high-water mark), has no route (`ROUTER`), or cannot
+    /// send at all (`SUB`, `PULL`).
+    public var sendDropped: Int {
+        counters.sendDropped.load(ordering: .relaxed)
+    }
+
+    /// The error that ended the loop, if one did; `nil` while it runs and after a normal end
+    /// (``stop()``, context shutdown, or the stream's consumer going away).
+    public var failure: ZMQError? {
+        state.failure
+    }
+
+    /// Sends `message` on the loop's socket, from any thread or task, without blocking.
+    ///
+    /// The message goes to the loop thread through an internal `inproc://` pipe and is sent
+    /// there, so the socket keeps a single user. Messages queued before ``stop()`` are still
+    /// sent as the loop ends (set a linger on the socket so they leave before it closes).
+    ///
+    /// - Returns: `false` when the internal queue is full (a thousand messages waiting).
+    /// - Throws: ``ZMQError`` (`ETERM` after ``ZMQContext/shutdown()``).
+    public func send(_ message: ZMQMessage) throws(ZMQError) -> Bool {
+        try outbox.withLock { (sender: inout ZMQSocket) throws(ZMQError) -> Bool in
+            try sender.send(message, flags: .dontWait)
+        }
+    }
+
+    /// Asks the loop to end; it does within the poll interval, closing its socket.
+    ///
+    /// Returns at once. Iterating ``messages`` to its end waits for the loop to finish.
+    public func stop() {
+        state.requestStop()
+    }
+}
+
+/// The loop's counters, shared with its thread.
+private final class Counters: Sendable {
+    let received = Atomic<Int>(0)
+    let dropped = Atomic<Int>(0)
+    let sendDropped = Atomic<Int>(0)
+}
+
+/// What the loop thread runs: everything it needs except its sockets, which it is handed.
+private struct Loop: Sendable {
+    /// The most messages moved in one direction before the thread looks at the other
+    /// direction and at stop requests again.
+    static let batch = 256
+
+    let continuation: AsyncStream<ZMQMessage>.Continuation
+    let state: SocketThreadState
+    let counters: Counters
+    let pollIntervalMilliseconds: Int
+
+    /// Serves `socket` and `outbox` until stopped or shut down, then closes both sockets and
+    /// finishes the stream.
+    func run(socket: ZMQSocket, outbox: ZMQSocket) {
+        defer {
+            socket.close()
+            outbox.close()
+            continuation.finish()
+        }
+        do {
+            while !state.stopRequested {
+                let ready = try ZMQSocket.poll(
+                    [ZMQPollItem(socket), ZMQPollItem(outbox)], timeoutMilliseconds: pollIntervalMilliseconds
+                )
+                if ready[0].contains(.pollIn) {
+                    try deliver(from: socket)
+                }
+                if ready[1].contains(.pollIn) {
+                    try forward(from: outbox, to: socket)
+                }
+            }
+            try forward(from: outbox, to: socket, limit: .max)
+        } catch {
+            state.end(with: error)
+        }
+    }
+
+    /// Moves up to ``batch`` waiting messages from the socket into the stream.
+    private func deliver(from socket: ZMQSocket) throws(ZMQError) {
+        for _ in 0..<Self.batch {
+            guard let message = try socket.receive(flags: .dontWait) else {
+                return
+            }
+            counters.received.add(1, ordering: .relaxed)
+            switch continuation.yield(message) {
+            case .enqueued:
+                break
+            case .dropped:
+                counters.dropped.add(1, ordering: .relaxed)
+            case .terminated:
+                state.requestStop()
+            @unknown default:
+                counters.dropped.add(1, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// Sends up to `limit` messages waiting in the outbox on the socket, counting those it
+    /// does not take.
+    private func forward(from outbox: ZMQSocket, to socket: ZMQSocket, limit: Int = batch) throws(ZMQError) {
+        var moved = 0
+        while moved < limit, let message = try outbox.receive(flags: .dontWait) {
+            moved += 1
+            do {
+                if try !socket.send(message, flags: .dontWait) {
+                    counters.sendDropped.add(1, ordering: .relaxed)
+                }
+            } catch where !error.isTerminated {
+                counters.sendDropped.add(1, ordering: .relaxed)
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Testing
+import ZeroMQ
+
+/// A `PULL` socket bound to a fresh `inproc://` endpoint and handed to a receive loop.
+private func pullLoop(
+    in context: ZMQContext, bufferSize: Int = 4, pollIntervalMilliseconds: Int = 100
+) throws -> (loop: ZMQReceiveLoop, endpoint: String) {
+    let endpoint = uniqueInproc("pull-loop")
+    let pull = try ZMQSocket(context: context, type: .pull)
+    try pull.bind(endpoint)
+    let loop = try ZMQReceiveLoop(
+        socket: pull, bufferSize: bufferSize, name: "test.pull-loop", pollIntervalMilliseconds: pollIntervalMilliseconds
+    )
+    return (loop, endpoint)
+}
+
+@Suite("Receive loop on its own thread", .timeLimit(.minutes(1)))
+struct ReceiveLoopTests {
+    @Test("The bounded stream keeps the oldest messages and counts every drop")
+    func boundedStreamCountsEveryDrop() async throws {
+        let context = try ZMQContext()
+        let (loop, endpoint) = try pullLoop(in: context, bufferSize: 16)
+        let push = try ZMQSocket(context: context, type: .push)
+        try push.connect(endpoint)
+
+        // PUSH/PULL loses nothing, so only the stream's buffer can drop; nobody consumes yet.
+        let count = 500
+        for index in 0..<count {
+            #expect(try push.send(ZMQMessage(strings: "\(index)")))
+        }
+        #expect(try await eventually(within: .seconds(5)) { loop.received == count })
+        loop.stop()
+        var delivered: [String] = []
+        for await message in loop.messages {
+            delivered += message.strings
+        }
+        #expect(delivered == (0..<16).map { "\($0)" })
+        #expect(loop.dropped == count - 16)
+        #expect(delivered.count + loop.dropped == count)
+        #expect(loop.failure == nil)
+    }
+
+    @Test("Stopping ends the stream and closes the socket")
+    func stopEndsStreamAndClosesSocket() async throws {
+        let context = try ZMQContext()
+        let (loop, endpoint) = try pullLoop(in: context, pollIntervalMilliseconds: 10)
+        loop.stop()
+        for await _ in loop.messages {}
+        // The endpoint is free again only once the loop's socket is closed.
+        try ZMQSocket(context: context, type: .pull).bind(endpoint)
+        #expect(loop.failure == nil)
+    }
+
+    @Test("A context shutdown ends a loop blocked in its socket")
+    func contextShutdownEndsLoop() async throws {
+        let context = try ZMQContext()
+        // A poll interval far beyond the time limit: only ETERM can end this loop.
+        let (loop, _) = try pullLoop(in: context, pollIntervalMilliseconds: 600_000)
+        context.shutdown()
+        for await _ in loop.messages {}
+        #expect(loop.failure == nil)
+        let late = try #require(throws: ZMQError.self) { try loop.send(ZMQMessage(strings: "late")) }
+        #expect(late.isTerminated)
+    }
+
+    @Test("A consumer that goes away stops the loop")
+    func cancelledConsumerStopsLoop() async throws {
+        let context = try ZMQContext()
+        let (loop, endpoint) = try pullLoop(in: context, pollIntervalMilliseconds: 10)
+        let consumer = Task {
+            for await _ in loop.messages {}
+        }
+        consumer.cancel()
+        await consumer.value
+        let rebound = try await eventually(within: .seconds(5)) {
+            (try? ZMQSocket(context: context, type: .pull).bind(endpoint)) != nil
+        }
+        #expect(rebound)
+    }
+
+    @Test("A late subscriber gets the cached snapshot from an XPUB loop")
+    func lateSubscriberGetsSnapshot() async throws {
+        let context = try ZMQContext()
+        let xpub = try ZMQSocket(context: context, type: .xpub)
+        try xpub.set(.xpubVerbose(true))
+        let endpoint = try xpub.bindEphemeralTCP()
+        let loop = try ZMQReceiveLoop(socket: xpub, bufferSize: 16, name: "test.xpub")
+        var events = loop.messages.makeAsyncIterator()
+
+        // Published before anyone subscribed: it reaches nobody, so it is kept as the snapshot.
+        let snapshot = ZMQMessage(strings: "clusters/", "snapshot v7")
+        #expect(try loop.send(snapshot))
+
+        // Subscribers stay connected: one that left would show up as an unsubscribe event.
+        var subscribers: [ZMQSocket] = []
+        for subscriberNumber in 1...2 {
+            let subscriber = try ZMQSocket(context: context, type: .sub)
+            try subscriber.set(.receiveTimeout(milliseconds: 3_000))
+            try subscriber.set(.subscribe(bytes("clusters/")))
+            try subscriber.connect(endpoint)
+            subscribers.append(subscriber)
+            let message = try #require(await events.next())
+            // With XPUB_VERBOSE the second subscription to the same topic is seen as well.
+            #expect(ZMQSubscriptionEvent(message) == ZMQSubscriptionEvent(kind: .subscribe, topic: bytes("clusters/")))
+            #expect(try loop.send(snapshot))
+            #expect(try subscriber.receive() == snapshot, "subscriber \(subscriberNumber)")
+        }
+        #expect(loop.sendDropped == 0)
+    }
+
+    @Test("An XSUB loop subscribes by sending subscription messages")
+    func xsubLoopSubscribesWhileRunning() async throws {
+        let context = try ZMQContext()
+        let publisher = try ZMQSocket(context: context, type: .pub)
+        let endpoint = try publisher.bindEphemeralTCP()
+        let xsub = try ZMQSocket(context: context, type: .xsub)
+        try xsub.connect(endpoint)
+        let loop = try ZMQReceiveLoop(socket: xsub, bufferSize: 1_000, name: "test.xsub")
+        #expect(try loop.send(ZMQSubscriptionEvent(kind: .subscribe, topic: bytes("news/")).message))
+
+        let subscribed = try await eventually(within: .seconds(5)) {
+            _ = try? publisher.send(ZMQMessage(strings: "news/probe"))
+            return loop.received > 0
+        }
+        #expect(subscribed)
+        for topic in ["other/1", "news/1", "other/2", "news/end"] {
+            try publisher.send(ZMQMessage(strings: topic))
+        }
+        var topics: [String] = []
+        for await message in loop.messages where message.strings != ["news/probe"] {
+            topics += message.strings
+            if message.strings == ["news/end"] {
+                break
+            }
+        }
+        #expect(topics == ["news/1", "news/end"])
+    }
+
+    @Test("Messages the socket cannot send are counted")
+    func unsendableMessagesAreCounted() async throws {
+        let context = try ZMQContext()
+        let sub = try ZMQSocket(context: context, type: .sub)
+        try sub.bind(uniqueInproc("unsendable"))
+        let loop = try ZMQReceiveLoop(socket: sub, bufferSize: 4, name: "test.unsendable")
+        #expect(try loop.send(ZMQMessage(strings: "a SUB cannot send")))
+        #expect(try await eventually(within: .seconds(5)) { loop.sendDropped == 1 })
+        #expect(loop.received == 0)
+    }
+}
