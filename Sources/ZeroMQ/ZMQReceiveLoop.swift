@@ -8,7 +8,8 @@ import Synchronization
 /// again); configure, bind and connect it first. The thread waits on the socket with
 /// `zmq_poll` for at most the poll interval at a time, so it notices ``stop()`` promptly, and
 /// it ends at once when the context is shut down (`ETERM`). When it ends it closes the socket
-/// and finishes ``messages``; messages already buffered are still delivered.
+/// and finishes ``messages``; messages already buffered are still delivered. Releasing the
+/// loop object, or ending the iteration of ``messages``, stops it too.
 ///
 /// The stream buffers at most `bufferSize` messages and keeps the oldest: a message that
 /// arrives while the buffer is full is dropped and counted in ``dropped``, so a slow consumer
@@ -42,7 +43,7 @@ public final class ZMQReceiveLoop: Sendable {
     ///   - pollIntervalMilliseconds: The longest the thread waits before checking for
     ///     ``stop()``.
     /// - Throws: ``ZMQError`` if the internal outbox sockets cannot be made (for example
-    ///   `ETERM` after ``ZMQContext/shutdown()``); the socket is closed then.
+    ///   `ETERM` after ``ZMQContext/shutdown()``); the socket is given up all the same.
     public init(
         socket: sending ZMQSocket, bufferSize: Int, name: String, pollIntervalMilliseconds: Int = 100
     ) throws(ZMQError) {
@@ -104,7 +105,8 @@ public final class ZMQReceiveLoop: Sendable {
     /// there, so the socket keeps a single user. Messages queued before ``stop()`` are still
     /// sent as the loop ends (set a linger on the socket so they leave before it closes).
     ///
-    /// - Returns: `false` when the internal queue is full (a thousand messages waiting).
+    /// - Returns: `false` when the internal queue is full: the loop thread is thousands of
+    ///   messages behind (libzmq's default high-water mark on both ends of the pipe).
     /// - Throws: ``ZMQError`` (`ETERM` after ``ZMQContext/shutdown()``).
     public func send(_ message: ZMQMessage) throws(ZMQError) -> Bool {
         try outbox.withLock { (sender: inout ZMQSocket) throws(ZMQError) -> Bool in
@@ -172,12 +174,11 @@ private struct Loop: Sendable {
             }
             counters.received.add(1, ordering: .relaxed)
             switch continuation.yield(message) {
-            case .enqueued:
+            case .enqueued, .terminated:
+                // After termination the stream's onTermination has already asked for a stop.
                 break
             case .dropped:
                 counters.dropped.add(1, ordering: .relaxed)
-            case .terminated:
-                state.requestStop()
             @unknown default:
                 counters.dropped.add(1, ordering: .relaxed)
             }

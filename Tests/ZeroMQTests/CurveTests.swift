@@ -129,6 +129,16 @@ struct CurveTests {
         #expect(authenticator.accepted == 0)
     }
 
+    @Test("ZAP guards a CURVE server even without a ZAP domain")
+    func zapGuardsCurveServerWithoutDomain() async throws {
+        let context = try ZMQContext()
+        let authenticator = try ZAPAuthenticator(context: context, allowedKeys: [])
+        let server = try CurveServer(context: context)
+        let client = try CurveKeyPair.generate()
+        #expect(try !server.reaches(client: client, trusting: server.keys.publicKey, within: .milliseconds(500)))
+        #expect(try await eventually(within: .seconds(2)) { authenticator.refused == 1 })
+    }
+
     @Test("A context has one ZAP handler")
     func oneHandlerPerContext() throws {
         let context = try ZMQContext()

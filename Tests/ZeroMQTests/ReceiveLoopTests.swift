@@ -136,6 +136,28 @@ struct ReceiveLoopTests {
         #expect(topics == ["news/1", "news/end"])
     }
 
+    @Test("Messages handed to send just before stop still go out")
+    func sendBeforeStopIsDelivered() throws {
+        let context = try ZMQContext()
+        let endpoint = uniqueInproc("last-words")
+        let pull = try ZMQSocket(context: context, type: .pull)
+        try pull.set(.receiveTimeout(milliseconds: 2_000))
+        try pull.bind(endpoint)
+        // Repeated because the stop can land before or after the loop's first poll.
+        for round in 1...20 {
+            let push = try ZMQSocket(context: context, type: .push)
+            // Linger lets the message leave although the loop closes the socket right after.
+            try push.set(.linger(milliseconds: 2_000))
+            try push.connect(endpoint)
+            let loop = try ZMQReceiveLoop(socket: push, bufferSize: 4, name: "test.last-words")
+            let last = ZMQMessage(strings: "final update \(round)")
+            #expect(try loop.send(last))
+            loop.stop()
+            #expect(try pull.receive() == last)
+            #expect(loop.sendDropped == 0)
+        }
+    }
+
     @Test("Messages the socket cannot send are counted")
     func unsendableMessagesAreCounted() async throws {
         let context = try ZMQContext()

@@ -239,6 +239,30 @@ struct SocketTests {
         #expect(try pull.receive() == nil)
     }
 
+    @Test("By default unsent messages do not hold up context termination")
+    func defaultLingerDoesNotHang() {
+        let queued = DispatchSemaphore(value: 0)
+        let terminated = DispatchSemaphore(value: 0)
+        // A thread of its own, because a regression would block it for good.
+        Thread {
+            do {
+                let context = try ZMQContext()
+                let push = try ZMQSocket(context: context, type: .push)
+                // Nobody listens there, so the message stays queued in the socket.
+                try push.connect("ipc:///tmp/zeromq-tests-\(UUID().uuidString)")
+                if try push.send(ZMQMessage(strings: "never delivered"), flags: .dontWait) {
+                    queued.signal()
+                }
+            } catch {
+                // Leaves `queued` unsignalled, which fails the test.
+            }
+            // The socket and the context are released here: closed, then terminated.
+            terminated.signal()
+        }.start()
+        #expect(terminated.wait(timeout: .now() + 5) == .success)
+        #expect(queued.wait(timeout: .now()) == .success)
+    }
+
     @Test("After a context shutdown, socket calls fail with ETERM")
     func shutdownMakesCallsFailWithETERM() throws {
         let context = try ZMQContext()
