@@ -18,9 +18,10 @@ import Synchronization
 /// try server.set(.zapDomain("mmcd"))
 /// ```
 ///
-/// There is one handler per context. It runs until ``stop()`` or ``ZMQContext/shutdown()``;
-/// once stopped, libzmq no longer asks anyone and admits every CURVE client that knows the
-/// server key, so stop it only together with the sockets it guards.
+/// There is one handler per context. It runs until ``stop()`` or ``ZMQContext/shutdown()``,
+/// even after this object is released: once it stops, libzmq asks no one and admits every
+/// CURVE client that knows the server key, so it must never end by accident. Stop it only
+/// together with the sockets it guards.
 public final class ZAPAuthenticator: Sendable {
     /// The endpoint libzmq sends ZAP requests to (RFC 27).
     public static let endpoint = "inproc://zeromq.zap.01"
@@ -49,10 +50,6 @@ public final class ZAPAuthenticator: Sendable {
         startSocketThread(named: "zeromq.zap", handing: socket) { [policy, state] socket in
             Self.serve(socket: socket, policy: policy, state: state)
         }
-    }
-
-    deinit {
-        state.requestStop()
     }
 
     /// The keys admitted now.

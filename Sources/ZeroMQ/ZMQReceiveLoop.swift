@@ -15,7 +15,9 @@ import Synchronization
 /// arrives while the buffer is full is dropped and counted in ``dropped``, so a slow consumer
 /// costs counted data loss, never unbounded memory or a stalled socket. Use a `SUB` or `PULL`
 /// socket for input, an `XPUB` for subscription events (then ``send(_:)`` publishes on it,
-/// including the snapshot that answers a late subscriber), or a `ROUTER`/`REP` for requests.
+/// including the snapshot that answers a late subscriber), or a `ROUTER` for requests (reply
+/// with ``send(_:)``, routing-id frame first). Strict `REQ`/`REP` sockets cannot run in a loop,
+/// which receives again before anyone could reply.
 ///
 /// ```swift
 /// let socket = try ZMQSocket(context: context, type: .sub)
@@ -37,7 +39,8 @@ public final class ZMQReceiveLoop: Sendable {
     /// Takes over `socket` and starts the loop thread.
     ///
     /// - Parameters:
-    ///   - socket: A configured, bound or connected socket; the loop owns it from now on.
+    ///   - socket: A configured, bound or connected socket, not `REQ` or `REP`; the loop owns
+    ///     it from now on.
     ///   - bufferSize: The most messages ``messages`` holds before it drops; at least 1.
     ///   - name: The thread's name, as debuggers and `top -H` show it.
     ///   - pollIntervalMilliseconds: The longest the thread waits before checking for
@@ -49,6 +52,7 @@ public final class ZMQReceiveLoop: Sendable {
     ) throws(ZMQError) {
         precondition(bufferSize > 0, "bufferSize must be at least 1")
         precondition(pollIntervalMilliseconds > 0, "pollIntervalMilliseconds must be positive")
+        precondition(socket.type != .req && socket.type != .rep, "REQ and REP need strict turns; use DEALER or ROUTER")
         let endpoint = "inproc://zeromq.receive-loop.\(UUID().uuidString)"
         let outboxReceiver = try ZMQSocket(context: socket.context, type: .pull)
         let outboxSender = try ZMQSocket(context: socket.context, type: .push)

@@ -16,8 +16,8 @@ import CZeroMQ
 /// if let message = try socket.receive() { print(message.frames.count) }
 /// ```
 ///
-/// The socket is closed by ``close()`` or when the object is released; it keeps its
-/// ``context`` alive until then.
+/// The socket is closed by ``close()`` or when the object is released, and it keeps its
+/// ``context`` alive for as long as the object exists.
 public final class ZMQSocket {
     /// The context this socket belongs to.
     public let context: ZMQContext

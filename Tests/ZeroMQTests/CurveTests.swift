@@ -93,6 +93,7 @@ struct CurveTests {
         let listed = try CurveKeyPair.generate()
         let unlisted = try CurveKeyPair.generate()
         let authenticator = try ZAPAuthenticator(context: context, allowedKeys: [listed.publicKey])
+        defer { authenticator.stop() }
         let server = try CurveServer(context: context, zapDomain: "mmcd-test")
 
         #expect(try server.reaches(client: listed, trusting: server.keys.publicKey, within: .seconds(5)))
@@ -108,8 +109,6 @@ struct CurveTests {
         #expect(try !server.reaches(client: listed, trusting: server.keys.publicKey, within: .milliseconds(500)))
         #expect(try await eventually(within: .seconds(2)) { authenticator.refused == 2 })
         #expect(authenticator.accepted == 2)
-
-        authenticator.stop()
         #expect(authenticator.failure == nil)
     }
 
@@ -117,6 +116,7 @@ struct CurveTests {
     func zapRefusesNullMechanism() async throws {
         let context = try ZMQContext()
         let authenticator = try ZAPAuthenticator(context: context, allowedKeys: [])
+        defer { authenticator.stop() }
         let server = try ZMQSocket(context: context, type: .pub)
         try server.set(.zapDomain("mmcd-test"))
         let endpoint = try server.bindEphemeralTCP()
@@ -133,19 +133,30 @@ struct CurveTests {
     func zapGuardsCurveServerWithoutDomain() async throws {
         let context = try ZMQContext()
         let authenticator = try ZAPAuthenticator(context: context, allowedKeys: [])
+        defer { authenticator.stop() }
         let server = try CurveServer(context: context)
         let client = try CurveKeyPair.generate()
         #expect(try !server.reaches(client: client, trusting: server.keys.publicKey, within: .milliseconds(500)))
         #expect(try await eventually(within: .seconds(2)) { authenticator.refused == 1 })
     }
 
-    @Test("A context has one ZAP handler")
-    func oneHandlerPerContext() throws {
+    @Test("A context has one ZAP handler, until it is stopped")
+    func oneHandlerPerContext() async throws {
         let context = try ZMQContext()
         let first = try ZAPAuthenticator(context: context, allowedKeys: [])
+        defer { first.stop() }
         let second = try #require(throws: ZMQError.self) { try ZAPAuthenticator(context: context, allowedKeys: []) }
         #expect(second.code == EADDRINUSE)
         #expect(second.operation == "bind \(ZAPAuthenticator.endpoint)")
+
         first.stop()
+        var replacement: ZAPAuthenticator?
+        let replaced = try await eventually(within: .seconds(2)) {
+            replacement = try? ZAPAuthenticator(context: context, allowedKeys: [], pollIntervalMilliseconds: 10)
+            return replacement != nil
+        }
+        #expect(replaced)
+        replacement?.stop()
+        #expect(first.failure == nil)
     }
 }

@@ -136,6 +136,28 @@ struct ReceiveLoopTests {
         #expect(topics == ["news/1", "news/end"])
     }
 
+    @Test("A ROUTER loop answers requests through send")
+    func routerLoopAnswersRequests() async throws {
+        let context = try ZMQContext()
+        let router = try ZMQSocket(context: context, type: .router)
+        let endpoint = try router.bindEphemeralTCP()
+        let loop = try ZMQReceiveLoop(socket: router, bufferSize: 16, name: "test.router")
+        let client = try ZMQSocket(context: context, type: .req)
+        try client.set(.receiveTimeout(milliseconds: 2_000))
+        try client.connect(endpoint)
+
+        var requests = loop.messages.makeAsyncIterator()
+        for question in ["snapshot?", "stats?"] {
+            try client.send(ZMQMessage(strings: question))
+            let request = try #require(await requests.next())
+            // Routing id, the REQ socket's empty delimiter, then the question.
+            #expect(request.frames.count == 3)
+            #expect(Array(request.strings.dropFirst()) == ["", question])
+            #expect(try loop.send(ZMQMessage([request.frames[0], [], bytes("answer to \(question)")])))
+            #expect(try client.receive() == ZMQMessage(strings: "answer to \(question)"))
+        }
+    }
+
     @Test("Messages handed to send just before stop still go out")
     func sendBeforeStopIsDelivered() throws {
         let context = try ZMQContext()
