@@ -127,12 +127,12 @@ struct TestRandom {
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 /// The error code a throwing decode produced, or nil if it succeeded.
-func errorCode<T>(_ body: () throws(WireError) -> T) -> WireError.Code? {
+func errorCode<T>(_ body: () throws -> T) -> WireError.Code? {
     do {
         _ = try body()
         return nil
     } catch {
-        return error.code
+        return (error as? WireError)?.code
     }
 }
 

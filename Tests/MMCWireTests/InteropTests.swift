@@ -1,0 +1,80 @@
+import Foundation
+import MMCWire
+import Testing
+
+/// The repository root, found from this file's path (Tests/MMCWireTests/InteropTests.swift).
+private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Whether `python3` is on the PATH (the test is skipped only when it is not).
+private let pythonAvailable = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
+    FileManager.default.isExecutableFile(atPath: "\($0)/python3")
+}
+
+/// Swift encodes, the Python example client (examples/python/mmc_wire.py, run with plain
+/// python3 and without pyzmq) decodes and encodes again in every form, and Swift decodes that.
+@Suite("Interoperability with the Python client", .enabled(if: pythonAvailable, "python3 is not on the PATH"))
+struct InteropTests {
+    @Test("Swift and Python decode each other's messages")
+    func roundTripThroughPython() throws {
+        let files = FileManager.default
+        let directory = files.temporaryDirectory.appendingPathComponent("mmcwire-interop-\(UUID().uuidString)")
+        let input = directory.appendingPathComponent("in")
+        let output = directory.appendingPathComponent("out")
+        try files.createDirectory(at: input, withIntermediateDirectories: true)
+        defer { try? files.removeItem(at: directory) }
+
+        var random = TestRandom(seed: 2_024)
+        var batches: [String: PointBatch] = [:]
+        var updates: [String: UpdateMessage] = [:]
+        var requests: [String: Request] = [:]
+        var replies: [String: Reply] = [:]
+        func write(_ name: String, _ bytes: [UInt8]) throws {
+            try Data(bytes).write(to: input.appendingPathComponent(name))
+        }
+        for index in 0..<40 {
+            let stem = "m\(index)"
+            let batch = random.batch(count: index % 4 == 0 ? 1 : random.int(1...200), dimension: random.int(1...64))
+            batches[stem] = batch
+            switch index % 3 {
+            case 0: try write("\(stem).points.bin", batch.encodedBinary())
+            case 1: try write("\(stem).points.json", batch.encodedJSON(layout: .rows))
+            default: try write("\(stem).points.json", batch.encodedJSON(layout: .columns))
+            }
+            updates[stem] = index.isMultiple(of: 2) ? .clusters(random.update()) : .provisional(random.provisional())
+            try write("\(stem).update.json", updates[stem]!.encoded())
+            requests[stem] = random.request()
+            try write("\(stem).request.json", requests[stem]!.encoded())
+            replies[stem] = random.reply()
+            try write("\(stem).reply.json", replies[stem]!.encoded())
+        }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", repositoryRoot.appendingPathComponent("examples/python/interop.py").path,
+                             input.path, output.path, "--bench", "500", "3", "42"]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "python: \(stderr)")
+
+        func read(_ name: String) throws -> [UInt8] {
+            [UInt8](try Data(contentsOf: output.appendingPathComponent(name)))
+        }
+        for (stem, batch) in batches {
+            var suffixes = ["bin", "rows.json", "columns.json"]
+            if batch.count == 1 { suffixes.append("single.json") }
+            for suffix in suffixes {
+                let decoded = try PointBatch.decode(try read("\(stem).points.\(suffix)"))
+                #expect(decoded == batch, "\(stem) \(suffix)")
+                #expect(decoded.values.map(\.bitPattern) == batch.values.map(\.bitPattern), "\(stem) \(suffix)")
+            }
+            #expect(try UpdateMessage.decode(try read("\(stem).update.json")) == updates[stem], "\(stem)")
+            #expect(try Request.decode(try read("\(stem).request.json")) == requests[stem], "\(stem)")
+            #expect(try Reply.decode(try read("\(stem).reply.json")) == replies[stem], "\(stem)")
+        }
+        // Python's generator reproduces the benchmark batch byte for byte.
+        #expect(try read("bench.bin") == WireBenchmark.pointBatch(count: 500, dimension: 3, seed: 42).encodedBinary())
+    }
+}
