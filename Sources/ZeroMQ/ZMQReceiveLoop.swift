@@ -9,7 +9,7 @@ import Synchronization
 /// `zmq_poll` for at most the poll interval at a time, so it notices ``stop()`` promptly, and
 /// it ends at once when the context is shut down (`ETERM`). When it ends it closes the socket
 /// and finishes ``messages``; messages already buffered are still delivered. Releasing the
-/// loop object, or ending the iteration of ``messages``, stops it too.
+/// loop object, or cancelling the task that iterates ``messages``, stops it too.
 ///
 /// The stream buffers at most `bufferSize` messages and keeps the oldest: a message that
 /// arrives while the buffer is full is dropped and counted in ``dropped``, so a slow consumer
@@ -58,6 +58,8 @@ public final class ZMQReceiveLoop: Sendable {
         let outboxSender = try ZMQSocket(context: socket.context, type: .push)
         try outboxReceiver.set(.linger(milliseconds: 0))
         try outboxSender.set(.linger(milliseconds: 0))
+        try outboxReceiver.set(.receiveHighWaterMark(Loop.outboxHighWaterMark))
+        try outboxSender.set(.sendHighWaterMark(Loop.outboxHighWaterMark))
         try outboxReceiver.bind(endpoint)
         try outboxSender.connect(endpoint)
         self.outbox = Mutex(outboxSender)
@@ -98,7 +100,7 @@ public final class ZMQReceiveLoop: Sendable {
     }
 
     /// The error that ended the loop, if one did; `nil` while it runs and after a normal end
-    /// (``stop()``, context shutdown, or the stream's consumer going away).
+    /// (``stop()``, context shutdown, release, or a cancelled consumer).
     public var failure: ZMQError? {
         state.failure
     }
@@ -109,8 +111,9 @@ public final class ZMQReceiveLoop: Sendable {
     /// there, so the socket keeps a single user. Messages queued before ``stop()`` are still
     /// sent as the loop ends (set a linger on the socket so they leave before it closes).
     ///
-    /// - Returns: `false` when the internal queue is full: the loop thread is thousands of
-    ///   messages behind (libzmq's default high-water mark on both ends of the pipe).
+    /// - Returns: `false` when the message could not be queued: 2000 messages are already
+    ///   waiting for the loop thread, or the loop has ended (libzmq notices that a moment
+    ///   later, and a message accepted in between is lost).
     /// - Throws: ``ZMQError`` (`ETERM` after ``ZMQContext/shutdown()``).
     public func send(_ message: ZMQMessage) throws(ZMQError) -> Bool {
         try outbox.withLock { (sender: inout ZMQSocket) throws(ZMQError) -> Bool in
@@ -138,6 +141,8 @@ private struct Loop: Sendable {
     /// The most messages moved in one direction before the thread looks at the other
     /// direction and at stop requests again.
     static let batch = 256
+    /// The high-water mark of each end of the outbox; an `inproc` pipe holds both.
+    static let outboxHighWaterMark = 1_000
 
     let continuation: AsyncStream<ZMQMessage>.Continuation
     let state: SocketThreadState
@@ -164,7 +169,9 @@ private struct Loop: Sendable {
                     try forward(from: outbox, to: socket)
                 }
             }
-            try forward(from: outbox, to: socket, limit: .max)
+            // Everything sent before the stop request is in the outbox now, and it holds no more
+            // than this; a sender that keeps going cannot hold the loop up.
+            try forward(from: outbox, to: socket, limit: 2 * Self.outboxHighWaterMark)
         } catch {
             state.end(with: error)
         }

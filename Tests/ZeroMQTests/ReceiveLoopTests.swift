@@ -14,6 +14,14 @@ private func pullLoop(
     return (loop, endpoint)
 }
 
+/// Whether `endpoint` can be bound again soon, which shows that the socket bound to it was
+/// closed (libzmq releases the name on its reaper thread, a moment after the close).
+private func endpointFreed(_ endpoint: String, in context: ZMQContext) async throws -> Bool {
+    try await eventually(within: .seconds(5)) {
+        (try? ZMQSocket(context: context, type: .pull).bind(endpoint)) != nil
+    }
+}
+
 @Suite("Receive loop on its own thread", .timeLimit(.minutes(1)))
 struct ReceiveLoopTests {
     @Test("The bounded stream keeps the oldest messages and counts every drop")
@@ -46,9 +54,9 @@ struct ReceiveLoopTests {
         let (loop, endpoint) = try pullLoop(in: context, pollIntervalMilliseconds: 10)
         loop.stop()
         for await _ in loop.messages {}
-        // The endpoint is free again only once the loop's socket is closed.
-        try ZMQSocket(context: context, type: .pull).bind(endpoint)
+        #expect(try await endpointFreed(endpoint, in: context))
         #expect(loop.failure == nil)
+        #expect(try await eventually(within: .seconds(2)) { (try? loop.send(ZMQMessage(strings: "too late"))) == false })
     }
 
     @Test("A context shutdown ends a loop blocked in its socket")
@@ -72,10 +80,7 @@ struct ReceiveLoopTests {
         }
         consumer.cancel()
         await consumer.value
-        let rebound = try await eventually(within: .seconds(5)) {
-            (try? ZMQSocket(context: context, type: .pull).bind(endpoint)) != nil
-        }
-        #expect(rebound)
+        #expect(try await endpointFreed(endpoint, in: context))
     }
 
     @Test("A late subscriber gets the cached snapshot from an XPUB loop")
