@@ -126,12 +126,4 @@ extension PointBatch {
     ///
     /// - Complexity: O(`values.count`).
     public func encodedJSON(layout: JSONLayout = .rows) -> [UInt8] { JSONPointCodec.encode(self, layout: layout) }
-
-    /// Creates a batch from arrays the caller has already validated.
-    init(unchecked dimension: Int, ids: [UInt64], timestamps: [Double], values: [Double]) {
-        self.dimension = dimension
-        self.ids = ids
-        self.timestamps = timestamps
-        self.values = values
-    }
 }
