@@ -1,0 +1,322 @@
+internal import Hummingbird
+public import Logging
+internal import NIOCore
+public import Prometheus
+public import ServiceLifecycle
+internal import Synchronization
+
+/// The metrics the daemon updates, registered on a `PrometheusCollectorRegistry`.
+///
+/// All names carry the `mmcd_` prefix. Labelled families (`reason`, `kind`, `result`) hand out
+/// one counter per label value; the registry returns the same counter for the same value, so
+/// callers may ask each time or keep the counter.
+///
+/// ```swift
+/// let metrics = DaemonMetrics(registry: PrometheusCollectorRegistry())
+/// metrics.pointsReceived.increment(by: Int64(batch.count))
+/// metrics.messagesRejected(reason: "dimension_mismatch").increment()
+/// metrics.reclusterDuration.record(.milliseconds(120))
+/// ```
+public struct DaemonMetrics: Sendable {
+    /// The registry every metric is registered on; ``MetricsServer`` renders it.
+    public let registry: PrometheusCollectorRegistry
+    /// `mmcd_points_received_total`: points in messages that arrived (before decoding checks).
+    public let pointsReceived: Counter
+    /// `mmcd_points_decoded_total`: points that decoded and were handed to the model.
+    public let pointsDecoded: Counter
+    /// `mmcd_window_points`: points in the window.
+    public let windowPoints: Gauge
+    /// `mmcd_clusters`: clusters in the latest clustering.
+    public let clusters: Gauge
+    /// `mmcd_noise_fraction`: fraction of window points that were noise in the latest clustering.
+    public let noiseFraction: Gauge
+    /// `mmcd_recluster_duration_seconds`: how long re-clusterings took.
+    public let reclusterDuration: DurationHistogram
+    /// `mmcd_recluster_abandoned_total`: re-clusterings abandoned past the time budget.
+    public let reclusterAbandoned: Counter
+
+    /// Bucket bounds of ``reclusterDuration``: 10 ms to 2 minutes.
+    public static let reclusterDurationBuckets: [Duration] = [
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        .milliseconds(500), .seconds(1), .milliseconds(2_500), .seconds(5), .seconds(10), .seconds(30),
+        .seconds(60), .seconds(120),
+    ]
+
+    /// Registers every metric on `registry` (the `result` series of snapshot writes start at 0).
+    public init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        pointsReceived = registry.makeCounter(
+            descriptor: Self.descriptor("points_received", "total", "Points in received messages."))
+        pointsDecoded = registry.makeCounter(
+            descriptor: Self.descriptor("points_decoded", "total", "Points decoded and handed to the model."))
+        windowPoints = registry.makeGauge(descriptor: Self.descriptor("window", "points", "Points in the window."))
+        clusters = registry.makeGauge(
+            descriptor: Self.descriptor("clusters", "", "Clusters in the latest clustering."))
+        noiseFraction = registry.makeGauge(
+            descriptor: Self.descriptor(
+                "noise_fraction", "", "Fraction of window points that were noise in the latest clustering."))
+        reclusterDuration = registry.makeDurationHistogram(
+            descriptor: Self.descriptor("recluster_duration", "seconds", "Duration of completed re-clusterings."),
+            labels: [], buckets: Self.reclusterDurationBuckets)
+        reclusterAbandoned = registry.makeCounter(
+            descriptor: Self.descriptor(
+                "recluster_abandoned", "total", "Re-clusterings abandoned because they exceeded the time budget."))
+        for result in SnapshotWriteResult.allCases { _ = snapshotWrites(result: result) }
+    }
+
+    /// `mmcd_messages_rejected_total{reason}`: messages refused whole, by reason (a wire error
+    /// code such as `dimension_mismatch`, or `topic` for an unexpected topic).
+    public func messagesRejected(reason: String) -> Counter {
+        labelledCounter("messages_rejected", "Messages rejected, by reason.", ("reason", reason))
+    }
+
+    /// `mmcd_points_dropped_total{reason}`: decoded points that did not reach the model, by
+    /// reason (`queue_full` when the ingest buffer overflowed, for example).
+    public func pointsDropped(reason: String) -> Counter {
+        labelledCounter("points_dropped", "Decoded points dropped before the model, by reason.", ("reason", reason))
+    }
+
+    /// `mmcd_updates_published_total{kind}`: messages published, by kind (`full`, `diff`,
+    /// `provisional`, `snapshot`).
+    public func updatesPublished(kind: String) -> Counter {
+        labelledCounter("updates_published", "Cluster updates published, by kind.", ("kind", kind))
+    }
+
+    /// `mmcd_snapshot_writes_total{result}`: state snapshots written or failed.
+    public func snapshotWrites(result: SnapshotWriteResult) -> Counter {
+        labelledCounter("snapshot_writes", "State snapshot writes, by result.", ("result", result.rawValue))
+    }
+
+    /// The `mmcd_<name>_total` counter of one label value (the help text must be the same for
+    /// every value: the registry enforces it).
+    private func labelledCounter(_ name: String, _ help: String, _ label: (String, String)) -> Counter {
+        registry.makeCounter(descriptor: Self.descriptor(name, "total", help), labels: [label])
+    }
+
+    private static func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mmcd", metricName: name, unitName: unit, helpText: help)
+    }
+}
+
+/// The `result` label of `mmcd_snapshot_writes_total`.
+public enum SnapshotWriteResult: String, Sendable, Hashable, CaseIterable {
+    /// The snapshot was written and renamed into place.
+    case ok
+    /// Writing failed; the previous snapshot is still in place.
+    case error
+}
+
+/// What `/healthz` reports: whether the daemon is up and re-clustering on schedule.
+///
+/// The daemon calls ``markReady()`` once it serves, ``recordRecluster()`` after every
+/// re-clustering and ``markStopping()`` at shutdown. With a staleness limit set, a daemon that has
+/// not re-clustered for longer than the limit (counted from readiness before the first one)
+/// reports ``Status/stale``. Thread-safe.
+public final class HealthMonitor: Sendable {
+    /// The health states.
+    public enum Status: String, Sendable, Hashable {
+        /// Not ready yet (restoring state, binding sockets).
+        case starting
+        /// Ready and re-clustering on schedule.
+        case ok
+        /// Ready, but the last re-clustering is older than the staleness limit.
+        case stale
+        /// Shutting down.
+        case stopping
+    }
+
+    /// One reading of the health state.
+    public struct Report: Sendable, Hashable {
+        /// The state.
+        public let status: Status
+        /// Time since the last re-clustering, `nil` before the first.
+        public let lastReclusterAge: Duration?
+
+        /// Whether the state is ``Status/ok`` (HTTP 200; anything else is 503).
+        public var isHealthy: Bool { status == .ok }
+
+        /// `{"status":"ok","last_recluster_age_seconds":1.5}` (`null` before the first).
+        public var json: String {
+            let age = lastReclusterAge.map { "\(Double($0.components.seconds) + Double($0.components.attoseconds) * 1e-18)" }
+            return #"{"status":"\#(status.rawValue)","last_recluster_age_seconds":\#(age ?? "null")}"#
+        }
+    }
+
+    private struct State {
+        var status = Status.starting
+        var readyAt: ContinuousClock.Instant?
+        var lastRecluster: ContinuousClock.Instant?
+        var staleAfter: Duration?
+    }
+
+    private let state: Mutex<State>
+
+    /// A monitor in the ``Status/starting`` state.
+    ///
+    /// - Parameter staleAfter: how long without a re-clustering counts as stale; `nil` never.
+    public init(staleAfter: Duration? = nil) {
+        state = Mutex(State(staleAfter: staleAfter))
+    }
+
+    /// The daemon serves: configuration valid, sockets bound.
+    public func markReady() {
+        state.withLock {
+            $0.status = .ok
+            $0.readyAt = $0.readyAt ?? .now
+        }
+    }
+
+    /// Shutdown has begun.
+    public func markStopping() {
+        state.withLock { $0.status = .stopping }
+    }
+
+    /// A re-clustering finished now.
+    public func recordRecluster() {
+        state.withLock { $0.lastRecluster = .now }
+    }
+
+    /// Changes the staleness limit (after a reload changed the schedule); `nil` turns it off.
+    public func setStaleAfter(_ limit: Duration?) {
+        state.withLock { $0.staleAfter = limit }
+    }
+
+    /// The current health.
+    public func report() -> Report {
+        state.withLock { state in
+            let now = ContinuousClock.Instant.now
+            let age = state.lastRecluster.map { now - $0 }
+            var status = state.status
+            if status == .ok, let limit = state.staleAfter, let since = state.lastRecluster ?? state.readyAt,
+                now - since > limit
+            {
+                status = .stale
+            }
+            return Report(status: status, lastReclusterAge: age)
+        }
+    }
+}
+
+/// Why ``MetricsServer/boundPort()`` has no port to give.
+public struct MetricsServerError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A readable sentence.
+    public let description: String
+}
+
+/// The daemon's HTTP endpoint: `GET /metrics` (Prometheus text format) and `GET /healthz` (JSON).
+///
+/// A ServiceLifecycle `Service` built on Hummingbird 2: run it in the daemon's `ServiceGroup`
+/// and it stops accepting connections and finishes in-flight requests on graceful shutdown.
+/// Port 0 binds an ephemeral port; ``boundPort()`` returns the port actually bound.
+///
+/// ```swift
+/// let metrics = DaemonMetrics(registry: PrometheusCollectorRegistry())
+/// let health = HealthMonitor(staleAfter: .seconds(60))
+/// let server = MetricsServer(
+///     host: "127.0.0.1", port: 9477, registry: metrics.registry, health: health, logger: logger)
+/// let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
+/// try await group.run()
+/// ```
+public struct MetricsServer: Service {
+    /// The address to listen on.
+    public let host: String
+    /// The port to listen on; 0 for an ephemeral port.
+    public let port: Int
+    private let registry: PrometheusCollectorRegistry
+    private let health: HealthMonitor
+    private let logger: Logger
+    private let binding = Binding()
+
+    /// A server for `registry` and `health` on `host:port`.
+    public init(host: String, port: Int, registry: PrometheusCollectorRegistry, health: HealthMonitor, logger: Logger) {
+        self.host = host
+        self.port = port
+        self.registry = registry
+        self.health = health
+        self.logger = logger
+    }
+
+    /// Serves until graceful shutdown of the enclosing service group.
+    ///
+    /// - Throws: when the address cannot be bound.
+    public func run() async throws {
+        let router = Router()
+        let registry = registry
+        let health = health
+        router.get("metrics") { _, _ in
+            var body = ByteBuffer()
+            body.writeBytes(registry.emitToBuffer())
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: body))
+        }
+        router.get("healthz") { _, _ in
+            let report = health.report()
+            return Response(
+                status: report.isHealthy ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: report.json)))
+        }
+        let binding = binding
+        let requested = port
+        let application = Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "mmcd"),
+            onServerRunning: { channel in binding.bound(channel.localAddress?.port ?? requested) },
+            logger: logger)
+        do {
+            try await application.run()
+            binding.finish(MetricsServerError(description: "the metrics server has stopped"))
+        } catch {
+            binding.finish(MetricsServerError(description: "the metrics server failed: \(error)"))
+            throw error
+        }
+    }
+
+    /// The bound port, once ``run()`` is listening.
+    ///
+    /// - Throws: ``MetricsServerError`` when the server failed to bind or has stopped.
+    public func boundPort() async throws -> Int {
+        try await binding.wait()
+    }
+}
+
+/// The bound port, handed from the server's start callback to whoever waits for it.
+private final class Binding: Sendable {
+    private enum State {
+        case waiting([CheckedContinuation<Int, any Error>])
+        case bound(Int)
+        case finished(MetricsServerError)
+    }
+
+    private let state = Mutex(State.waiting([]))
+
+    func bound(_ port: Int) {
+        state.withLock { state in
+            if case .waiting(let waiters) = state {
+                for waiter in waiters { waiter.resume(returning: port) }
+            }
+            state = .bound(port)
+        }
+    }
+
+    func finish(_ error: MetricsServerError) {
+        state.withLock { state in
+            if case .waiting(let waiters) = state {
+                for waiter in waiters { waiter.resume(throwing: error) }
+            }
+            state = .finished(error)
+        }
+    }
+
+    func wait() async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            state.withLock { state in
+                switch state {
+                case .waiting(let waiters): state = .waiting(waiters + [continuation])
+                case .bound(let port): continuation.resume(returning: port)
+                case .finished(let error): continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}
