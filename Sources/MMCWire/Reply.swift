@@ -94,8 +94,11 @@ public struct Classification: Sendable, Hashable {
 public struct ReplyError: Error, Sendable, Hashable {
     /// An error code. The set is open: decoders keep codes they do not know.
     public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        /// The snake_case code as sent on the wire.
         public let rawValue: String
+        /// Wraps any code, known or not.
         public init(rawValue: String) { self.rawValue = rawValue }
+        /// The raw code.
         public var description: String { rawValue }
 
         /// No model exists yet (no re-clustering has finished).
