@@ -11,7 +11,8 @@ private let pythonAvailable = (ProcessInfo.processInfo.environment["PATH"] ?? ""
 }
 
 /// Swift encodes, the Python example client (examples/python/mmc_wire.py, run with plain
-/// python3 and without pyzmq) decodes and encodes again in every form, and Swift decodes that.
+/// python3 and without pyzmq) decodes and encodes again in every form, and Swift decodes that;
+/// Python also decodes the malformed corpus and must report the same error codes.
 @Suite("Interoperability with the Python client", .enabled(if: pythonAvailable, "python3 is not on the PATH"))
 struct InteropTests {
     @Test("Swift and Python decode each other's messages")
@@ -48,6 +49,20 @@ struct InteropTests {
             try write("\(stem).reply.json", replies[stem]!.encoded())
         }
 
+        // The malformed corpus: the Python decoder must refuse each case with the same code
+        // (cases with non-default limits stay Swift-only).
+        let malformed = malformedCorpus.enumerated().compactMap { index, testCase -> (String, MalformedCase)? in
+            guard testCase.limits == .default else { return nil }
+            switch testCase.decoder {
+            case .points(let expected): return ("b\(index).\(expected == nil ? "points" : "points2")", testCase)
+            case .update: return ("b\(index).update", testCase)
+            case .request: return ("b\(index).request", testCase)
+            case .reply: return ("b\(index).reply", testCase)
+            case .topic, .sequence: return nil
+            }
+        }
+        for (stem, testCase) in malformed { try write("\(stem).bad", testCase.payload) }
+
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", repositoryRoot.appendingPathComponent("examples/python/interop.py").path,
@@ -74,6 +89,14 @@ struct InteropTests {
             #expect(try Request.decode(try read("\(stem).request.json")) == requests[stem], "\(stem)")
             #expect(try Reply.decode(try read("\(stem).reply.json")) == replies[stem], "\(stem)")
         }
+        var disagreements: [String] = []
+        for (stem, testCase) in malformed {
+            let code = String(decoding: try read("\(stem).code"), as: UTF8.self)
+            if code != testCase.code.rawValue {
+                disagreements.append("\(testCase.name): Swift \(testCase.code.rawValue), Python \(code)")
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.joined(separator: "\n"))")
         // Python's generator reproduces the benchmark batch byte for byte.
         #expect(try read("bench.bin") == WireBenchmark.pointBatch(count: 500, dimension: 3, seed: 42).encodedBinary())
     }

@@ -6,9 +6,14 @@ Usage: interop.py IN_DIR OUT_DIR [--bench COUNT DIMENSION SEED]
 Input files are named STEM.KIND.EXT with KIND one of points, update, request, reply. For each,
 the decoded value is written back with mmc_wire's encoders: points in every form
 (STEM.points.bin, STEM.points.rows.json, STEM.points.columns.json, and STEM.points.single.json
-for one point), the other kinds as STEM.KIND.json. With --bench, OUT_DIR/bench.bin holds the
-seeded benchmark batch. The MMCWire tests use this to check both codecs against each other.
-Exits 1 and names the file when a message does not decode.
+for one point), the other kinds as STEM.KIND.json. Exits 1 and names the file when a message
+does not decode.
+
+Files with EXT "bad" are malformed on purpose (KIND may also be points2: points that must have
+dimension 2; classify requests must have dimension 2 as well); for each, STEM.KIND.code receives the error code, or "accepted" if it decoded.
+
+With --bench, OUT_DIR/bench.bin holds the seeded benchmark batch. The MMCWire tests use this
+tool to check both codecs against each other.
 """
 
 import os
@@ -39,6 +44,18 @@ def reencode(kind: str, data: bytes) -> dict:
     raise ValueError(f"unknown kind {kind}")
 
 
+def error_code(kind: str, data: bytes) -> str:
+    """The error code a malformed message produces, or "accepted"."""
+    decoders = {"points": mmc_wire.decode_points, "points2": lambda d: mmc_wire.decode_points(d, 2),
+                "update": mmc_wire.decode_update, "request": lambda d: mmc_wire.decode_request(d, 2),
+                "reply": mmc_wire.decode_reply}
+    try:
+        decoders[kind](data)
+    except mmc_wire.WireError as error:
+        return error.code
+    return "accepted"
+
+
 def main(argv: list) -> int:
     if len(argv) not in (2, 6) or (len(argv) == 6 and argv[2] != "--bench"):
         print(__doc__, file=sys.stderr)
@@ -51,11 +68,14 @@ def main(argv: list) -> int:
             continue
         with open(os.path.join(source, name), "rb") as file:
             data = file.read()
-        try:
-            outputs = reencode(parts[1], data)
-        except mmc_wire.WireError as error:
-            print(f"FAIL {name}: {error}", file=sys.stderr)
-            return 1
+        if parts[-1] == "bad":
+            outputs = {"code": error_code(parts[1], data).encode("utf-8")}
+        else:
+            try:
+                outputs = reencode(parts[1], data)
+            except mmc_wire.WireError as error:
+                print(f"FAIL {name}: {error}", file=sys.stderr)
+                return 1
         for suffix, payload in outputs.items():
             with open(os.path.join(target, f"{parts[0]}.{parts[1]}.{suffix}"), "wb") as file:
                 file.write(payload)

@@ -21,6 +21,10 @@ KIND_POINT_BATCH = 1
 CRITICAL_FLAGS = 0x00FF
 UINT64_MAX = 2**64 - 1
 INT64_MAX = 2**63 - 1
+# Default decoding limits (docs/protocol.md, section 5).
+MAX_POINTS = 1_000_000
+MAX_DIMENSION = 1_024
+MAX_NESTING = 32
 
 
 class WireError(ValueError):
@@ -109,6 +113,42 @@ def _no_duplicates(pairs: list) -> dict:
     return result
 
 
+def _unclosed(text: str) -> bool:
+    """Whether the text ends inside a string or with brackets still open (a truncated message)."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+    return in_string or depth > 0
+
+
+def _check_strings(value: Any, depth: int = 1) -> None:
+    """Refuses lone surrogate escapes (Python's json accepts them) and deep nesting."""
+    if isinstance(value, (dict, list)):
+        if depth > MAX_NESTING:
+            raise WireError("limit_exceeded", f"nesting deeper than {MAX_NESTING} levels")
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        for item in items:
+            _check_strings(item, depth + 1)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise WireError("invalid_json", "a string holds an unpaired surrogate escape") from None
+
+
 def loads(data: bytes) -> dict:
     """Parses a JSON message strictly: UTF-8, one object, no NaN/Infinity, no duplicate keys."""
     try:
@@ -118,12 +158,12 @@ def loads(data: bytes) -> dict:
     try:
         obj = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as error:
-        code = "truncated" if error.pos >= len(text.rstrip()) else "invalid_json"
         if error.msg.startswith("Extra data"):
-            code = "trailing_data"
-        raise WireError(code, str(error)) from None
+            raise WireError("trailing_data", str(error)) from None
+        raise WireError("truncated" if _unclosed(text) else "invalid_json", str(error)) from None
     if not isinstance(obj, dict):
         raise WireError("bad_magic", "a message must be a JSON object")
+    _check_strings(obj)
     return obj
 
 
@@ -231,10 +271,14 @@ def _decode_points_binary(payload: bytes, expected_dimension: Optional[int]) -> 
         raise WireError("unsupported_flags", f"flags {flags:#x} set must-understand bits")
     if dimension == 0:
         raise WireError("invalid_dimension", "header: dimension is 0")
+    if dimension > MAX_DIMENSION:
+        raise WireError("limit_exceeded", f"header: dimension {dimension} exceeds the limit of {MAX_DIMENSION}")
     if expected_dimension is not None and dimension != expected_dimension:
         raise WireError("dimension_mismatch", f"header: dimension {dimension}, expected {expected_dimension}")
     if count == 0:
         raise WireError("empty_batch", "header: count is 0")
+    if count > MAX_POINTS:
+        raise WireError("limit_exceeded", f"header: count {count} exceeds the limit of {MAX_POINTS} points")
     size = HEADER.size + 8 * count * (dimension + 2)
     if len(payload) != size:
         raise WireError("count_mismatch", f"header announces {size} bytes, payload has {len(payload)}")
@@ -506,7 +550,7 @@ def encode_request(request: str, dimension: Optional[int] = None, values: Option
     return _dumps(obj)
 
 
-def decode_request(body: bytes) -> dict:
+def decode_request(body: bytes, expected_dimension: Optional[int] = None) -> dict:
     """A request as ``{"request": name}`` plus ``dim`` and ``v`` for classify."""
     obj = loads(body)
     _check_protocol(obj, "request", required=False)
@@ -519,6 +563,8 @@ def decode_request(body: bytes) -> dict:
         raise WireError("unknown_kind", f'request: unknown request "{name}"')
     _require(obj, ["dim", "v"], "request")
     dimension = _uint(obj["dim"], 'request: field "dim"')
+    if expected_dimension is not None and dimension != expected_dimension:
+        raise WireError("dimension_mismatch", f'request: field "dim": expected {expected_dimension}, got {dimension}')
     values = _vector(obj["v"], 'request: field "v"')
     if dimension < 1:
         raise WireError("invalid_dimension", "classify: dimension must be at least 1")
