@@ -1,0 +1,227 @@
+/// An edge between points `a < b` with its mutual-reachability weight.
+public struct ForestEdge: Sendable, Equatable {
+    /// The smaller point index.
+    public var a: Int32
+    /// The larger point index.
+    public var b: Int32
+    /// `max(core(a), core(b), distance(a, b))`.
+    public var weight: Double
+
+    public init(a: Int32, b: Int32, weight: Double) {
+        self.a = a
+        self.b = b
+        self.weight = weight
+    }
+
+    /// Ascending weight, then ascending endpoints: a total order, so equal weights are taken
+    /// in the same order on every run.
+    func precedes(_ other: ForestEdge) -> Bool {
+        if weight != other.weight { return weight < other.weight }
+        if a != other.a { return a < other.a }
+        return b < other.b
+    }
+}
+
+/// The minimum spanning forest of the mutual-reachability graph restricted to k-nearest-neighbour
+/// edges: the backbone of HDBSCAN's hierarchy (Campello, Moulavi & Sander 2013; McInnes & Healy
+/// 2017).
+///
+/// The **core distance** of a point is the distance to its `minSamples`-th nearest point,
+/// *counting the point itself as the first*, as HDBSCAN does: `minSamples = 5` is the distance
+/// to the 4th nearest other point, and `minSamples = 1` gives 0 (plain single linkage). The
+/// **mutual-reachability** weight of an edge is `max(core(a), core(b), distance(a, b))`, which
+/// pushes sparse points away from everything while leaving dense regions as they are.
+///
+/// The graph holds only the edges from each point to its `k` nearest neighbours, not all pairs,
+/// so the forest is built in O(n k log(n k)) instead of O(n²). Each undirected pair is taken once.
+/// Kruskal's algorithm over the edges in ``ForestEdge`` order, with a union-find (path halving,
+/// union by size), keeps the minimum spanning tree of every connected component. Components of
+/// the neighbour graph stay apart: they are separated at infinite distance.
+///
+/// ```swift
+/// let points = PointMatrix(rows: [[0], [1], [2], [10], [11], [12]])
+/// let forest = SpanningForest(points: points, minSamples: 2, graphNeighbours: 2)
+/// forest.edges.count     // 4: two chains of two edges
+/// forest.componentCount  // 2
+/// ```
+///
+/// - Complexity: O(n k log(n k)) time for the sort of the candidate edges, O(n k) memory.
+public struct SpanningForest: Sendable {
+    /// Neighbours per point in the candidate graph unless told otherwise.
+    public static let defaultGraphNeighbours = 15
+
+    /// Number of points.
+    public let pointCount: Int
+    /// The `minSamples` the core distances were computed with.
+    public let minSamples: Int
+    /// Per point: the distance to its `minSamples`-th nearest point, counting itself first.
+    public let coreDistances: [Double]
+    /// The forest's edges, `pointCount - componentCount` of them, in ascending ``ForestEdge``
+    /// order, which is the order single linkage merges them.
+    public let edges: [ForestEdge]
+    /// Connected components of the neighbour graph, isolated points included.
+    public let componentCount: Int
+
+    /// Builds the forest from points: a ``KDTree`` query for
+    /// `k = max(minSamples, graphNeighbours)` neighbours, then ``init(neighbours:minSamples:)``.
+    ///
+    /// - Parameters:
+    ///   - points: the points, as they are (scale them first if features differ in units).
+    ///   - minSamples: the core-distance rank, counting the point itself; at least 1.
+    ///   - graphNeighbours: neighbours per point in the candidate graph; at least 1.
+    /// - Complexity: O(n log n * k * d) for the neighbours plus O(n k log(n k)).
+    public init(points: PointMatrix, minSamples: Int, graphNeighbours: Int = SpanningForest.defaultGraphNeighbours) {
+        precondition(graphNeighbours >= 1, "SpanningForest: graphNeighbours must be at least 1")
+        let table = KDTree(points).nearestNeighbours(k: max(minSamples, graphNeighbours))
+        self.init(neighbours: table, minSamples: minSamples)
+    }
+
+    /// Builds the forest over the edges of a neighbour table.
+    ///
+    /// When a point has fewer than `minSamples - 1` neighbours (a table capped by a small
+    /// `pointCount`), its core distance is the distance to its farthest listed neighbour; a
+    /// point with none has core distance 0.
+    ///
+    /// - Parameters:
+    ///   - neighbours: each row sorted by ascending distance, as ``KDTree`` produces.
+    ///   - minSamples: the core-distance rank, counting the point itself; at least 1.
+    /// - Complexity: O(n k log(n k)) time, O(n k) memory.
+    public init(neighbours: NeighbourTable, minSamples: Int) {
+        precondition(minSamples >= 1, "SpanningForest: minSamples must be at least 1")
+        let n = neighbours.pointCount
+        let k = neighbours.neighbourCount
+        var core = [Double](repeating: 0, count: n)
+        if minSamples > 1 && k > 0 {
+            let rank = min(minSamples - 1, k) - 1
+            for point in 0..<n {
+                core[point] = neighbours.distances[point * k + rank]
+            }
+        }
+        var candidates = [ForestEdge]()
+        candidates.reserveCapacity(n * k)
+        neighbours.indices.withUnsafeBufferPointer { indices in
+            neighbours.distances.withUnsafeBufferPointer { distances in
+                for point in 0..<n {
+                    for slot in 0..<k {
+                        let other = Int(indices[point * k + slot])
+                        // A pair listed by both endpoints is taken from the smaller index's row.
+                        if other < point && SpanningForest.row(other, of: indices, width: k, contains: point) {
+                            continue
+                        }
+                        candidates.append(
+                            ForestEdge(
+                                a: Int32(min(point, other)), b: Int32(max(point, other)),
+                                weight: max(core[point], core[other], distances[point * k + slot])))
+                    }
+                }
+            }
+        }
+        SpanningForest.sort(&candidates)
+        var sets = DisjointSets(count: n)
+        var edges = [ForestEdge]()
+        edges.reserveCapacity(max(n - 1, 0))
+        for edge in candidates where sets.union(Int(edge.a), Int(edge.b)) {
+            edges.append(edge)
+            if edges.count == n - 1 { break }
+        }
+        self.pointCount = n
+        self.minSamples = minSamples
+        self.coreDistances = core
+        self.edges = edges
+        self.componentCount = n - edges.count
+    }
+
+    /// The sum of the forest's edge weights.
+    public var totalWeight: Double { edges.reduce(0) { $0 + $1.weight } }
+
+    private static func row(
+        _ row: Int, of indices: UnsafeBufferPointer<Int32>, width: Int, contains point: Int
+    ) -> Bool {
+        for slot in row * width..<(row + 1) * width where indices[slot] == Int32(point) {
+            return true
+        }
+        return false
+    }
+
+    /// Sorts edges into ``ForestEdge`` order: a stable least-significant-digit radix sort on
+    /// the weight's bit pattern (which orders non-negative doubles), then a comparison sort of
+    /// each run of equal weights by endpoints. A comparison sort of all n k edges costs several
+    /// times more.
+    ///
+    /// - Complexity: O(m) for m edges plus O(r log r) per run of r equal weights.
+    private static func sort(_ edges: inout [ForestEdge]) {
+        let count = edges.count
+        let digitBits = 11, buckets = 1 << 11
+        var buffer = edges
+        var histogram = [Int](repeating: 0, count: buckets)
+        var sortedInBuffer = false
+        edges.withUnsafeMutableBufferPointer { edges in
+            buffer.withUnsafeMutableBufferPointer { buffer in
+                histogram.withUnsafeMutableBufferPointer { histogram in
+                    for shift in stride(from: 0, to: 64, by: digitBits) {
+                        let source = sortedInBuffer ? buffer : edges
+                        let target = sortedInBuffer ? edges : buffer
+                        func digit(_ edge: ForestEdge) -> Int {
+                            // `+ 0` turns a negative zero into the positive one.
+                            Int(truncatingIfNeeded: ((edge.weight + 0).bitPattern >> UInt64(shift)) & UInt64(buckets - 1))
+                        }
+                        histogram.update(repeating: 0)
+                        for edge in source { histogram[digit(edge)] += 1 }
+                        // A digit shared by all edges (the high bits, mostly) changes nothing.
+                        if count == 0 || histogram[digit(source[0])] == count { continue }
+                        var offset = 0
+                        for bucket in 0..<buckets {
+                            (histogram[bucket], offset) = (offset, offset + histogram[bucket])
+                        }
+                        for edge in source {
+                            target[histogram[digit(edge)]] = edge
+                            histogram[digit(edge)] += 1
+                        }
+                        sortedInBuffer.toggle()
+                    }
+                }
+            }
+        }
+        if sortedInBuffer { swap(&edges, &buffer) }
+        var runStart = 0
+        while runStart < count {
+            var runEnd = runStart + 1
+            while runEnd < count && edges[runEnd].weight == edges[runStart].weight { runEnd += 1 }
+            if runEnd - runStart > 1 { edges[runStart..<runEnd].sort { $0.precedes($1) } }
+            runStart = runEnd
+        }
+    }
+}
+
+/// Union-find over `0..<count` with path halving and union by size (Tarjan 1975): near-constant
+/// amortized time per operation, two flat arrays.
+struct DisjointSets: Sendable {
+    private var parent: [Int32]
+    private var size: [Int32]
+
+    init(count: Int) {
+        parent = (0..<count).map { Int32($0) }
+        size = [Int32](repeating: 1, count: count)
+    }
+
+    /// The representative of `element`'s set.
+    mutating func find(_ element: Int) -> Int {
+        var element = element
+        while Int(parent[element]) != element {
+            // Path halving: point every other node on the path at its grandparent.
+            parent[element] = parent[Int(parent[element])]
+            element = Int(parent[element])
+        }
+        return element
+    }
+
+    /// Joins the sets of `a` and `b`; `false` when they were already one set.
+    mutating func union(_ a: Int, _ b: Int) -> Bool {
+        var rootA = find(a), rootB = find(b)
+        if rootA == rootB { return false }
+        if size[rootA] < size[rootB] { swap(&rootA, &rootB) }
+        parent[rootB] = Int32(rootA)
+        size[rootA] += size[rootB]
+        return true
+    }
+}
