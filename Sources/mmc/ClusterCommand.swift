@@ -1,0 +1,197 @@
+import ArgumentParser
+import MassClustering
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `mmc cluster FILE`: clusters the points of a data file once and prints a label per point.
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Cluster the points of a data file and print one label per point.",
+        discussion: """
+            FILE holds one point per line: numbers separated by commas (if the first line has \
+            one) or by spaces and tabs. A first line without any number is a header of feature \
+            names; blank lines and lines starting with # are skipped. Files are decompressed \
+            when gzipped; - reads standard input (plain or gzipped).
+
+            Every feature is scaled linearly to [0, 1] (minimum to 0, maximum to 1, a constant \
+            feature to 0) before clustering, so features in different units weigh alike; \
+            --no-scale clusters the values as they are.
+
+            The labels go to standard output, or with --output to a file that is replaced only \
+            when everything succeeded: one integer per line in input order, -1 for noise, \
+            clusters numbered 0, 1, ... by their first point. A summary (clusters with mass and \
+            centroid in the input's units, noise, time taken) goes to standard error unless \
+            --quiet. On any error nothing is written and the exit code is not 0.
+            """
+    )
+
+    @Argument(help: "The data file, .gz or plain; - for standard input.")
+    var file: String
+
+    @Option(name: .shortAndLong, help: "Write the labels to this file instead of standard output.")
+    var output: String?
+
+    @Flag(inversion: .prefixedNo, help: "Scale every feature to [0, 1] before clustering.")
+    var scale = true
+
+    @Option(help: "The selection rule: mmc maximizes the clusters' total excess mass, dmc their total excess density.")
+    var method: Method = .mmc
+
+    @Option(help: "Core-distance rank, counting the point itself (HDBSCAN's min_samples); at least 1.")
+    var minSamples = ClusteringParameters.defaultMinSamples
+
+    @Option(help: "The smallest cluster, at least 2. (default: max(5, n / 100) for n points)")
+    var minClusterSize: Int?
+
+    @Option(help: "Neighbours per point in the candidate graph, which uses max(min-samples, this); at least 1.")
+    var graphNeighbours = SpanningForest.defaultGraphNeighbours
+
+    @Flag(help: "Let the whole data set come back as one cluster.")
+    var allowSingleCluster = false
+
+    @Flag(help: "Whether to print the summary to standard error.")
+    var report: Report = .summary
+
+    func validate() throws {
+        _ = try parameters()
+    }
+
+    func run() throws {
+        let parameters = try parameters()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let data = try DataFile(path: file)
+        let read = clock.now
+        let points = data.points
+        let clustering = cluster(scale ? points.minMaxScaled() : points, parameters: parameters)
+        let clustered = clock.now
+
+        var text = ""
+        text.reserveCapacity(clustering.labels.count * 3)
+        for label in clustering.labels {
+            text += "\(label)\n"
+        }
+        if let output {
+            try Output.replaceFile(output, with: Array(text.utf8))
+        } else {
+            try Output.writeStandardOutput(Array(text.utf8))
+        }
+        if report == .summary {
+            let timing = (read: read - start, cluster: clustered - read, total: clock.now - start)
+            Output.writeStandardError(summary(of: clustering, data: data, parameters: parameters, timing: timing))
+        }
+    }
+
+    /// The clustering parameters from the flags.
+    ///
+    /// - Throws: `ValidationError` naming the flag and its allowed range.
+    private func parameters() throws -> ClusteringParameters {
+        do {
+            return try ClusteringParameters(
+                method: method.clusteringMethod, minSamples: minSamples, minClusterSize: minClusterSize,
+                graphNeighbours: graphNeighbours, allowSingleCluster: allowSingleCluster)
+        } catch {
+            throw ValidationError("invalid --\(flagName(error.key)) \(error.value): allowed \(error.allowed)")
+        }
+    }
+
+    /// The readable account printed to standard error.
+    private func summary(
+        of clustering: Clustering, data: DataFile, parameters: ClusteringParameters,
+        timing: (read: Duration, cluster: Duration, total: Duration)
+    ) -> String {
+        let table = data.table
+        let names = data.featureNames
+        let shownFeatures = min(names.count, 8)
+        let hidden = names.count > shownFeatures ? ", +\(names.count - shownFeatures) more" : ""
+        var lines = [
+            "read \(table.rowCount) points x \(table.columnCount) features from \(GzipReader.displayName(file)) "
+                + "in \(milliseconds(timing.read))",
+            "clustered with \(method.rawValue) (min samples \(parameters.minSamples), "
+                + "min cluster size \(clustering.minClusterSize), graph neighbours \(parameters.graphNeighbours)"
+                + "\(scale ? ", scaled to [0, 1]" : "")): "
+                + "\(clustering.clusters.count) clusters in \(milliseconds(timing.cluster))",
+        ]
+        let centroids = centroids(of: clustering, points: table.values, dimension: table.columnCount)
+        for (label, summary) in clustering.clusters.enumerated() {
+            let centroid = (0..<shownFeatures).map { "\(names[$0])=\(formatted(centroids[label][$0]))" }
+            lines.append(
+                "  cluster \(label): mass \(summary.mass) (\(percent(summary.mass, of: table.rowCount))), "
+                    + "centroid \(centroid.joined(separator: " "))\(hidden)")
+        }
+        lines.append("  noise: \(clustering.noiseCount) (\(percent(clustering.noiseCount, of: table.rowCount)))")
+        lines.append("total \(milliseconds(timing.total))")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension ClusterCommand {
+    /// The `--method` values.
+    enum Method: String, ExpressibleByArgument, CaseIterable {
+        case mmc
+        case dmc
+
+        var clusteringMethod: ClusteringMethod {
+            switch self {
+            case .mmc: .mmc
+            case .dmc: .dmc
+            }
+        }
+    }
+
+    /// `--summary` (the default) or `--quiet`.
+    enum Report: EnumerableFlag {
+        case summary
+        case quiet
+
+        static func help(for value: Report) -> ArgumentHelp? {
+            switch value {
+            case .summary: "Print the clusters, noise and time taken to standard error."
+            case .quiet: "Print nothing but the labels."
+            }
+        }
+    }
+}
+
+/// The command-line spelling of a `ClusteringParameters` key: `minSamples` -> `min-samples`.
+private func flagName(_ key: String) -> String {
+    key.reduce(into: "") { name, character in
+        if character.isUppercase { name += "-" + character.lowercased() } else { name.append(character) }
+    }
+}
+
+/// The mean of every cluster's points in the input's units (the clustering may have seen them scaled).
+private func centroids(of clustering: Clustering, points: [Double], dimension: Int) -> [[Double]] {
+    var sums = [[Double]](repeating: [Double](repeating: 0, count: dimension), count: clustering.clusters.count)
+    for (point, label) in clustering.labels.enumerated() where label >= 0 {
+        for feature in 0..<dimension {
+            sums[Int(label)][feature] += points[point * dimension + feature]
+        }
+    }
+    return zip(sums, clustering.clusters).map { sum, cluster in sum.map { $0 / Double(cluster.mass) } }
+}
+
+/// `duration` in milliseconds with one decimal.
+private func milliseconds(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    let value = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    return "\((value * 10).rounded() / 10) ms"
+}
+
+/// `part` as a percentage of `whole`, three significant digits.
+private func percent(_ part: Int, of whole: Int) -> String {
+    formatted(whole == 0 ? 0 : 100 * Double(part) / Double(whole), digits: 3) + "%"
+}
+
+/// `value` with `digits` significant digits, as C's `%g` prints it.
+private func formatted(_ value: Double, digits: Int = 5) -> String {
+    withUnsafeTemporaryAllocation(of: CChar.self, capacity: 40) { buffer in
+        _ = withVaList([Int32(digits), value]) { vsnprintf(buffer.baseAddress, buffer.count, "%.*g", $0) }
+        return String(cString: buffer.baseAddress!)
+    }
+}

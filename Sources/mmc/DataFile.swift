@@ -1,0 +1,67 @@
+import MassClustering
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A numeric data file read from disk or standard input.
+///
+/// The bytes come from ``GzipReader`` (so `.gz` files and gzipped standard input work) and are
+/// parsed by `DelimitedParser`: comma- or whitespace-separated numbers, an optional header line
+/// of column names, `#` comments and blank lines skipped.
+struct DataFile {
+    /// The path as given, `-` for standard input.
+    let path: String
+    /// The parsed rows.
+    let table: DelimitedTable
+
+    /// Reads and parses `path` (`-` for standard input).
+    ///
+    /// - Throws: ``FileError`` naming the path and, for a parse error, the line and column.
+    init(path: String) throws(FileError) {
+        let bytes = try GzipReader.readAll(path: path)
+        do {
+            table = try DelimitedParser.parse(bytes)
+        } catch {
+            throw FileError(path: GzipReader.displayName(path), reason: error.description)
+        }
+        self.path = path
+    }
+
+    /// The rows as a point matrix.
+    var points: PointMatrix {
+        PointMatrix(count: table.rowCount, dimension: table.columnCount, values: table.values)
+    }
+
+    /// The column names from the header, or `x1`, `x2`, ... when there is none.
+    var featureNames: [String] {
+        table.columnNames ?? (1...table.columnCount).map { "x\($0)" }
+    }
+}
+
+/// A file or stream that could not be read, parsed or written.
+struct FileError: Error, CustomStringConvertible {
+    /// The path, or a name such as `standard input`.
+    let path: String
+    /// What went wrong.
+    let reason: String
+
+    /// An error with a reason of its own.
+    init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    /// A failed system call: `action` followed by the text of `code`, by default `errno` as it
+    /// is when the arguments are evaluated, before anything else can change it.
+    init(path: String, action: String, code: Int32 = errno) {
+        self.init(path: path, reason: "\(action): \(String(cString: strerror(code)))")
+    }
+
+    /// For example `data.csv: line 4, column 2: "abc" is not a number`.
+    var description: String {
+        "\(path): \(reason)"
+    }
+}
