@@ -1,0 +1,173 @@
+/// Provisional cluster labels between re-clusterings, voted by the leaves of a ``MassForest``.
+///
+/// A re-clustering labels every window point (a cluster id, or -1 for noise). From those labels
+/// each leaf of each tree remembers the majority label of the window points in it and that
+/// label's share of them. A new point then gets a label in O(t * h) without re-clustering: it
+/// descends every tree, each leaf votes for its majority label with weight = its share, and the
+/// label with the largest summed weight wins, with `confidence` = that weight / t. The leaves
+/// are the regions of mass estimation (Ting et al., KDD 2010 / MLJ 2013), so a point takes the
+/// label of the points that share its regions.
+///
+/// The label is noise (-1) when
+/// - the point lies outside the padded bounding box of the window the votes were built from
+///   (the trees' edge leaves reach to infinity, so a far-away point would otherwise take the
+///   label of the outermost points); the confidence is then 0;
+/// - every leaf it reaches abstains: a leaf that held fewer than `minimumLeafMass` window
+///   points when the votes were built (default 1: only empty leaves) does not vote; the
+///   confidence is then 0;
+/// - noise-labelled points carry the vote.
+/// Ties between labels, in a leaf or in the vote, go to the smaller label (so noise first).
+///
+/// The votes copy the split structure they need (shared copy-on-write with the forest until it
+/// regrows a tree), so they stay valid while the live forest moves on; building them reads the
+/// forest, window and labels and changes none of them.
+///
+/// ```swift
+/// // `model` is a StreamModel copy taken for re-clustering, `labels` the result in window order.
+/// let votes = try LeafVotes(forest: model.forest!, window: model.window, labels: labels)
+/// let (label, confidence) = votes.provisionalLabel(of: [0.31, 0.42])
+/// ```
+///
+/// - Complexity: building O(n * t + n log n) for n window points; a query O(t * h). Memory:
+///   8 bytes per node (an `Int32` label and a `Float` share) plus the shared splits.
+public struct LeafVotes: Sendable {
+    /// A leaf votes only if it held at least this many window points at the re-clustering.
+    public let minimumLeafMass: Int
+    /// The number of trees that vote.
+    public let treeCount: Int
+    /// The number of values per point.
+    public let dimension: Int
+
+    let nodesPerTree: Int
+    /// The forest's nodes when the votes were built; only their splits are read.
+    let nodes: [MassForest.Node]
+    /// Where each tree's root is in `nodes`.
+    let rootPositions: [Int]
+    /// Per node: the majority label of the window points in it, and its share (0 = abstain).
+    let labels: [Int32]
+    let shares: [Float]
+    let box: PaddedBox
+
+    /// Builds the votes from one re-clustering.
+    ///
+    /// - Parameters:
+    ///   - forest: the forest that counts `window` (e.g. from the model copy that was clustered).
+    ///   - window: the window that was clustered; not empty.
+    ///   - labels: one label per window point in arrival order (the order of
+    ///     ``SlidingWindow/slots`` and of ``SlidingWindow/snapshot()``); -1 is noise.
+    ///   - minimumLeafMass: the floor below which a leaf abstains, `>= 1`.
+    /// - Throws: ``ParameterError`` when `minimumLeafMass < 1`.
+    /// - Precondition: `labels.count == window.count == forest.pointCount`.
+    public init(
+        forest: MassForest, window: SlidingWindow, labels: [Int32], minimumLeafMass: Int = 1
+    ) throws(ParameterError) {
+        guard minimumLeafMass >= 1 else {
+            throw ParameterError(key: "minimumLeafMass", value: "\(minimumLeafMass)", allowed: ">= 1")
+        }
+        precondition(!window.isEmpty && labels.count == window.count, "one label per window point")
+        precondition(forest.pointCount == window.count, "the forest must count this window")
+        self.minimumLeafMass = minimumLeafMass
+        treeCount = forest.treeCount
+        dimension = forest.dimension
+        nodesPerTree = forest.nodesPerTree
+        nodes = forest.nodes
+        rootPositions = (0..<forest.treeCount).map(forest.rootPosition)
+        box = window.paddedBox()
+
+        // Visit the points grouped by label, smallest label first. Within a group, tally its
+        // points per leaf; after it, a leaf takes the group's label if it beats the best so far
+        // (strictly, so ties keep the smaller label). O(n * t) apart from the sort.
+        let slots = Array(window.slots)
+        let byLabel = slots.indices.sorted { (labels[$0], $0) < (labels[$1], $1) }
+        let nodeTotal = treeCount * nodesPerTree
+        var groupTally = [Int32](repeating: 0, count: nodeTotal)
+        var touched: [Int] = []
+        var best = [Int32](repeating: 0, count: nodeTotal)
+        var total = [Int32](repeating: 0, count: nodeTotal)
+        var majority = [Int32](repeating: -1, count: nodeTotal)
+        var start = 0
+        while start < byLabel.count {
+            let label = labels[byLabel[start]]
+            var end = start
+            while end < byLabel.count && labels[byLabel[end]] == label {
+                let slot = slots[byLabel[end]]
+                for tree in 0..<treeCount {
+                    let node = tree * nodesPerTree + forest.leaf(slot: slot, tree: tree)
+                    if groupTally[node] == 0 {
+                        touched.append(node)
+                    }
+                    groupTally[node] += 1
+                }
+                end += 1
+            }
+            for node in touched {
+                total[node] += groupTally[node]
+                if groupTally[node] > best[node] {
+                    best[node] = groupTally[node]
+                    majority[node] = label
+                }
+                groupTally[node] = 0
+            }
+            touched.removeAll(keepingCapacity: true)
+            start = end
+        }
+        self.labels = majority
+        shares = (0..<nodeTotal).map { node in
+            Int(total[node]) >= minimumLeafMass ? Float(best[node]) / Float(total[node]) : 0
+        }
+    }
+
+    /// A node's majority label at the re-clustering and its share of the node's window points;
+    /// share 0 means the node does not vote (below the floor, or not a leaf).
+    public func majority(tree: Int, node: Int) -> (label: Int32, share: Double) {
+        precondition(tree >= 0 && tree < treeCount && node >= 0 && node < nodesPerTree, "node out of range")
+        let index = tree * nodesPerTree + node
+        return (labels[index], Double(shares[index]))
+    }
+
+    /// The provisional label of a point: the share-weighted vote of the leaves it falls in.
+    /// - Returns: the winning label (-1 for noise) and its summed weight / `treeCount`, in
+    ///   `0...1`.
+    /// - Precondition: `values.count == dimension`.
+    /// - Complexity: O(t * h) and O(t * distinct labels met); no heap allocation for a
+    ///   contiguous `values`.
+    @inlinable
+    public func provisionalLabel(of values: some Collection<Double>) -> (label: Int32, confidence: Double) {
+        values.withContiguousDoubles { provisionalLabel(ofContiguous: $0) }
+    }
+
+    @usableFromInline
+    func provisionalLabel(ofContiguous point: UnsafeBufferPointer<Double>) -> (label: Int32, confidence: Double) {
+        precondition(point.count == dimension, "a point needs exactly `dimension` values")
+        guard box.contains(point) else { return (-1, 0) }
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: treeCount) { candidates in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: treeCount) { weights in
+                var distinct = 0
+                nodes.withUnsafeBufferPointer { records in
+                    for tree in 0..<treeCount {
+                        let node = tree * nodesPerTree + MassForest.leaf(
+                            of: point.baseAddress!, root: records.baseAddress! + rootPositions[tree])
+                        let share = Double(shares[node])
+                        guard share > 0 else { continue }
+                        if let known = (0..<distinct).first(where: { candidates[$0] == labels[node] }) {
+                            weights[known] += share
+                        } else {
+                            candidates[distinct] = labels[node]
+                            weights[distinct] = share
+                            distinct += 1
+                        }
+                    }
+                }
+                guard distinct > 0 else { return (-1, 0) }
+                var winner = 0
+                for candidate in 1..<distinct
+                where weights[candidate] > weights[winner]
+                    || (weights[candidate] == weights[winner] && candidates[candidate] < candidates[winner])
+                {
+                    winner = candidate
+                }
+                return (candidates[winner], weights[winner] / Double(treeCount))
+            }
+        }
+    }
+}

@@ -1,0 +1,605 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An ensemble of mass-estimation trees over a ``SlidingWindow``: every node counts the window
+/// points in its region, and follows the window point by point.
+///
+/// Mass estimation (Ting, Zhou, Liu and Tan, "Mass estimation and its applications", KDD 2010;
+/// "Mass estimation", Machine Learning 2013) estimates the mass of a region, the number of
+/// points in it, with random partitioning trees built on small subsamples. Each of the
+/// `treeCount` trees here is grown iForest-style on a random subsample of `sampleSize` window
+/// points: a node picks a random dimension on which its subsample varies and splits uniformly
+/// inside that range (`x < split` goes left); it is a leaf at depth `height`, or when its
+/// subsample has fewer than two points or no varying dimension. The trees then count the
+/// *whole window*: ``insert(slot:of:)`` adds 1 on a point's root-to-leaf path in every tree and
+/// caches the leaf per slot, ``remove(slot:)`` subtracts 1 on the same path, walking up from the
+/// cached leaf without re-descending. ``refresh(trees:from:)`` regrows the oldest trees on a
+/// fresh subsample so that the partition follows drift.
+///
+/// The lowest common node of two points is the smallest region holding both; the mean of its
+/// count over the trees (``commonMass(_:_:)``) is the mass-based dissimilarity (Aryal, Ting et
+/// al., KDD 2014; Ting et al., KDD 2016): two points the same distance apart are closer in a
+/// sparse region than in a dense one. Node boxes are known from the splits, so densities
+/// (count / volume) come for free; volumes are stored as logarithms so that they neither
+/// underflow nor overflow in many dimensions.
+///
+/// Storage is flat: for tree `k`, node `i` (heap order, children `2i+1` and `2i+2`, parent
+/// `(i-1)/2`) lives at `k * (nodesPerTree + 1) + 1 + i` of two parallel arrays (the record
+/// before each root is a spare that absorbs branch-free updates): a packed 16-byte record
+/// of split value (`Double`), split dimension (`Int32`, -1 for a leaf or an unreachable node)
+/// and window count (`Int32`), which are what a descent and a count update touch, so that each
+/// level costs one cache line; and the log volume (`Double`), which only queries read. Leaves
+/// are cached per window slot at `slot * treeCount + k` (`Int32`).
+///
+/// The forest draws every random choice from its own ``SeededGenerator`` seeded with
+/// `parameters.seed`, so the same seed and the same window updates give identical trees,
+/// refreshes included.
+///
+/// ```swift
+/// var window = try SlidingWindow(dimension: 2, windowSize: 10_000)
+/// var expired: [SlidingWindow.Expiry] = []
+/// var generator = SeededGenerator(seed: 1)
+/// for id in 0..<UInt64(1_000) {
+///     _ = window.append(id: id, timestamp: Double(id),
+///                       values: [generator.nextDouble(), generator.nextDouble()], expired: &expired)
+/// }
+/// var forest = MassForest(window: window, parameters: try .init(seed: 7))
+/// // Then, per new point: append to the window, remove the expired slots, insert the new one.
+/// if let slot = window.append(id: 1_000, timestamp: 1_000, values: [0.5, 0.5], expired: &expired) {
+///     for expiry in expired { forest.remove(slot: expiry.slot) }
+///     forest.insert(slot: slot, of: window)
+/// }
+/// let mass = forest.mass(slot: window.slots.last!)
+/// ```
+///
+/// - Complexity: insert and remove are O(`treeCount * height`) without allocation (except when
+///   a time-only window has doubled and the leaf cache follows it). Memory: see
+///   ``memoryFootprint``.
+public struct MassForest: Sendable {
+    /// The forest's parameters, named as in the mass-estimation literature.
+    public struct Parameters: Sendable, Hashable {
+        /// t, the number of trees. More trees lower the variance of mass and of the pairwise
+        /// measure; each event costs O(t * h).
+        public let treeCount: Int
+        /// h, the depth limit: a tree has at most `2^(h+1) - 1` nodes, all allocated.
+        public let height: Int
+        /// psi, the subsample size a tree is grown from (all window points when fewer).
+        public let sampleSize: Int
+        /// The seed of the forest's generator.
+        public let seed: UInt64
+
+        /// The defaults, in this one place: t = 32, h = 10, psi = 256, seed 0. Thirty-two trees
+        /// of height 10 keep an insert plus an expiry near 640 node updates, which sustains a
+        /// million points per second on one core; psi = 256 is the usual mass-estimation and
+        /// iForest subsample.
+        public static let `default` = Parameters(
+            uncheckedTreeCount: 32, height: 10, sampleSize: 256, seed: 0)
+
+        /// Allowed `treeCount`.
+        public static let treeCountRange = 1...1_024
+        /// Allowed `height` (20 already means 2 million nodes, 48 MiB, per tree).
+        public static let heightRange = 1...20
+        /// Allowed `sampleSize`.
+        public static let sampleSizeRange = 2...(1 << 20)
+
+        /// Validated parameters; every argument defaults to ``default``.
+        /// - Throws: ``ParameterError`` naming the first value outside its range.
+        public init(
+            treeCount: Int = Parameters.default.treeCount,
+            height: Int = Parameters.default.height,
+            sampleSize: Int = Parameters.default.sampleSize,
+            seed: UInt64 = Parameters.default.seed
+        ) throws(ParameterError) {
+            for (key, value, range) in [
+                ("treeCount", treeCount, Self.treeCountRange),
+                ("height", height, Self.heightRange),
+                ("sampleSize", sampleSize, Self.sampleSizeRange),
+            ] where !range.contains(value) {
+                throw ParameterError(key: key, value: "\(value)", allowed: "\(range)")
+            }
+            self.init(uncheckedTreeCount: treeCount, height: height, sampleSize: sampleSize, seed: seed)
+        }
+
+        private init(uncheckedTreeCount treeCount: Int, height: Int, sampleSize: Int, seed: UInt64) {
+            self.treeCount = treeCount
+            self.height = height
+            self.sampleSize = sampleSize
+            self.seed = seed
+        }
+    }
+
+    public let parameters: Parameters
+    /// The number of values per point, the window's.
+    public let dimension: Int
+    /// Heap slots per tree, `2^(height+1) - 1`; node indices are in `0..<nodesPerTree`.
+    public let nodesPerTree: Int
+    /// The number of window points counted: inserted minus removed.
+    public private(set) var pointCount: Int
+
+    /// Records per tree in `nodes`: the tree's spare record, then its `nodesPerTree` nodes.
+    let treeStride: Int
+    var nodes: [Node]
+    /// Parallel to `nodes`.
+    var logVolumes: [Double]
+    /// The leaf of each counted slot in each tree, at `slot * treeCount + tree`. The tree-0
+    /// entry is -1 while the slot is not counted, which catches a double insert or removal.
+    var leaves: [Int32]
+    var generator: SeededGenerator
+    /// The tree the next refresh regrows; trees are regrown round-robin, oldest first.
+    var oldestTree = 0
+
+    /// A node's split and count, packed in 16 bytes: see the storage paragraph of
+    /// ``MassForest``.
+    struct Node: Sendable {
+        var split: Double
+        /// The split dimension, -1 for a leaf, an unreachable node or a spare record.
+        var dimension: Int32
+        var count: Int32
+
+        static let empty = Node(split: 0, dimension: -1, count: 0)
+    }
+
+    /// Grows all `treeCount` trees from the window and counts its points.
+    /// - Precondition: the window is not empty.
+    /// - Complexity: O(t * (psi * h * dimension + n * h)) for a window of n points.
+    public init(window: SlidingWindow, parameters: Parameters = .default) {
+        precondition(!window.isEmpty, "a forest is grown from a non-empty window")
+        self.parameters = parameters
+        dimension = window.dimension
+        treeStride = 1 << (parameters.height + 1)
+        nodesPerTree = treeStride - 1
+        nodes = Array(repeating: .empty, count: parameters.treeCount * treeStride)
+        logVolumes = Array(repeating: -.infinity, count: parameters.treeCount * treeStride)
+        leaves = Array(repeating: -1, count: window.capacity * parameters.treeCount)
+        generator = SeededGenerator(seed: parameters.seed)
+        pointCount = window.count
+        refresh(trees: parameters.treeCount, from: window)
+    }
+
+    /// t, the number of trees.
+    public var treeCount: Int { parameters.treeCount }
+
+    /// Bytes held by the forest: 24 per node (split value 8, split dimension 4, count 4, log
+    /// volume 8) for `treeCount * (nodesPerTree + 1)` records (one spare per tree), plus
+    /// `4 * treeCount` per window slot for the cached leaves. At the defaults: 65,536 records
+    /// (1.57 MB) and 128 bytes per slot.
+    public var memoryFootprint: Int {
+        let perNode = MemoryLayout<Node>.stride + MemoryLayout<Double>.stride
+        return nodes.count * perNode + leaves.count * MemoryLayout<Int32>.stride
+    }
+
+    /// The position in `nodes` of a tree's root; its spare record is just before.
+    func rootPosition(of tree: Int) -> Int { tree &* treeStride &+ 1 }
+
+    // MARK: Following the window
+
+    /// Counts the point in a live window slot: +1 on its root-to-leaf path in every tree, and
+    /// caches its leaves.
+    /// - Precondition: `window` is the window this forest counts, `slot` is live in it and not
+    ///   counted yet (remove expired slots first).
+    /// - Complexity: O(t * h), no allocation.
+    public mutating func insert(slot: Int, of window: SlidingWindow) {
+        precondition(window.dimension == dimension, "the window's dimension differs from the forest's")
+        precondition(slot >= 0 && slot < window.capacity, "slot out of range")
+        growLeafCache(to: window.capacity)
+        let trees = treeCount
+        let firstLeaf = slot * trees
+        precondition(leaves[firstLeaf] < 0, "slot is already counted")
+        let (stride, height) = (treeStride, parameters.height)
+        window.values.withUnsafeBufferPointer { points in
+            let point = points.baseAddress! + slot * dimension
+            withStorage { storage in
+                var tree = 0
+                while tree &+ Self.laneCount <= trees {
+                    Self.countInEightTrees(
+                        point, roots: storage.nodes + (tree &* stride &+ 1), stride: stride, height: height,
+                        leaves: storage.leaves + (firstLeaf &+ tree))
+                    tree &+= Self.laneCount
+                }
+                while tree < trees {
+                    let root = tree &* stride &+ 1
+                    let leaf = Self.leaf(of: point, root: storage.nodes + root)
+                    Self.addToPath(from: leaf, root: storage.nodes + root, height: height, delta: 1)
+                    storage.leaves[firstLeaf &+ tree] = Int32(truncatingIfNeeded: leaf)
+                    tree &+= 1
+                }
+            }
+        }
+        pointCount += 1
+    }
+
+    /// Uncounts the point in a slot: -1 on the path from its cached leaf to the root in every
+    /// tree. Call it for each slot a window append expired, before inserting the new point.
+    /// - Precondition: `slot` is counted.
+    /// - Complexity: O(t * h), no allocation.
+    public mutating func remove(slot: Int) {
+        precondition(isCounted(slot: slot), "slot is not counted")
+        let trees = treeCount
+        let firstLeaf = slot * trees
+        let (stride, height) = (treeStride, parameters.height)
+        withStorage { storage in
+            for tree in 0..<trees {
+                Self.addToPath(
+                    from: Int(storage.leaves[firstLeaf &+ tree]), root: storage.nodes + (tree &* stride &+ 1),
+                    height: height, delta: -1)
+            }
+            storage.leaves[firstLeaf] = -1
+        }
+        pointCount -= 1
+    }
+
+    /// Regrows the `trees` oldest trees (round-robin) from a fresh random subsample of the
+    /// window, with the window's current padded bounding box as root box, and recounts the
+    /// window for them. The other trees and their counts are untouched.
+    /// - Precondition: `window` is the window this forest counts (same points), not empty;
+    ///   `0 <= trees <= treeCount`.
+    /// - Complexity: O(trees * (psi * h * dimension + n * h)) for a window of n points.
+    public mutating func refresh(trees: Int, from window: SlidingWindow) {
+        precondition(trees >= 0 && trees <= treeCount, "trees must be in 0...treeCount")
+        precondition(window.dimension == dimension, "the window's dimension differs from the forest's")
+        precondition(!window.isEmpty && window.count == pointCount, "refresh needs the window the forest counts")
+        guard trees > 0 else { return }
+        growLeafCache(to: window.capacity)
+        let box = window.paddedBox()
+        // Live slots; a partial Fisher-Yates shuffle of the first psi gives each tree a uniform
+        // subsample without replacement, whatever order earlier shuffles left.
+        var pool = window.slots.map { Int32(truncatingIfNeeded: $0) }
+        let sampleCount = min(parameters.sampleSize, pool.count)
+        for _ in 0..<trees {
+            for i in 0..<sampleCount {
+                pool.swapAt(i, i + generator.nextInt(below: pool.count - i))
+            }
+            var sample: [Double] = []
+            sample.reserveCapacity(sampleCount * dimension)
+            for slot in pool[0..<sampleCount] {
+                window.withValues(slot: Int(slot)) { sample.append(contentsOf: $0) }
+            }
+            var grower = TreeGrower(
+                sample: sample, dimension: dimension, height: parameters.height, box: box,
+                nodeCount: nodesPerTree)
+            grower.grow(node: 0, depth: 0, rows: 0..<sampleCount, generator: &generator)
+            let root = rootPosition(of: oldestTree)
+            for node in 0..<nodesPerTree {
+                nodes[root + node] = Node(
+                    split: grower.splitValues[node], dimension: grower.splitDimensions[node], count: 0)
+            }
+            logVolumes.replaceSubrange(root ..< root + nodesPerTree, with: grower.logVolumes)
+            recount(tree: oldestTree, window: window)
+            oldestTree = (oldestTree + 1) % treeCount
+        }
+    }
+
+    /// Counts every window point in a tree whose counts are zero.
+    private mutating func recount(tree: Int, window: SlidingWindow) {
+        let root = rootPosition(of: tree)
+        let (trees, height, dimension) = (treeCount, parameters.height, dimension)
+        window.values.withUnsafeBufferPointer { points in
+            withStorage { storage in
+                for slot in window.slots {
+                    let leaf = Self.leaf(of: points.baseAddress! + slot * dimension, root: storage.nodes + root)
+                    Self.addToPath(from: leaf, root: storage.nodes + root, height: height, delta: 1)
+                    storage.leaves[slot * trees + tree] = Int32(truncatingIfNeeded: leaf)
+                }
+            }
+        }
+    }
+
+    /// Extends the leaf cache with uncounted entries to cover a window that has grown.
+    private mutating func growLeafCache(to slotCapacity: Int) {
+        if slotCapacity * treeCount > leaves.count {
+            leaves.append(contentsOf: repeatElement(-1, count: slotCapacity * treeCount - leaves.count))
+        }
+    }
+
+    /// Calls `body` with the base addresses of the node records and the leaf cache.
+    private mutating func withStorage(_ body: (Storage) -> Void) {
+        nodes.withUnsafeMutableBufferPointer { records in
+            leaves.withUnsafeMutableBufferPointer { cached in
+                body(Storage(nodes: records.baseAddress!, leaves: cached.baseAddress!))
+            }
+        }
+    }
+
+    /// The forest's arrays as raw pointers, valid only inside ``withStorage(_:)``.
+    struct Storage {
+        let nodes: UnsafeMutablePointer<Node>
+        let leaves: UnsafeMutablePointer<Int32>
+    }
+
+    /// How many trees ``countInEightTrees(_:roots:stride:height:leaves:)`` descends at once.
+    static let laneCount = 8
+
+    /// Counts a point in eight consecutive trees (`roots`, `roots + stride`, ...): +1 on every
+    /// node of its path, then stores the eight leaves at `leaves[0..<8]`.
+    ///
+    /// The trees are descended in lockstep for `height` levels, a lane that reached its leaf
+    /// staying put and adding 0. Eight independent chains of loads overlap, which hides most of
+    /// the cache latency a tree-at-a-time descent pays at every level, and no branch depends on
+    /// the data. The lanes are separate variables so that they live in registers.
+    @inline(__always)
+    static func countInEightTrees(
+        _ point: UnsafePointer<Double>, roots: UnsafeMutablePointer<Node>, stride: Int, height: Int,
+        leaves: UnsafeMutablePointer<Int32>
+    ) {
+        let (r0, r1, r2, r3) = (roots, roots + stride, roots + 2 &* stride, roots + 3 &* stride)
+        let (r4, r5, r6, r7) = (r0 + 4 &* stride, r1 + 4 &* stride, r2 + 4 &* stride, r3 + 4 &* stride)
+        var (n0, n1, n2, n3, n4, n5, n6, n7) = (0, 0, 0, 0, 0, 0, 0, 0)
+        for _ in 0..<height {
+            countStep(point, r0, &n0)
+            countStep(point, r1, &n1)
+            countStep(point, r2, &n2)
+            countStep(point, r3, &n3)
+            countStep(point, r4, &n4)
+            countStep(point, r5, &n5)
+            countStep(point, r6, &n6)
+            countStep(point, r7, &n7)
+        }
+        func finish(_ lane: Int, _ root: UnsafeMutablePointer<Node>, _ leaf: Int) {
+            root[leaf].count &+= 1
+            leaves[lane] = Int32(truncatingIfNeeded: leaf)
+        }
+        finish(0, r0, n0)
+        finish(1, r1, n1)
+        finish(2, r2, n2)
+        finish(3, r3, n3)
+        finish(4, r4, n4)
+        finish(5, r5, n5)
+        finish(6, r6, n6)
+        finish(7, r7, n7)
+    }
+
+    /// One level of a counting descent: count the node if it splits and move to the child.
+    @inline(__always)
+    static func countStep(_ point: UnsafePointer<Double>, _ root: UnsafeMutablePointer<Node>, _ node: inout Int) {
+        let record = root[node]
+        let dimension = Int(record.dimension)
+        let splits = dimension >= 0
+        root[node].count &+= splits ? 1 : 0
+        let child = 2 &* node &+ (point[max(dimension, 0)] < record.split ? 1 : 2)
+        node = splits ? child : node
+    }
+
+    /// The leaf a point falls in, descending one tree from its root record.
+    @inline(__always)
+    static func leaf(of point: UnsafePointer<Double>, root: UnsafePointer<Node>) -> Int {
+        var node = 0
+        while true {
+            let record = root[node]
+            if record.dimension < 0 {
+                return node
+            }
+            // Branch-free child choice: the comparison is unpredictable.
+            node = 2 &* node &+ 2 &- (point[Int(record.dimension)] < record.split ? 1 : 0)
+        }
+    }
+
+    /// Adds `delta` to the counts of a node and of all its ancestors. The ancestor `k` levels
+    /// up is `((node + 1) >> k) - 1`; stepping a fixed `height + 1` times, the steps past the
+    /// root land on -1, the tree's spare record, which absorbs them. No branch, so the
+    /// independent updates overlap.
+    @inline(__always)
+    static func addToPath(from node: Int, root: UnsafeMutablePointer<Node>, height: Int, delta: Int32) {
+        var shift = 0
+        while shift <= height {
+            root[((node &+ 1) &>> shift) &- 1].count &+= delta
+            shift &+= 1
+        }
+    }
+
+    // MARK: Queries
+
+    /// The leaf (heap index) of a counted slot in one tree.
+    /// - Complexity: O(1).
+    public func leaf(slot: Int, tree: Int) -> Int {
+        precondition(tree >= 0 && tree < treeCount, "tree out of range")
+        precondition(isCounted(slot: slot), "slot is not counted")
+        return Int(leaves[slot * treeCount + tree])
+    }
+
+    /// Whether a slot's point is counted by the forest.
+    public func isCounted(slot: Int) -> Bool {
+        slot >= 0 && slot * treeCount < leaves.count && leaves[slot * treeCount] >= 0
+    }
+
+    /// The leaf (heap index) each tree puts an arbitrary point in, one per tree, in tree order.
+    /// `leaves` is emptied (keeping its capacity) and refilled, so a reused buffer does not
+    /// allocate.
+    /// - Precondition: `values.count == dimension`.
+    /// - Complexity: O(t * h).
+    @inlinable
+    public func leafIndices(of values: some Collection<Double>, into leaves: inout [Int]) {
+        values.withContiguousDoubles { leafIndices(ofContiguous: $0, into: &leaves) }
+    }
+
+    @usableFromInline
+    func leafIndices(ofContiguous point: UnsafeBufferPointer<Double>, into leaves: inout [Int]) {
+        precondition(point.count == dimension, "a point needs exactly `dimension` values")
+        leaves.removeAll(keepingCapacity: true)
+        nodes.withUnsafeBufferPointer { records in
+            for tree in 0..<treeCount {
+                leaves.append(Self.leaf(of: point.baseAddress!, root: records.baseAddress! + rootPosition(of: tree)))
+            }
+        }
+    }
+
+    /// The number of window points in a node's region.
+    public func count(tree: Int, node: Int) -> Int { Int(nodes[index(tree: tree, node: node)].count) }
+
+    /// The natural log of the volume of a node's box: the root box is the window's bounding
+    /// box when the tree was grown, padded by 5% of the range on each side; each split cuts its
+    /// node's box in two along the split dimension. A dimension constant in that window counts
+    /// as width 1. Unreachable nodes (below a leaf) have volume 0, log -infinity.
+    public func logVolume(tree: Int, node: Int) -> Double { logVolumes[index(tree: tree, node: node)] }
+
+    /// The dimension a node splits on, or `nil` for a leaf (or an unreachable node).
+    public func splitDimension(tree: Int, node: Int) -> Int? {
+        let dimension = nodes[index(tree: tree, node: node)].dimension
+        return dimension < 0 ? nil : Int(dimension)
+    }
+
+    /// A node's split value: points with `values[splitDimension] < splitValue` go to the left
+    /// child `2 * node + 1`, the others to the right child `2 * node + 2`. Meaningless for a leaf.
+    public func splitValue(tree: Int, node: Int) -> Double { nodes[index(tree: tree, node: node)].split }
+
+    /// The lowest common node of two counted slots in one tree: the smallest region holding
+    /// both. Found from the cached leaves by moving the larger heap index (the deeper node, or
+    /// the right one at equal depth) to its parent until the two meet.
+    /// - Complexity: O(h).
+    public func lowestCommonNode(_ first: Int, _ second: Int, tree: Int) -> Int {
+        var a = leaf(slot: first, tree: tree)
+        var b = leaf(slot: second, tree: tree)
+        while a != b {
+            if a > b {
+                a = (a - 1) >> 1
+            } else {
+                b = (b - 1) >> 1
+            }
+        }
+        return a
+    }
+
+    /// The mass of a counted slot's point: the mean over trees of its leaf's window count.
+    /// - Complexity: O(t).
+    public func mass(slot: Int) -> Double {
+        meanCount { leaf(slot: slot, tree: $0) }
+    }
+
+    /// The log of a counted slot's density: log of the mean over trees of its leaf's
+    /// count / volume (see ``logVolume(tree:node:)``), accumulated in log space.
+    /// - Complexity: O(t).
+    public func logDensity(slot: Int) -> Double {
+        logMeanDensity { leaf(slot: slot, tree: $0) }
+    }
+
+    /// The mass-based dissimilarity of two counted slots (Aryal, Ting et al., KDD 2014): the
+    /// mean over trees of the window count of their lowest common node. It is at least 2 for
+    /// two different points, and small when the smallest region holding both is sparse.
+    /// - Complexity: O(t * h).
+    public func commonMass(_ first: Int, _ second: Int) -> Double {
+        meanCount { lowestCommonNode(first, second, tree: $0) }
+    }
+
+    /// The log of the mean over trees of the density (count / volume) of the lowest common
+    /// node of two counted slots: the density counterpart of ``commonMass(_:_:)``.
+    /// - Complexity: O(t * h).
+    public func commonLogDensity(_ first: Int, _ second: Int) -> Double {
+        logMeanDensity { lowestCommonNode(first, second, tree: $0) }
+    }
+
+    private func index(tree: Int, node: Int) -> Int {
+        precondition(tree >= 0 && tree < treeCount, "tree out of range")
+        precondition(node >= 0 && node < nodesPerTree, "node out of range")
+        return rootPosition(of: tree) + node
+    }
+
+    private func meanCount(of node: (Int) -> Int) -> Double {
+        var total = 0
+        for tree in 0..<treeCount {
+            total += Int(nodes[rootPosition(of: tree) + node(tree)].count)
+        }
+        return Double(total) / Double(treeCount)
+    }
+
+    /// log((1/t) * sum over trees of count / exp(logVolume)), as a running log-sum-exp.
+    private func logMeanDensity(of node: (Int) -> Int) -> Double {
+        var largest = -Double.infinity
+        var scaledSum = 0.0
+        for tree in 0..<treeCount {
+            let index = rootPosition(of: tree) + node(tree)
+            let term = log(Double(nodes[index].count)) - logVolumes[index]
+            if term == -.infinity {
+                continue
+            }
+            if term <= largest {
+                scaledSum += exp(term - largest)
+            } else {
+                scaledSum = scaledSum * exp(largest - term) + 1
+                largest = term
+            }
+        }
+        return largest == -.infinity ? largest : largest + log(scaledSum / Double(treeCount))
+    }
+}
+
+/// Grows one tree, iForest-style, from a subsample into heap-ordered arrays.
+struct TreeGrower {
+    /// The subsample, row-major; partitioning moves only row numbers.
+    let sample: [Double]
+    let dimension: Int
+    let height: Int
+    var rows: [Int]
+    /// The current node's box; a split narrows it for the children and restores it after.
+    var lower: [Double]
+    var upper: [Double]
+    let bounded: [Bool]
+    /// Per-dimension minimum and maximum of the current node's rows (scratch).
+    var minima: [Double]
+    var maxima: [Double]
+    var splitDimensions: [Int32]
+    var splitValues: [Double]
+    var logVolumes: [Double]
+
+    init(sample: [Double], dimension: Int, height: Int, box: PaddedBox, nodeCount: Int) {
+        self.sample = sample
+        self.dimension = dimension
+        self.height = height
+        rows = Array(0..<(sample.count / dimension))
+        lower = box.lower
+        upper = box.upper
+        bounded = (0..<dimension).map(box.isBounded)
+        minima = Array(repeating: 0, count: dimension)
+        maxima = Array(repeating: 0, count: dimension)
+        splitDimensions = Array(repeating: -1, count: nodeCount)
+        splitValues = Array(repeating: 0, count: nodeCount)
+        logVolumes = Array(repeating: -.infinity, count: nodeCount)
+    }
+
+    mutating func grow(node: Int, depth: Int, rows range: Range<Int>, generator: inout SeededGenerator) {
+        logVolumes[node] = (0..<dimension).reduce(0.0) { sum, j in
+            bounded[j] ? sum + log(upper[j] - lower[j]) : sum
+        }
+        guard depth < height, range.count >= 2 else { return }
+        minima.withUnsafeMutableBufferPointer { $0.update(repeating: .infinity) }
+        maxima.withUnsafeMutableBufferPointer { $0.update(repeating: -.infinity) }
+        for row in rows[range] {
+            for j in 0..<dimension {
+                let value = sample[row * dimension + j]
+                minima[j] = min(minima[j], value)
+                maxima[j] = max(maxima[j], value)
+            }
+        }
+        let varying = (0..<dimension).filter { maxima[$0] > minima[$0] }
+        guard !varying.isEmpty else { return }
+        let splitDimension = varying[generator.nextInt(below: varying.count)]
+        let low = minima[splitDimension]
+        let high = maxima[splitDimension]
+        // Uniform in (low, high], so both children get at least one row and every box width
+        // stays positive; the clamps undo rounding.
+        var split = low + (1 - generator.nextDouble()) * (high - low)
+        if !(split > low) {
+            split = low.nextUp
+        }
+        split = min(split, high)
+        splitDimensions[node] = Int32(splitDimension)
+        splitValues[node] = split
+
+        var middle = range.lowerBound
+        for position in range where sample[rows[position] * dimension + splitDimension] < split {
+            rows.swapAt(position, middle)
+            middle += 1
+        }
+        let savedUpper = upper[splitDimension]
+        upper[splitDimension] = split
+        grow(node: 2 * node + 1, depth: depth + 1, rows: range.lowerBound..<middle, generator: &generator)
+        upper[splitDimension] = savedUpper
+        let savedLower = lower[splitDimension]
+        lower[splitDimension] = split
+        grow(node: 2 * node + 2, depth: depth + 1, rows: middle..<range.upperBound, generator: &generator)
+        lower[splitDimension] = savedLower
+    }
+}

@@ -1,0 +1,95 @@
+/// A ``SlidingWindow`` and the ``MassForest`` that counts it, updated together point by point.
+///
+/// `insert` appends to the window, removes the points it expired from the forest (by their
+/// cached leaves, before their slots are reused) and counts the new point. The forest is grown
+/// lazily: there is nothing worth partitioning until the window holds `sampleSize` points (or
+/// is full, for a window smaller than that), so until then ``forest`` is `nil` and an insert
+/// only updates the window; the insert that reaches the threshold grows every tree from the
+/// window. A window that never gets there (a slow time window) gets its forest from the first
+/// ``refreshTrees(count:)``, grown from whatever it holds.
+///
+/// The model is a value: copying it is the cheap (copy-on-write) snapshot a re-clustering
+/// task reads while the owner keeps inserting.
+///
+/// ```swift
+/// var model = StreamModel(
+///     window: try SlidingWindow(dimension: 2, windowSize: 5_000),
+///     parameters: try MassForest.Parameters(seed: 42))
+/// model.insert(id: 1, timestamp: 0.5, values: [0.2, 0.9])
+/// // ... at each re-clustering:
+/// model.refreshTrees(count: 4)
+/// let points = model.snapshot()
+/// ```
+///
+/// - Complexity: `insert` is O(t * h * (1 + expired)) once the forest exists, without
+///   allocation in the steady state.
+public struct StreamModel: Sendable {
+    /// The forest's parameters, used when it is grown.
+    public let parameters: MassForest.Parameters
+    /// The live points.
+    public private(set) var window: SlidingWindow
+    /// The forest counting `window`, or `nil` until it has been grown.
+    public private(set) var forest: MassForest?
+    /// The points the last `insert` expired, oldest first (empty after a rejected insert).
+    public private(set) var lastExpired: [SlidingWindow.Expiry] = []
+
+    /// A model over `window` (usually empty); the forest is grown at once if the window already
+    /// holds enough points.
+    public init(window: SlidingWindow, parameters: MassForest.Parameters = .default) {
+        self.window = window
+        self.parameters = parameters
+        if window.count >= growthThreshold {
+            forest = MassForest(window: window, parameters: parameters)
+        }
+    }
+
+    /// The window size at which an insert grows the forest: psi, or the window's cap if smaller.
+    public var growthThreshold: Int { min(parameters.sampleSize, window.maximumCount) }
+
+    /// Inserts a point: appends it to the window, uncounts the points that expired, counts it.
+    /// - Returns: the point's window slot, or `nil` when the window rejects a point older than
+    ///   its horizon (see ``SlidingWindow``); the model is then unchanged.
+    /// - Precondition: `values.count == window.dimension`; finite timestamp and values.
+    /// - Complexity: O(t * h) per point inserted or expired.
+    @inlinable
+    @discardableResult
+    public mutating func insert(id: UInt64, timestamp: Double, values: some Collection<Double>) -> Int? {
+        values.withContiguousDoubles { insert(id: id, timestamp: timestamp, contiguous: $0) }
+    }
+
+    @usableFromInline
+    mutating func insert(id: UInt64, timestamp: Double, contiguous point: UnsafeBufferPointer<Double>) -> Int? {
+        guard let slot = window.append(id: id, timestamp: timestamp, contiguous: point, expired: &lastExpired)
+        else { return nil }
+        if forest == nil {
+            if window.count >= growthThreshold {
+                forest = MassForest(window: window, parameters: parameters)
+            }
+        } else {
+            for expiry in lastExpired {
+                forest?.remove(slot: expiry.slot)
+            }
+            forest?.insert(slot: slot, of: window)
+        }
+        return slot
+    }
+
+    /// Regrows the `count` oldest trees from a fresh subsample of the window (see
+    /// ``MassForest/refresh(trees:from:)``), or grows the whole forest if it does not exist yet
+    /// and the window is not empty.
+    /// - Precondition: `0 <= count <= parameters.treeCount`.
+    public mutating func refreshTrees(count: Int) {
+        precondition(count >= 0 && count <= parameters.treeCount, "count must be in 0...treeCount")
+        if forest == nil {
+            if !window.isEmpty {
+                forest = MassForest(window: window, parameters: parameters)
+            }
+        } else {
+            forest?.refresh(trees: count, from: window)
+        }
+    }
+
+    /// The window's points in arrival order, in contiguous arrays, for re-clustering.
+    /// - Complexity: O(n * dimension).
+    public func snapshot() -> SlidingWindow.Snapshot { window.snapshot() }
+}

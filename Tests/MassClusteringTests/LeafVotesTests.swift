@@ -1,0 +1,153 @@
+import MassClustering
+import Testing
+
+/// Three well-separated blobs (labels 0, 1, 2) plus uniform noise points labelled -1, in 2-D.
+struct LabelledWindow {
+    var window: SlidingWindow
+    var labels: [Int32] = []
+    var forest: MassForest
+
+    static let centers: [[Double]] = [[0.1, 0.1], [0.9, 0.9], [0.1, 0.9]]
+
+    init(seed: UInt64, noise: Int = 15) throws {
+        var generator = SeededGenerator(seed: seed)
+        window = try SlidingWindow(dimension: 2, windowSize: 400)
+        var expired: [SlidingWindow.Expiry] = []
+        for id in 0..<UInt64(300 + noise) {
+            let label = id < 300 ? Int32(id % 3) : -1
+            let values = label < 0
+                ? [generator.nextDouble(), generator.nextDouble()]
+                : Self.centers[Int(label)].map { $0 + 0.1 * (generator.nextDouble() - 0.5) }
+            _ = window.append(id: id, timestamp: 0, values: values, expired: &expired)
+            labels.append(label)
+        }
+        forest = MassForest(window: window, parameters: try MassForest.Parameters(height: 8, sampleSize: 64, seed: seed))
+    }
+}
+
+/// The majority label (ties to the smaller) and share of the window points in each node, as
+/// `LeafVotes` documents them.
+func bruteForceMajority(
+    _ setup: LabelledWindow, tree: Int, node: Int, floor: Int
+) -> (label: Int32, share: Double) {
+    var tally: [Int32: Int] = [:]
+    for (slot, label) in zip(setup.window.slots, setup.labels) where setup.forest.leaf(slot: slot, tree: tree) == node {
+        tally[label, default: 0] += 1
+    }
+    let total = tally.values.reduce(0, +)
+    guard let best = tally.max(by: { ($0.value, -$0.key) < ($1.value, -$1.key) }) else { return (-1, 0) }
+    return (best.key, total >= floor ? Double(Float(best.value) / Float(total)) : 0)
+}
+
+@Suite struct LeafVotesTests {
+    @Test(arguments: [1, 3])
+    func leafMajoritiesMatchBruteForce(floor: Int) throws {
+        let setup = try LabelledWindow(seed: 1)
+        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels, minimumLeafMass: floor)
+        for tree in 0..<setup.forest.treeCount {
+            for node in 0..<setup.forest.nodesPerTree {
+                let actual = votes.majority(tree: tree, node: node)
+                let expected = bruteForceMajority(setup, tree: tree, node: node, floor: floor)
+                #expect(actual.label == expected.label && actual.share == expected.share, "tree \(tree) node \(node)")
+            }
+        }
+    }
+
+    @Test func provisionalLabelIsTheShareWeightedVote() throws {
+        let setup = try LabelledWindow(seed: 2)
+        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels)
+        // The window's bounding box, padded by 5% of the range on each side.
+        let points = contents(of: setup.window)
+        let box = (0..<2).map { j in
+            let (low, high) = (points.map { $0.values[j] }.min()!, points.map { $0.values[j] }.max()!)
+            return (low - 0.05 * (high - low))...(high + 0.05 * (high - low))
+        }
+        var generator = SeededGenerator(seed: 2)
+        var leaves: [Int] = []
+        var outside = 0
+        for _ in 0..<300 {
+            let query = [1.2 * generator.nextDouble() - 0.1, 1.2 * generator.nextDouble() - 0.1]
+            setup.forest.leafIndices(of: query, into: &leaves)
+            var weights: [Int32: Double] = [:]
+            let inside = box[0].contains(query[0]) && box[1].contains(query[1])
+            outside += inside ? 0 : 1
+            for (tree, leaf) in leaves.enumerated() where inside {
+                let vote = votes.majority(tree: tree, node: leaf)
+                if vote.share > 0 {
+                    weights[vote.label, default: 0] += vote.share
+                }
+            }
+            let winner = weights.max { ($0.value, -$0.key) < ($1.value, -$1.key) } ?? (key: -1, value: 0)
+            let result = votes.provisionalLabel(of: query)
+            #expect(result.label == winner.key)
+            #expect(abs(result.confidence - winner.value / Double(setup.forest.treeCount)) < 1e-12)
+        }
+        #expect(outside > 10 && outside < 150)
+    }
+
+    @Test func windowPointsGetTheirClusterLabel() throws {
+        let setup = try LabelledWindow(seed: 3)
+        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels)
+        for (point, label) in zip(contents(of: setup.window), setup.labels) where label >= 0 {
+            let result = votes.provisionalLabel(of: point.values)
+            #expect(result.label == label)
+            #expect(result.confidence > 0.5)
+        }
+    }
+
+    @Test func farAwayPointsAreNoiseWithZeroConfidence() throws {
+        let setup = try LabelledWindow(seed: 4)
+        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels)
+        for query in [[5.0, 5.0], [-3, 0.5], [0.5, 40], [0.1, -0.2]] {
+            let result = votes.provisionalLabel(of: query)
+            #expect(result.label == -1 && result.confidence == 0)
+        }
+        // Just inside the padded box, next to cluster 0, a point still gets a label.
+        #expect(votes.provisionalLabel(of: [0.06, 0.06]).label == 0)
+    }
+
+    @Test func noiseDominatedLeavesVoteNoise() throws {
+        let setup = try LabelledWindow(seed: 5)
+        let allNoise = [Int32](repeating: -1, count: setup.labels.count)
+        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: allNoise)
+        for point in contents(of: setup.window) {
+            let result = votes.provisionalLabel(of: point.values)
+            #expect(result.label == -1 && result.confidence == 1)
+        }
+    }
+
+    @Test func leavesBelowTheMassFloorAbstain() throws {
+        let setup = try LabelledWindow(seed: 6)
+        let votes = try LeafVotes(
+            forest: setup.forest, window: setup.window, labels: setup.labels, minimumLeafMass: setup.window.count + 1)
+        for point in contents(of: setup.window) {
+            let result = votes.provisionalLabel(of: point.values)
+            #expect(result.label == -1 && result.confidence == 0)
+        }
+    }
+
+    @Test func votesStayValidWhileTheForestMovesOnAndLeaveItUntouched() throws {
+        var setup = try LabelledWindow(seed: 7)
+        let countsBefore = nodeTable(setup.forest)
+        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels)
+        #expect(nodeTable(setup.forest) == countsBefore)
+        let queries = contents(of: setup.window).map(\.values)
+        let answers = queries.map { votes.provisionalLabel(of: $0) }
+        setup.forest.refresh(trees: setup.forest.treeCount, from: setup.window)
+        var generator = SeededGenerator(seed: 7)
+        for id in 1_000..<UInt64(1_200) {
+            feed((id, 0, [generator.nextDouble(), generator.nextDouble()]), to: &setup.window, &setup.forest)
+        }
+        for (query, answer) in zip(queries, answers) {
+            let again = votes.provisionalLabel(of: query)
+            #expect(again.label == answer.label && again.confidence == answer.confidence)
+        }
+    }
+
+    @Test func aFloorBelowOneIsRejected() throws {
+        let setup = try LabelledWindow(seed: 8)
+        #expect(throws: ParameterError.self) {
+            try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels, minimumLeafMass: 0)
+        }
+    }
+}
