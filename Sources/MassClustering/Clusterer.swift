@@ -131,9 +131,12 @@ public struct Clustering: Sendable, Equatable {
 /// ```
 ///
 /// - Complexity: O(n log n * k * d) for the neighbour search (O(n² d) above
-///   ``KDTree/maximumSplitDimension`` features) plus O(n k log(n k)) for the forest, with
-///   `k = max(minSamples, graphNeighbours)`. Memory: O(n k) transient (24 bytes per candidate
-///   edge, 12 per neighbour entry), O(n d) for the tree's copy of the points.
+///   ``KDTree/maximumSplitDimension`` features) plus O(n k²) for the forest (deduplicating,
+///   radix-sorting and Kruskal over the n k candidate edges), with
+///   `k = max(minSamples, graphNeighbours)`, plus O(n α(n)) for the hierarchy and selection.
+///   Memory: O(n k) transient (12 bytes per neighbour entry, 16 per candidate edge, twice
+///   while sorting), O(n d) for the tree's copy of the points. 20,000 points in the plane take
+///   about 0.1 s, 100,000 about 0.5 s (release build, one core).
 public func cluster(_ points: PointMatrix, parameters: ClusteringParameters) -> Clustering {
     let n = points.count
     let d = points.dimension

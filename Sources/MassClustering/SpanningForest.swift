@@ -33,7 +33,7 @@ public struct ForestEdge: Sendable, Equatable {
 /// pushes sparse points away from everything while leaving dense regions as they are.
 ///
 /// The graph holds only the edges from each point to its `k` nearest neighbours, not all pairs,
-/// so the forest is built in O(n k log(n k)) instead of O(n²). Each undirected pair is taken once.
+/// so the forest is built in about O(n k) instead of O(n²). Each undirected pair is taken once.
 /// Kruskal's algorithm over the edges in ``ForestEdge`` order, with a union-find (path halving,
 /// union by size), keeps the minimum spanning tree of every connected component. Components of
 /// the neighbour graph stay apart: they are separated at infinite distance.
@@ -45,7 +45,9 @@ public struct ForestEdge: Sendable, Equatable {
 /// forest.componentCount  // 2
 /// ```
 ///
-/// - Complexity: O(n k log(n k)) time for the sort of the candidate edges, O(n k) memory.
+/// - Complexity: O(n k²) time to take each pair once (k integer comparisons per edge), a
+///   radix sort of the n k candidate edges (plus O(r log r) per run of r equal weights) and
+///   O(n k α(n)) for Kruskal; O(n k) memory.
 public struct SpanningForest: Sendable {
     /// Neighbours per point in the candidate graph unless told otherwise.
     public static let defaultGraphNeighbours = 15
@@ -69,7 +71,7 @@ public struct SpanningForest: Sendable {
     ///   - points: the points, as they are (scale them first if features differ in units).
     ///   - minSamples: the core-distance rank, counting the point itself; at least 1.
     ///   - graphNeighbours: neighbours per point in the candidate graph; at least 1.
-    /// - Complexity: O(n log n * k * d) for the neighbours plus O(n k log(n k)).
+    /// - Complexity: O(n log n * k * d) for the neighbours plus O(n k²) for the forest.
     public init(points: PointMatrix, minSamples: Int, graphNeighbours: Int = SpanningForest.defaultGraphNeighbours) {
         precondition(graphNeighbours >= 1, "SpanningForest: graphNeighbours must be at least 1")
         let table = KDTree(points).nearestNeighbours(k: max(minSamples, graphNeighbours))
@@ -85,7 +87,7 @@ public struct SpanningForest: Sendable {
     /// - Parameters:
     ///   - neighbours: each row sorted by ascending distance, as ``KDTree`` produces.
     ///   - minSamples: the core-distance rank, counting the point itself; at least 1.
-    /// - Complexity: O(n k log(n k)) time, O(n k) memory.
+    /// - Complexity: O(n k²) time, O(n k) memory.
     public init(neighbours: NeighbourTable, minSamples: Int) {
         precondition(minSamples >= 1, "SpanningForest: minSamples must be at least 1")
         let n = neighbours.pointCount
