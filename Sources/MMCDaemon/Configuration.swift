@@ -112,11 +112,12 @@ extension DaemonConfiguration {
 
     /// `[forest]`: the mass-estimation forest (Ting et al., "Mass estimation", MLJ 2013).
     public struct Forest: Sendable, Hashable {
-        /// `forest.trees`: number of trees. Default 100.
-        public var trees = 100
+        /// `forest.trees`: number of trees, 1...1024 (the core's `MassForest.Parameters`
+        /// range). Default 32, the core's default.
+        public var trees = 32
         /// `forest.height`: height of every tree (a tree has `2^(height+1) - 1` nodes).
-        /// Default 12.
-        public var height = 12
+        /// Default 10, the core's default.
+        public var height = 10
         /// `forest.sample_size`: window points each tree is built from (psi). Default 256.
         public var sampleSize = 256
         /// `forest.refresh_per_recluster`: trees rebuilt from a fresh sample at every
@@ -184,7 +185,8 @@ extension DaemonConfiguration {
     public struct Output: Sendable, Hashable {
         /// `output.endpoint`: endpoint the publisher binds. Default `tcp://127.0.0.1:5557`.
         public var endpoint = "tcp://127.0.0.1:5557"
-        /// `output.topic`: topic of every published message (1...255 bytes). Default `mmcd`.
+        /// `output.topic`: the shard key of published messages (1...246 bytes): cluster updates go
+        /// out on `clusters.<topic>`, provisional assignments on `assign.<topic>`. Default `mmcd`.
         public var topic = "mmcd"
         /// `output.send_hwm`: send high-water mark per subscriber in messages (`ZMQ_SNDHWM`);
         /// 0 means no limit. Default 10,000.
@@ -443,7 +445,9 @@ extension DaemonConfiguration {
         var boundBy: [String: String] = [:]
         let bound = input.bind.map { ("input.bind", $0) }
             + [("output.endpoint", output.endpoint), ("control.endpoint", control.endpoint)]
-        for (key, endpoint) in bound where !endpoint.isEmpty {
+        // A wildcard port (`tcp://127.0.0.1:*`) binds a fresh ephemeral port each time, so two of
+        // them never collide.
+        for (key, endpoint) in bound where !endpoint.isEmpty && !endpoint.hasSuffix(":*") {
             if let first = boundBy[endpoint] {
                 fail([key, first], TOMLLiteral.string(endpoint), "already bound by \(first)")
             } else {

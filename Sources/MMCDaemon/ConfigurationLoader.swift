@@ -273,8 +273,10 @@ struct StringRule: Sendable {
         allowed: "\"\" (off) or an absolute path", accepts: { $0.isEmpty || ($0.hasPrefix("/") && !$0.contains("\0")) })
     static let topicPrefix = StringRule(
         allowed: "a topic prefix of at most 255 bytes (\"\" matches every topic)", accepts: { $0.utf8.count <= 255 })
+    /// Published topics are `clusters.<topic>` and `assign.<topic>`, which must stay within the
+    /// protocol's 255 bytes.
     static let topic = StringRule(
-        allowed: "a topic of 1...255 bytes", accepts: { (1...255).contains($0.utf8.count) })
+        allowed: "a topic of 1...246 bytes", accepts: { (1...246).contains($0.utf8.count) })
     static let host = StringRule(
         allowed: "an IP address or host name",
         accepts: { !$0.isEmpty && $0.utf8.count <= 253 && !$0.contains { $0.isWhitespace || $0 == "/" } })
@@ -341,7 +343,7 @@ struct ConfigurationKey {
             integer(
                 "window.max_points", \.window.maxPoints, in: [0...maxWindowPoints],
                 meaning: "required when window.size = 0, else 0"),
-            integer("forest.trees", \.forest.trees, in: [1...10_000]),
+            integer("forest.trees", \.forest.trees, in: [1...1_024]),
             integer("forest.height", \.forest.height, in: [1...20]),
             integer("forest.sample_size", \.forest.sampleSize, in: [2...65_536]),
             integer("forest.refresh_per_recluster", \.forest.refreshPerRecluster, in: [0...10_000]),

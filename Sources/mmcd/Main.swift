@@ -1,10 +1,75 @@
 import ArgumentParser
+import Foundation
+import Logging
+import MMCDaemon
 
 /// `mmcd`: the streaming clustering daemon.
+///
+/// `mmcd --config /etc/mmcd/mmcd.toml [--set key=value ...]` runs it until `SIGTERM` or
+/// `SIGINT`; `SIGHUP` reloads the file. `--check-config` validates the file with the overrides,
+/// prints every effective setting (or every problem) and exits 0 (or 1): the systemd units run
+/// it before starting and reloading.
 @main
 struct MMCD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mmcd",
-        abstract: "Streaming mass-maximization clustering daemon."
+        abstract: "Streaming mass-maximization clustering daemon.",
+        discussion: """
+            Points arrive on ZeroMQ (SUB or PULL), cluster updates leave on an XPUB socket, \
+            queries are answered on a ROUTER socket; see docs/protocol.md. Every key of the \
+            configuration file can be overridden with --set section.key=value.
+            """
     )
+
+    @Option(name: .long, help: ArgumentHelp("The TOML configuration file.", valueName: "file"))
+    var config: String
+
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp("Override a configuration key, e.g. --set window.size=5000 (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+
+    @Flag(name: .customLong("check-config"), help: "Validate the configuration, print the effective settings and exit.")
+    var checkConfig = false
+
+    func run() async throws {
+        let configuration: DaemonConfiguration
+        do {
+            configuration = try DaemonConfiguration(contentsOfFile: config, overrides: overrides)
+        } catch {
+            FileHandle.standardError.write(Data("mmcd: invalid configuration \(config):\n\(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        if checkConfig {
+            let lines = configuration.settings.map { "\($0.key) = \($0.value)" }
+            print("mmcd: configuration \(config) is valid; effective settings:")
+            print(lines.joined(separator: "\n"))
+            return
+        }
+
+        let level = DaemonLogLevel(configuration.log.level)
+        let format = configuration.log.format
+        LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, format: format, level: level) }
+        let logger = Logger(label: "mmcd")
+        logger.info("starting", metadata: ["config": "\(config)", "overrides": "\(overrides.joined(separator: " "))"])
+        for (key, value) in configuration.settings {
+            logger.debug("setting", metadata: ["key": "\(key)", "value": "\(value)"])
+        }
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(
+                configuration: configuration, configurationPath: config, overrides: overrides, logger: logger,
+                logLevel: level, handlesSignals: true)
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        do {
+            try await daemon.run()
+        } catch {
+            logger.critical("stopped after a failure", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        logger.info("stopped")
+    }
 }

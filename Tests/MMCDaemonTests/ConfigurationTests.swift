@@ -127,7 +127,7 @@ import Testing
                 ])
         #expect(problems("[http]\nport = 70000") == ["http.port = 70000: must be an integer in 0...65535 (0 = off)"])
         #expect(
-            problems("[output]\ntopic = \"\"") == [#"output.topic = "": must be a topic of 1...255 bytes"#])
+            problems("[output]\ntopic = \"\"") == [#"output.topic = "": must be a topic of 1...246 bytes"#])
         #expect(
             problems("[state]\ndirectory = \"var/lib\"")
                 == [#"state.directory = "var/lib": must be "" (off) or an absolute path"#])
@@ -148,7 +148,7 @@ import Testing
             found == [
                 #"log.level = "loud": must be one of "trace", "debug", "info", "notice", "warning", "error", "critical""#,
                 "window.size = -3: must be an integer in 0...10000000 (0 = time-only window)",
-                "forest.trees = 0: must be an integer in 1...10000",
+                "forest.trees = 0: must be an integer in 1...1024",
                 "forest.height = 99: must be an integer in 1...20",
             ])
     }

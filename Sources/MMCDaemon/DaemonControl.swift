@@ -1,0 +1,118 @@
+internal import Logging
+internal import MMCWire
+internal import Prometheus
+internal import ServiceLifecycle
+internal import Synchronization
+internal import ZeroMQ
+
+/// The request/reply endpoint: `snapshot`, `stats` and `classify` (docs/protocol.md,
+/// section 3) on a `ROUTER` socket, so `REQ` clients and `DEALER` clients with an empty
+/// delimiter frame are both served.
+///
+/// A request is `[routing id][empty delimiter][request]`; the reply goes back as
+/// `[routing id][empty delimiter][reply]`. A request that does not decode is answered with its
+/// decoding error code. `classify` labels the points with the latest clustering's leaf votes
+/// off the model owner, and never inserts them.
+struct DaemonControlService: Service {
+    let loop: ZMQReceiveLoop
+    let model: DaemonModel
+    let dimension: Int
+    let limits: DecodingLimits
+    let context: DaemonContext
+
+    func run() async throws {
+        let loop = loop
+        await withGracefulShutdownHandler {
+            for await message in loop.messages {
+                guard let (envelope, body) = Self.split(message) else {
+                    context.rejects.log(
+                        .warning, key: "control", "dropped a control message without an empty delimiter frame",
+                        metadata: ["frames": "\(message.frames.count)"])
+                    continue
+                }
+                let reply = await answer(body)
+                do {
+                    if try !loop.send(ZMQMessage(envelope + [reply.encoded()])) {
+                        context.rejects.log(.warning, key: "control.reply", "control outbox full; reply dropped")
+                    }
+                } catch {
+                    context.logger.error("cannot send a control reply", metadata: ["error": "\(error)"])
+                }
+            }
+        } onGracefulShutdown: {
+            loop.stop()
+        }
+        if let failure = loop.failure { throw DaemonError("the control socket failed: \(failure)") }
+    }
+
+    /// The routing envelope (up to and including the empty delimiter) and the request body;
+    /// a body that is not exactly one frame is passed on as `nil` to be answered with an error.
+    static func split(_ message: ZMQMessage) -> (envelope: [[UInt8]], body: [UInt8]?)? {
+        let frames = message.frames
+        guard let delimiter = frames.indices.dropFirst().first(where: { frames[$0].isEmpty }) else { return nil }
+        let body = frames.count == delimiter + 2 ? frames[delimiter + 1] : nil
+        return (Array(frames[...delimiter]), body)
+    }
+
+    /// The reply to one request body.
+    func answer(_ body: [UInt8]?) async -> Reply {
+        guard let body else {
+            return .failure(ReplyError(code: .wire(.invalidFrame), message: "a request is exactly one frame"))
+        }
+        let request: Request
+        do {
+            request = try Request.decode(body, expectedDimension: dimension, limits: limits)
+        } catch {
+            return .failure(ReplyError(error))
+        }
+        switch request {
+        case .snapshot:
+            guard let update = await model.snapshotUpdate() else { return Self.notReady }
+            return .snapshot(update)
+        case .stats:
+            let figures = await model.figures()
+            let counters = context.counters
+            do {
+                return .stats(
+                    try DaemonStats(
+                        modelVersion: figures.modelVersion, dimension: figures.dimension,
+                        windowSize: figures.windowSize, windowCapacity: figures.windowCapacity,
+                        clusterCount: figures.clusterCount, noiseCount: figures.noiseCount,
+                        pointsReceived: counters.pointsAccepted.load(ordering: .relaxed),
+                        pointsRejected: counters.pointsRejected.load(ordering: .relaxed),
+                        pointsDropped: counters.pointsDropped.load(ordering: .relaxed),
+                        reclusterCount: figures.reclusterCount, lastReclusterSeconds: figures.lastReclusterSeconds,
+                        uptimeSeconds: (ContinuousClock.now - counters.started).seconds))
+            } catch {
+                return .failure(ReplyError(code: .internal, message: "cannot report stats: \(error.message)"))
+            }
+        case .classify(let query):
+            guard let classifier = await model.classifier() else { return Self.notReady }
+            let (clusters, confidence) = classifier.classify(values: query.values, dimension: query.dimension)
+            do {
+                return .classification(
+                    try Classification(
+                        modelVersion: classifier.modelVersion, clusters: clusters, confidence: confidence))
+            } catch {
+                return .failure(ReplyError(code: .internal, message: "cannot classify: \(error.message)"))
+            }
+        }
+    }
+
+    private static let notReady = Reply.failure(
+        ReplyError(code: .notReady, message: "no re-clustering has finished yet"))
+
+    /// Creates the `ROUTER` socket on `endpoint` and starts its loop.
+    ///
+    /// - Returns: the loop and the endpoint bound, resolved.
+    static func makeLoop(
+        endpoint: String, zmq: ZMQContext, security: DaemonSecurity
+    ) throws(ZMQError) -> (loop: ZMQReceiveLoop, bound: String) {
+        let socket = try ZMQSocket(context: zmq, type: .router)
+        try socket.set(.linger(milliseconds: 500))
+        try security.apply(to: socket)
+        try socket.bind(endpoint)
+        let bound = try socket.lastEndpoint
+        return (try ZMQReceiveLoop(socket: socket, bufferSize: 1_024, name: "mmcd.control"), bound)
+    }
+}

@@ -1,0 +1,124 @@
+internal import Logging
+internal import MMCWire
+internal import Prometheus
+internal import ServiceLifecycle
+internal import Synchronization
+internal import ZeroMQ
+
+/// Receives points: decodes every message of the input socket, rejects bad ones whole (counted
+/// by reason, logged at a limited rate) and hands good batches to the model owner, then
+/// publishes their provisional assignments.
+///
+/// The input socket (`SUB` or `PULL`, every `input.bind` and `input.connect` endpoint) runs in a
+/// ``ZMQReceiveLoop`` whose buffer holds `input.queue_capacity` messages; when the model falls
+/// behind, messages beyond it are dropped by the loop and counted here
+/// (`mmcd_points_dropped_total{reason="queue_full"}`, one per message: their points were
+/// never decoded). Each message waits for the model owner to take its batch, so the loop's
+/// buffer is the only queue. On graceful shutdown the loop stops taking messages first; those
+/// already buffered are still applied, so intake stops before the model's final snapshot.
+struct DaemonIngestService: Service {
+    let loop: ZMQReceiveLoop
+    let model: DaemonModel
+    let publisher: DaemonPublisher
+    /// Topic prefixes a `PULL` socket accepts; `nil` for `SUB`, which filters by subscription.
+    let topicFilter: [[UInt8]]?
+    let dimension: Int
+    let limits: DecodingLimits
+    let context: DaemonContext
+
+    func run() async throws {
+        let loop = loop
+        var accountedDrops = 0
+        await withGracefulShutdownHandler {
+            for await message in loop.messages {
+                await handle(message)
+                accountedDrops = accountDrops(after: accountedDrops)
+            }
+        } onGracefulShutdown: {
+            loop.stop()
+        }
+        _ = accountDrops(after: accountedDrops)
+        if let failure = loop.failure { throw DaemonError("the input socket failed: \(failure)") }
+    }
+
+    /// Decodes one message and applies it, or rejects it whole.
+    func handle(_ message: ZMQMessage) async {
+        let decoded: PointMessage
+        do {
+            decoded = try PointMessage.decode(frames: message.frames, expectedDimension: dimension, limits: limits)
+        } catch {
+            reject(reason: error.code.rawValue, error.message)
+            return
+        }
+        if let topicFilter, !topicFilter.contains(where: { message.frames[0].starts(with: $0) }) {
+            reject(reason: "topic", "topic \"\(decoded.topic)\" matches none of input.topics")
+            return
+        }
+        let batch = decoded.batch
+        context.metrics.pointsReceived.increment(by: Int64(batch.count))
+        let classifier = await model.ingest(batch)
+        context.metrics.pointsDecoded.increment(by: Int64(batch.count))
+        guard let classifier else { return }
+        let (clusters, confidence) = classifier.classify(values: batch.values, dimension: batch.dimension)
+        do {
+            publisher.publishProvisional(
+                try ProvisionalAssignments(
+                    modelVersion: classifier.modelVersion, ids: batch.ids, clusters: clusters, confidence: confidence))
+        } catch {
+            context.logger.error("cannot build provisional assignments", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func reject(reason: String, _ message: String) {
+        context.metrics.messagesRejected(reason: reason).increment()
+        context.counters.pointsRejected.add(1, ordering: .relaxed)
+        context.rejects.log(
+            .warning, key: reason, "rejected a points message", metadata: ["reason": "\(reason)", "error": "\(message)"])
+    }
+
+    /// Counts the loop's drops since `accounted`; returns the new total.
+    private func accountDrops(after accounted: Int) -> Int {
+        let dropped = loop.dropped
+        if dropped > accounted {
+            context.metrics.pointsDropped(reason: "queue_full").increment(by: Int64(dropped - accounted))
+            context.counters.pointsDropped.add(UInt64(dropped - accounted), ordering: .relaxed)
+            context.rejects.log(
+                .warning, key: "queue_full", "input queue full; messages dropped",
+                metadata: ["dropped.total": "\(dropped)"])
+        }
+        return dropped
+    }
+}
+
+extension DaemonIngestService {
+    /// Creates the input socket from `[input]`, binds and connects it, and starts its loop.
+    ///
+    /// - Returns: the loop and the endpoints bound, resolved (ephemeral ports are known here).
+    static func makeLoop(
+        configuration: DaemonConfiguration.Input, zmq: ZMQContext, security: DaemonSecurity
+    ) throws(ZMQError) -> (loop: ZMQReceiveLoop, bound: [String]) {
+        let socket = try ZMQSocket(context: zmq, type: configuration.socket == .sub ? .sub : .pull)
+        try socket.set(.receiveHighWaterMark(configuration.receiveHighWaterMark))
+        // libzmq drops a peer sending a frame above this instead of buffering it; the decoder
+        // checks the limit too (a frame may be up to this size).
+        try socket.set(.maxMessageSize(configuration.maxMessageBytes))
+        try socket.set(.heartbeatInterval(milliseconds: 10_000))
+        try socket.set(.heartbeatTimeout(milliseconds: 30_000))
+        try security.apply(to: socket)
+        if configuration.socket == .sub {
+            for topic in configuration.topics {
+                try socket.set(.subscribe(Array(topic.utf8)))
+            }
+        }
+        var bound: [String] = []
+        for endpoint in configuration.bind {
+            try socket.bind(endpoint)
+            bound.append(try socket.lastEndpoint)
+        }
+        for endpoint in configuration.connect {
+            try socket.connect(endpoint)
+        }
+        let loop = try ZMQReceiveLoop(socket: socket, bufferSize: configuration.queueCapacity, name: "mmcd.input")
+        return (loop, bound)
+    }
+}

@@ -1,0 +1,284 @@
+internal import Foundation
+internal import Logging
+internal import MMCWire
+internal import MassClustering
+internal import Prometheus
+internal import Synchronization
+
+/// Counters the `stats` reply reports, updated from any task.
+final class DaemonCounters: Sendable {
+    /// Points the model accepted into its window.
+    let pointsAccepted = Atomic<UInt64>(0)
+    /// Messages refused as malformed (their point count is unknown when they fail to decode,
+    /// so each counts as one).
+    let pointsRejected = Atomic<UInt64>(0)
+    /// Messages the input queue dropped (one each) plus points the window refused as older
+    /// than its horizon.
+    let pointsDropped = Atomic<UInt64>(0)
+    /// When the daemon started.
+    let started = ContinuousClock.now
+}
+
+/// What every part of the running daemon reports to: metrics, counters, log, systemd, health.
+struct DaemonContext: Sendable {
+    let metrics: DaemonMetrics
+    let counters: DaemonCounters
+    let logger: Logger
+    let notifier: SystemdNotifier
+    let health: HealthMonitor
+    /// Rate-limited warnings about bad input, one line per reason per 10 s.
+    let rejects: RateLimitedLog
+}
+
+/// The model owner: the one place that mutates the window, the forest and the cluster tracker.
+///
+/// Ingestion inserts each batch here. A re-clustering starts every `schedule.interval_seconds`
+/// (checked by ``tick(now:)``) or after `schedule.every_points` new points (checked after each
+/// batch), whichever comes first, and never while another one runs. It refreshes
+/// `forest.refresh_per_recluster` trees of the live forest (growing the forest if the window
+/// never reached the sample size), copies the model (a copy-on-write value) and runs a
+/// ``ReclusterJob`` on a thread of its own; the actor is free meanwhile, so ingestion goes on.
+/// The result comes back here: the tracker, the leaf votes and the latest update are swapped in,
+/// the model version is bumped and the update goes to the publisher. A result that took longer
+/// than `schedule.time_budget_seconds` is abandoned and counted (the clusterer cannot be
+/// interrupted, so it is its result that is dropped).
+actor DaemonModel {
+    /// The keys of the schedule and output that a reload may change.
+    struct Settings: Sendable, Equatable {
+        var intervalSeconds: Double
+        var everyPoints: Int
+        var timeBudgetSeconds: Double
+        var provisional: Bool
+        var assignments: DaemonConfiguration.AssignmentMode
+        var fullEvery: Int
+
+        init(_ configuration: DaemonConfiguration) {
+            intervalSeconds = configuration.schedule.intervalSeconds
+            everyPoints = configuration.schedule.everyPoints
+            timeBudgetSeconds = configuration.schedule.timeBudgetSeconds
+            provisional = configuration.output.provisional
+            assignments = configuration.output.assignments
+            fullEvery = configuration.output.fullEvery
+        }
+    }
+
+    /// The figures of the `stats` reply that the model owns.
+    struct Figures: Sendable {
+        let modelVersion: UInt64
+        let dimension: Int
+        let windowSize: Int
+        let windowCapacity: Int
+        let clusterCount: Int
+        let noiseCount: Int
+        let reclusterCount: UInt64
+        let lastReclusterSeconds: Double
+    }
+
+    /// The latest finished clustering.
+    private struct Latest {
+        let classifier: DaemonClassifier
+        let fullUpdate: ClusterUpdate
+        let assignments: [UInt64: Int64]
+    }
+
+    private let clustering: ClusteringParameters
+    private let refreshPerRecluster: Int
+    private let publisher: DaemonPublisher
+    private let context: DaemonContext
+    private var settings: Settings
+    private var stream: StreamModel
+    private var tracker: ClusterTracker
+    private var modelVersion: UInt64
+    private var latest: Latest?
+    private var updatesSinceFull = 0
+    private var pointsSinceStart = 0
+    /// When the last re-clustering started; `nil` starts one at the next chance.
+    private var lastStart: ContinuousClock.Instant?
+    private var running: Task<Void, Never>?
+    private var stopping = false
+    private var reclusterCount: UInt64 = 0
+    private var lastDuration: Duration = .zero
+
+    /// A model owner over `stream` (empty, or restored with `tracker` and `modelVersion`).
+    ///
+    /// A restored, non-empty window is re-clustered at the first chance, so that queries and
+    /// provisional labels work again soon after a restart.
+    init(
+        stream: StreamModel, tracker: ClusterTracker, modelVersion: UInt64, configuration: DaemonConfiguration,
+        clustering: ClusteringParameters, publisher: DaemonPublisher, context: DaemonContext
+    ) {
+        self.stream = stream
+        self.tracker = tracker
+        self.modelVersion = modelVersion
+        self.clustering = clustering
+        refreshPerRecluster = configuration.forest.refreshPerRecluster
+        settings = Settings(configuration)
+        self.publisher = publisher
+        self.context = context
+        pointsSinceStart = stream.window.count
+        lastStart = stream.window.isEmpty ? .now : nil
+        context.metrics.windowPoints.set(Int64(stream.window.count))
+    }
+
+    /// Inserts a batch into the window and starts a re-clustering if `every_points` is reached.
+    ///
+    /// - Returns: the latest clustering when provisional assignments are on and one exists,
+    ///   so that the caller labels the batch off this actor.
+    /// - Complexity: O(t * h) per point.
+    func ingest(_ batch: PointBatch) -> DaemonClassifier? {
+        let dimension = stream.window.dimension
+        guard batch.dimension == dimension else { return nil }
+        var inserted = 0
+        batch.values.withUnsafeBufferPointer { values in
+            for index in 0..<batch.count {
+                let point = UnsafeBufferPointer(rebasing: values[index * dimension..<(index + 1) * dimension])
+                if stream.insert(id: batch.ids[index], timestamp: batch.timestamps[index], values: point) != nil {
+                    inserted += 1
+                }
+            }
+        }
+        let tooOld = batch.count - inserted
+        context.counters.pointsAccepted.add(UInt64(inserted), ordering: .relaxed)
+        if tooOld > 0 {
+            context.metrics.pointsDropped(reason: "too_old").increment(by: Int64(tooOld))
+            context.counters.pointsDropped.add(UInt64(tooOld), ordering: .relaxed)
+        }
+        context.metrics.windowPoints.set(Int64(stream.window.count))
+        pointsSinceStart += inserted
+        startIfDue(now: .now)
+        return settings.provisional ? latest?.classifier : nil
+    }
+
+    /// Starts a re-clustering if the interval has passed since the last one.
+    func tick(now: ContinuousClock.Instant) {
+        startIfDue(now: now)
+    }
+
+    /// The latest clustering, `nil` before the first one finished.
+    func classifier() -> DaemonClassifier? {
+        latest?.classifier
+    }
+
+    /// The latest cluster update with full assignments, `nil` before the first one.
+    func snapshotUpdate() -> ClusterUpdate? {
+        latest?.fullUpdate
+    }
+
+    /// The model's part of the `stats` reply.
+    func figures() -> Figures {
+        Figures(
+            modelVersion: modelVersion, dimension: stream.window.dimension, windowSize: stream.window.count,
+            windowCapacity: stream.window.maximumCount, clusterCount: latest?.fullUpdate.clusters.count ?? 0,
+            noiseCount: latest?.fullUpdate.noiseCount ?? 0, reclusterCount: reclusterCount,
+            lastReclusterSeconds: lastDuration.seconds)
+    }
+
+    /// Applies reloaded schedule and output settings; they take effect at the next check.
+    func apply(_ newSettings: Settings) {
+        settings = newSettings
+    }
+
+    /// What a state snapshot holds, as of the last finished re-clustering (the window as of now).
+    func persistableState() -> DaemonPersistedState {
+        DaemonPersistedState(
+            model: stream, tracker: tracker, modelVersion: modelVersion, sequenceNumbers: publisher.lastSequences)
+    }
+
+    /// Stops starting re-clusterings, waits for a running one to finish (its update is
+    /// published: nothing is left half-way) and returns the state to save.
+    func shutDown() async -> DaemonPersistedState {
+        stopping = true
+        while let running {
+            await running.value
+        }
+        return persistableState()
+    }
+
+    private func startIfDue(now: ContinuousClock.Instant) {
+        guard running == nil, !stopping, pointsSinceStart > 0, !stream.window.isEmpty else { return }
+        let countDue = settings.everyPoints > 0 && pointsSinceStart >= settings.everyPoints
+        let timeDue =
+            settings.intervalSeconds > 0 && lastStart.map { now - $0 >= .seconds(settings.intervalSeconds) } ?? true
+        guard countDue || timeDue else { return }
+        start(now: now)
+    }
+
+    private func start(now: ContinuousClock.Instant) {
+        stream.refreshTrees(count: refreshPerRecluster)
+        let publishFull =
+            latest == nil || settings.assignments == .full || updatesSinceFull + 1 >= settings.fullEvery
+        let job = ReclusterJob(
+            model: stream, tracker: tracker, parameters: clustering, modelVersion: modelVersion + 1,
+            time: Date().timeIntervalSince1970,
+            diffBase: publishFull ? nil : latest.map { ($0.fullUpdate.modelVersion, $0.assignments) })
+        pointsSinceStart = 0
+        lastStart = now
+        running = Task {
+            let result = await runOnDedicatedThread(named: "mmcd.recluster") {
+                Result { () throws(WireError) in try job.run() }
+            }
+            finish(result, startedAt: now)
+        }
+    }
+
+    private func finish(_ result: Result<ReclusterResult, WireError>, startedAt: ContinuousClock.Instant) {
+        running = nil
+        let duration = ContinuousClock.now - startedAt
+        defer { startIfDue(now: .now) }
+        let outcome: ReclusterResult
+        switch result {
+        case .success(let value):
+            outcome = value
+        case .failure(let error):
+            context.logger.error("re-clustering failed", metadata: ["error": "\(error)"])
+            return
+        }
+        if settings.timeBudgetSeconds > 0 && duration > .seconds(settings.timeBudgetSeconds) {
+            context.metrics.reclusterAbandoned.increment()
+            context.logger.warning(
+                "re-clustering exceeded its time budget; result abandoned",
+                metadata: [
+                    "recluster.seconds": "\(duration.seconds)", "budget.seconds": "\(settings.timeBudgetSeconds)",
+                ])
+            return
+        }
+        tracker = outcome.tracker
+        modelVersion = outcome.fullUpdate.modelVersion
+        latest = Latest(
+            classifier: outcome.classifier, fullUpdate: outcome.fullUpdate, assignments: outcome.assignments)
+        updatesSinceFull = outcome.publishedFull ? 0 : updatesSinceFull + 1
+        reclusterCount += 1
+        lastDuration = duration
+        publisher.publishClusters(
+            body: outcome.publishedBody, isFull: outcome.publishedFull, fullBody: outcome.fullBody)
+
+        let update = outcome.fullUpdate
+        context.metrics.clusters.set(Int64(update.clusters.count))
+        context.metrics.noiseFraction.set(
+            update.windowSize > 0 ? Double(update.noiseCount) / Double(update.windowSize) : 0)
+        context.metrics.reclusterDuration.record(duration)
+        context.health.recordRecluster()
+        let milliseconds = Int((duration.seconds * 1_000).rounded())
+        let status =
+            "window \(update.windowSize) points, \(update.clusters.count) clusters, last re-clustering \(milliseconds) ms"
+        do {
+            try context.notifier.status(status)
+        } catch {
+            context.logger.debug("cannot notify systemd", metadata: ["error": "\(error)"])
+        }
+        context.logger.info(
+            "re-clustered",
+            metadata: [
+                "model.version": "\(modelVersion)", "window.size": "\(update.windowSize)",
+                "clusters": "\(update.clusters.count)", "noise": "\(update.noiseCount)",
+                "recluster.ms": "\(milliseconds)", "assignments": "\(outcome.publishedFull ? "full" : "diff")",
+            ])
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) * 1e-18
+    }
+}

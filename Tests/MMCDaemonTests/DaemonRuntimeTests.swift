@@ -1,0 +1,460 @@
+import Foundation
+import Logging
+import MassClustering
+import MMCDaemon
+import MMCWire
+import Prometheus
+import Testing
+import ZeroMQ
+
+/// A daemon running in this process on ephemeral loopback ports, with its own configuration
+/// file, state directory and metrics.
+final class RunningDaemon: Sendable {
+    let daemon: Daemon
+    let metrics: DaemonMetrics
+    let configurationPath: String
+    let stateDirectory: String
+    private let task: Task<Void, any Error>
+
+    /// The command line every test starts from: loopback ephemeral ports, no HTTP, a PULL
+    /// input (nothing lost, so counts are exact), a small forest, no timer.
+    static let baseOverrides = [
+        "input.bind=tcp://127.0.0.1:*", "input.socket=pull", "output.endpoint=tcp://127.0.0.1:*",
+        "control.endpoint=tcp://127.0.0.1:*", "http.port=0", "forest.sample_size=64",
+        "schedule.interval_seconds=0",
+    ]
+
+    /// Starts a daemon whose configuration file holds `file` (TOML; by default a re-clustering
+    /// every 400 points) and whose command line holds the base overrides, the state directory
+    /// and `overrides`.
+    init(
+        file: String = "[schedule]\nevery_points = 400\n", overrides: [String] = [], stateDirectory: String? = nil
+    ) throws {
+        let folder = NSTemporaryDirectory() + "mmcd-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        configurationPath = folder + "/mmcd.toml"
+        try file.write(toFile: configurationPath, atomically: true, encoding: .utf8)
+        self.stateDirectory = stateDirectory ?? folder + "/state"
+        let allOverrides = Self.baseOverrides + ["state.directory=\(self.stateDirectory)"] + overrides
+        let configuration = try DaemonConfiguration(contentsOfFile: configurationPath, overrides: allOverrides)
+        metrics = DaemonMetrics(registry: PrometheusCollectorRegistry())
+        let logger = Logger(label: "mmcd.test") { _ in SwiftLogNoOpLogHandler() }
+        daemon = try Daemon(
+            configuration: configuration, configurationPath: configurationPath, overrides: allOverrides, logger: logger,
+            logLevel: DaemonLogLevel(.error), metrics: metrics,
+            notifier: SystemdNotifier(environment: [:], processID: 0))
+        let daemon = daemon
+        task = Task { try await daemon.run() }
+    }
+
+    /// Shuts the daemon down gracefully and waits until it has stopped.
+    func stop() async throws {
+        await daemon.shutdown()
+        try await task.value
+    }
+
+    /// The Prometheus text of the daemon's metrics.
+    var metricsText: String {
+        String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self)
+    }
+
+    /// The value of one sample line of the metrics text (`name{labels}`), 0 when absent.
+    func metric(_ sample: String) -> Double {
+        for line in metricsText.split(separator: "\n") where line.hasPrefix(sample + " ") {
+            return Double(line.dropFirst(sample.count + 1)) ?? .nan
+        }
+        return 0
+    }
+}
+
+/// The test side of the sockets: a `PUSH` feeding the input, `SUB`s on the output, a `REQ` on
+/// the control endpoint. Receives poll without blocking a concurrency thread.
+struct Peers {
+    let zmq: ZMQContext
+
+    init() throws {
+        zmq = try ZMQContext()
+    }
+
+    func pusher(to endpoint: String) throws -> ZMQSocket {
+        let socket = try ZMQSocket(context: zmq, type: .push)
+        try socket.set(.sendTimeout(milliseconds: 5_000))
+        try socket.connect(endpoint)
+        return socket
+    }
+
+    /// A subscriber to `clusters.` on `endpoint`, given time for its subscription to arrive.
+    func subscriber(to endpoint: String, prefix: String = "clusters.") async throws -> ZMQSocket {
+        let socket = try ZMQSocket(context: zmq, type: .sub)
+        try socket.set(.subscribe(Array(prefix.utf8)))
+        try socket.connect(endpoint)
+        try await Task.sleep(for: .milliseconds(300))
+        return socket
+    }
+
+    func requester(to endpoint: String) throws -> ZMQSocket {
+        let socket = try ZMQSocket(context: zmq, type: .req)
+        try socket.connect(endpoint)
+        return socket
+    }
+}
+
+/// The next message on `socket` within `limit`, or `nil`.
+func receive(_ socket: ZMQSocket, within limit: Duration = .seconds(20)) async throws -> ZMQMessage? {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if let message = try socket.receive(flags: .dontWait) { return message }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    return nil
+}
+
+/// The next cluster update on `subscriber`, decoded.
+func nextUpdate(_ subscriber: ZMQSocket, within limit: Duration = .seconds(20)) async throws -> (
+    sequence: UInt64, update: ClusterUpdate
+) {
+    let message = try #require(try await receive(subscriber, within: limit), "no update arrived")
+    let envelope = try UpdateEnvelope.decode(frames: message.frames)
+    guard case .clusters(let update) = envelope.message else {
+        Issue.record("expected a cluster update, got \(envelope.message)")
+        throw DaemonTestError.unexpected
+    }
+    #expect(envelope.topic == "clusters.mmcd")
+    return (envelope.sequence, update)
+}
+
+/// Sends `request` on a `REQ` socket and decodes the reply.
+func ask(_ requester: ZMQSocket, _ request: Request) async throws -> Reply {
+    try #require(try requester.send(ZMQMessage([request.encoded()])))
+    let message = try #require(try await receive(requester), "no reply")
+    return try Reply.decode(message.frames[0])
+}
+
+/// The `stats` reply's figures.
+func stats(_ requester: ZMQSocket) async throws -> DaemonStats {
+    guard case .stats(let stats) = try await ask(requester, .stats) else {
+        throw DaemonTestError.unexpected
+    }
+    return stats
+}
+
+enum DaemonTestError: Error {
+    case unexpected
+}
+
+/// Points in two well separated Gaussian blobs (standard deviation 1) around (0, 0) and
+/// (100, 50), alternating, ids from `firstID`.
+func blobs(count: Int, firstID: UInt64, seed: UInt64) throws -> PointBatch {
+    var generator = SeededGenerator(seed: seed)
+    var values: [Double] = []
+    for index in 0..<count {
+        let (x, y) = index.isMultiple(of: 2) ? (0.0, 0.0) : (100.0, 50.0)
+        let radius = (-2 * log(max(generator.nextDouble(), 1e-12))).squareRoot()
+        let angle = 2 * Double.pi * generator.nextDouble()
+        values += [x + radius * cos(angle), y + radius * sin(angle)]
+    }
+    let ids = (0..<UInt64(count)).map { firstID + $0 }
+    return try PointBatch(dimension: 2, ids: ids, timestamps: ids.map { Double($0) }, values: values)
+}
+
+/// A points message: topic frame and binary payload.
+func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMessage {
+    ZMQMessage([Array(topic.utf8), batch.encodedBinary()])
+}
+
+@Suite(.serialized) struct DaemonRuntimeTests {
+    @Test func feedingBatchesGrowsTheWindowAndPublishesNumberedUpdates() async throws {
+        let running = try RunningDaemon()
+        let peers = try Peers()
+        let subscriber = try await peers.subscriber(to: running.daemon.endpoints.output)
+        let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
+        let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
+
+        var updates: [(sequence: UInt64, update: ClusterUpdate)] = []
+        for round in 0..<3 {
+            try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: UInt64(round) * 400, seed: 1))))
+            updates.append(try await nextUpdate(subscriber))
+        }
+        #expect(updates.map(\.sequence) == [0, 1, 2])
+        #expect(updates.map(\.update.modelVersion) == [1, 2, 3])
+        #expect(updates.map(\.update.windowSize) == [400, 800, 1_200])
+        #expect(updates[0].update.assignments?.mode == .full)
+        #expect(updates[0].update.assignments?.ids.count == 400)
+        // Later updates are diffs against the previous one: at least the 400 new points.
+        #expect(updates[2].update.assignments?.mode == .diff(baseVersion: 2))
+        #expect((updates[2].update.assignments?.ids.count ?? 0) >= 400)
+        #expect(Set(updates[2].update.clusters.map(\.id)).count == 2)
+        // Centroids are in the points' own units, not the [0, 1] scaling.
+        let centroids = updates[2].update.clusters.map(\.centroid).sorted { $0[0] < $1[0] }
+        #expect(abs(centroids[0][0]) < 0.5 && abs(centroids[1][0] - 100) < 0.5)
+
+        let figures = try await stats(requester)
+        #expect(figures.windowSize == 1_200)
+        #expect(figures.pointsReceived == 1_200)
+        #expect(figures.modelVersion == 3)
+        #expect(running.metric("mmcd_updates_published_total{kind=\"full\"}") == 1)
+        #expect(running.metric("mmcd_updates_published_total{kind=\"diff\"}") == 2)
+        #expect(running.metric("mmcd_window_points") == 1_200)
+        try await running.stop()
+    }
+
+    @Test func subscribedInputAndProvisionalAssignments() async throws {
+        let running = try RunningDaemon(overrides: ["input.socket=sub", "input.topics=points."])
+        let peers = try Peers()
+        let assignments = try await peers.subscriber(to: running.daemon.endpoints.output, prefix: "assign.")
+        let publisher = try ZMQSocket(context: peers.zmq, type: .pub)
+        try publisher.connect(running.daemon.endpoints.input[0])
+        let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
+        // The slow-joiner handshake: single points until the daemon's window holds one.
+        var probeID: UInt64 = 1_000_000
+        while try await stats(requester).windowSize == 0 {
+            let probe = try PointBatch(dimension: 2, ids: [probeID], timestamps: [0], values: [0.5, 0.5])
+            _ = try publisher.send(pointsMessage(probe, topic: "points.probe"))
+            probeID += 1
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let accepted = try await stats(requester).windowSize
+        // Another topic is not subscribed, so it never arrives.
+        _ = try publisher.send(pointsMessage(try blobs(count: 10, firstID: 0, seed: 2), topic: "other"))
+        _ = try publisher.send(pointsMessage(try blobs(count: 400, firstID: 0, seed: 2), topic: "points.a"))
+        #expect(try await eventuallyTrue { try await stats(requester).modelVersion == 1 })
+        #expect(try await stats(requester).windowSize == accepted + 400)
+
+        // With a model, each batch is answered with provisional labels of its points.
+        let batch = try blobs(count: 6, firstID: 5_000, seed: 3)
+        _ = try publisher.send(pointsMessage(batch, topic: "points.a"))
+        let message = try #require(try await receive(assignments))
+        let envelope = try UpdateEnvelope.decode(frames: message.frames)
+        #expect(envelope.topic == "assign.mmcd")
+        #expect(envelope.sequence == 0)
+        guard case .provisional(let provisional) = envelope.message else {
+            Issue.record("expected provisional assignments")
+            return
+        }
+        #expect(provisional.ids == batch.ids)
+        #expect(provisional.modelVersion == 1)
+        #expect(provisional.clusters.allSatisfy { $0 >= 0 })
+        try await running.stop()
+    }
+
+    @Test func lateSubscriberGetsTheLatestFullUpdate() async throws {
+        let running = try RunningDaemon()
+        let peers = try Peers()
+        let early = try await peers.subscriber(to: running.daemon.endpoints.output)
+        let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
+        try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: 0, seed: 4))))
+        _ = try await nextUpdate(early)
+        try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: 400, seed: 5))))
+        let last = try await nextUpdate(early)
+        #expect(last.update.assignments?.mode == .diff(baseVersion: 1))
+
+        let late = try await peers.subscriber(to: running.daemon.endpoints.output)
+        let cached = try await nextUpdate(late)
+        #expect(cached.sequence == last.sequence)
+        #expect(cached.update.modelVersion == last.update.modelVersion)
+        #expect(cached.update.assignments?.mode == .full)
+        #expect(cached.update.assignments?.ids.count == 800)
+        #expect(running.metric("mmcd_updates_published_total{kind=\"snapshot\"}") >= 1)
+        try await running.stop()
+    }
+
+    @Test func badMessagesAreCountedByReasonAndTheNextGoodOneApplies() async throws {
+        let running = try RunningDaemon(overrides: ["input.topics=points."])
+        let peers = try Peers()
+        let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
+        let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
+        let wrongDimension = try PointBatch(dimension: 3, ids: [1], timestamps: [0], values: [1, 2, 3])
+        let bad: [ZMQMessage] = [
+            ZMQMessage([Array("points.x".utf8), Array("hello".utf8)]),
+            ZMQMessage([Array("points.x".utf8), wrongDimension.encodedBinary()]),
+            ZMQMessage([Array("points.x".utf8)]),
+            ZMQMessage([Array("points.x".utf8), Array(#"{"id":1,"t":0,"v":[1,2]"#.utf8)]),
+            pointsMessage(try blobs(count: 5, firstID: 0, seed: 6), topic: "elsewhere"),
+        ]
+        for message in bad {
+            try #require(try pusher.send(message))
+        }
+        try #require(try pusher.send(pointsMessage(try blobs(count: 50, firstID: 100, seed: 6), topic: "points.x")))
+        #expect(try await eventuallyTrue { try await stats(requester).windowSize == 50 })
+        let figures = try await stats(requester)
+        #expect(figures.pointsRejected == 5)
+        #expect(figures.pointsReceived == 50)
+        for reason in ["bad_magic", "dimension_mismatch", "invalid_frame", "truncated", "topic"] {
+            #expect(running.metric("mmcd_messages_rejected_total{reason=\"\(reason)\"}") == 1, "\(reason)")
+        }
+        try await running.stop()
+    }
+
+    @Test func classifyAnswersWithoutChangingTheWindow() async throws {
+        let running = try RunningDaemon()
+        let peers = try Peers()
+        let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
+        let query = Request.classify(try ClassifyQuery(dimension: 2, values: [0, 0, 100, 50, 5_000, 5_000]))
+        guard case .failure(let early) = try await ask(requester, query) else {
+            Issue.record("classify before the first re-clustering must fail")
+            return
+        }
+        #expect(early.code == .notReady)
+        guard case .failure(let noSnapshot) = try await ask(requester, .snapshot) else {
+            Issue.record("snapshot before the first re-clustering must fail")
+            return
+        }
+        #expect(noSnapshot.code == .notReady)
+
+        let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
+        try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: 0, seed: 7))))
+        #expect(try await eventuallyTrue { try await stats(requester).modelVersion == 1 })
+        guard case .classification(let result) = try await ask(requester, query) else {
+            Issue.record("classify must answer once a model exists")
+            return
+        }
+        #expect(result.modelVersion == 1)
+        #expect(result.clusters.count == 3)
+        #expect(result.clusters[0] >= 0 && result.clusters[1] >= 0 && result.clusters[0] != result.clusters[1])
+        #expect(result.clusters[2] == -1 && result.confidence[2] == 0)
+        #expect(result.confidence[0] > 0.5)
+        #expect(try await stats(requester).windowSize == 400)
+
+        guard case .snapshot(let snapshot) = try await ask(requester, .snapshot) else {
+            Issue.record("snapshot must answer once a model exists")
+            return
+        }
+        #expect(snapshot.modelVersion == 1 && snapshot.assignments?.ids.count == 400)
+        guard case .failure(let wrong) = try await ask(requester, .classify(try ClassifyQuery(dimension: 3, values: [1, 2, 3])))
+        else {
+            Issue.record("a query of another dimension must fail")
+            return
+        }
+        #expect(wrong.code == .wire(.dimensionMismatch))
+        try await running.stop()
+    }
+
+    @Test func reloadAppliesTheScheduleAndReportsRestartKeys() async throws {
+        let running = try RunningDaemon(file: "[schedule]\nevery_points = 100000\n[window]\nsize = 2000\n")
+        let peers = try Peers()
+        let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
+        let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
+        try #require(try pusher.send(pointsMessage(try blobs(count: 300, firstID: 0, seed: 8))))
+        #expect(try await eventuallyTrue { try await stats(requester).windowSize == 300 })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await stats(requester).modelVersion == 0)
+
+        // An invalid file changes nothing.
+        try "[schedule]\nevery_points = -1\n".write(toFile: running.configurationPath, atomically: true, encoding: .utf8)
+        let refused = await running.daemon.reload()
+        #expect(refused.issues.map(\.key) == ["schedule.every_points"])
+        #expect(refused.applied.isEmpty)
+
+        let changed = """
+            [schedule]
+            every_points = 200
+            [window]
+            size = 3000
+            [output]
+            full_every = 2
+            [log]
+            level = "debug"
+            """
+        try changed.write(toFile: running.configurationPath, atomically: true, encoding: .utf8)
+        let report = await running.daemon.reload()
+        #expect(report.issues.isEmpty)
+        #expect(report.applied == ["schedule.every_points", "output.full_every", "log.level"])
+        #expect(report.requiresRestart == ["window.size"])
+
+        // The new count trigger fires; the window keeps the size it started with.
+        try #require(try pusher.send(pointsMessage(try blobs(count: 200, firstID: 300, seed: 9))))
+        #expect(try await eventuallyTrue { try await stats(requester).modelVersion == 1 })
+        #expect(try await stats(requester).windowCapacity == 2_000)
+        try await running.stop()
+    }
+
+    @Test func aSnapshotWrittenAtShutdownRestoresTheWindowAndContinuesIds() async throws {
+        let first = try RunningDaemon()
+        let peers = try Peers()
+        var subscriber = try await peers.subscriber(to: first.daemon.endpoints.output)
+        var pusher = try peers.pusher(to: first.daemon.endpoints.input[0])
+        try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: 0, seed: 10))))
+        let before = try await nextUpdate(subscriber)
+        let idsBefore = Set(before.update.clusters.map(\.id))
+        #expect(idsBefore.count == 2)
+        try await first.stop()
+        #expect(first.metric("mmcd_snapshot_writes_total{result=\"ok\"}") == 1)
+        #expect(FileManager.default.fileExists(atPath: first.stateDirectory + "/state.bin"))
+
+        let second = try RunningDaemon(stateDirectory: first.stateDirectory)
+        #expect(second.metric("mmcd_state_restores_total{result=\"restored\"}") == 1)
+        subscriber = try await peers.subscriber(to: second.daemon.endpoints.output)
+        // The restored window is re-clustered at once; its clusters keep their ids.
+        let after = try await nextUpdate(subscriber)
+        #expect(after.update.windowSize == 400)
+        #expect(after.update.modelVersion == before.update.modelVersion + 1)
+        #expect(after.sequence == before.sequence + 1)
+        #expect(Set(after.update.clusters.map(\.id)) == idsBefore)
+        #expect(after.update.events.isEmpty)
+        #expect(after.update.assignments?.mode == .full)
+
+        // New points keep going into the restored window.
+        pusher = try peers.pusher(to: second.daemon.endpoints.input[0])
+        try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: 400, seed: 11))))
+        let next = try await nextUpdate(subscriber)
+        #expect(next.update.windowSize == 800)
+        #expect(Set(next.update.clusters.map(\.id)) == idsBefore)
+        try await second.stop()
+    }
+
+    @Test func aCorruptSnapshotIsMovedAsideAndTheDaemonStartsEmpty() async throws {
+        let folder = NSTemporaryDirectory() + "mmcd-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data("not a state file".utf8).write(to: URL(fileURLWithPath: folder + "/state.bin"))
+        let running = try RunningDaemon(stateDirectory: folder)
+        #expect(running.metric("mmcd_state_restores_total{result=\"discarded\"}") == 1)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder)
+        #expect(files.contains { $0.hasPrefix("state.bin.corrupt-") })
+        let peers = try Peers()
+        let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
+        #expect(try await stats(requester).windowSize == 0)
+        try await running.stop()
+    }
+
+    @Test func aFailedSnapshotWriteIsCountedAndTheDaemonKeepsServing() async throws {
+        let folder = NSTemporaryDirectory() + "mmcd-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        // A regular file where a directory is needed: mkdir fails (ENOTDIR), even for root.
+        try Data().write(to: URL(fileURLWithPath: folder + "/file"))
+        let running = try RunningDaemon(
+            overrides: ["state.snapshot_interval_seconds=1"], stateDirectory: folder + "/file/state")
+        let peers = try Peers()
+        let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
+        #expect(try await eventuallyTrue(within: .seconds(10)) {
+            running.metric("mmcd_snapshot_writes_total{result=\"error\"}") >= 1
+        })
+        let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
+        try #require(try pusher.send(pointsMessage(try blobs(count: 10, firstID: 0, seed: 12))))
+        #expect(try await eventuallyTrue { try await stats(requester).windowSize == 10 })
+        try await running.stop()
+        #expect(running.metric("mmcd_snapshot_writes_total{result=\"ok\"}") == 0)
+    }
+
+    @Test func anOccupiedEndpointFailsTheStartNamingTheKey() throws {
+        let peers = try Peers()
+        let blocker = try ZMQSocket(context: peers.zmq, type: .pull)
+        try blocker.bind("tcp://127.0.0.1:*")
+        let taken = try blocker.lastEndpoint
+        let error = #expect(throws: DaemonError.self) {
+            _ = try RunningDaemon(overrides: ["output.endpoint=\(taken)"])
+        }
+        #expect(error?.description.contains("output.endpoint = \(taken)") == true)
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds, for at most `limit`.
+func eventuallyTrue(
+    within limit: Duration = .seconds(20), _ condition: () async throws -> Bool
+) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return false
+}
