@@ -29,12 +29,18 @@ import Darwin
 /// underflow nor overflow in many dimensions.
 ///
 /// Storage is flat: for tree `k`, node `i` (heap order, children `2i+1` and `2i+2`, parent
-/// `(i-1)/2`) lives at `k * (nodesPerTree + 1) + 1 + i` of two parallel arrays (the record
-/// before each root is a spare that absorbs branch-free updates): a packed 16-byte record
-/// of split value (`Double`), split dimension (`Int32`, -1 for a leaf or an unreachable node)
-/// and window count (`Int32`), which are what a descent and a count update touch, so that each
-/// level costs one cache line; and the log volume (`Double`), which only queries read. Leaves
-/// are cached per window slot at `slot * treeCount + k` (`Int32`).
+/// `(i-1)/2`) lives at `k * nodesPerTree + i` of two parallel arrays: a packed 16-byte record
+/// of split value (`Double`), split dimension (`Int32`) and window count (`Int32`), which are
+/// what a descent and a count update touch, so that a level costs one cache line; and the log
+/// volume (`Double`), which only queries read.
+///
+/// To keep the per-point loops free of data-dependent branches, every leaf above depth `height`
+/// is extended down to depth `height` by a chain of pass-through records (split value +inf, so
+/// every point goes left) that mirror its count. A counting descent is then exactly `height`
+/// steps in every tree, and an expiry exactly `height + 1` updates from the cached chain end.
+/// The accessors hide the chains: below a leaf, nodes read as unreachable (no split, count 0,
+/// log volume -inf), and the leaf queries answer with the real leaf. Chain ends are cached per
+/// window slot at `slot * treeCount + k` (`Int32`).
 ///
 /// The forest draws every random choice from its own ``SeededGenerator`` seeded with
 /// `parameters.seed`, so the same seed and the same window updates give identical trees,
@@ -121,13 +127,12 @@ public struct MassForest: Sendable {
     /// The number of window points counted: inserted minus removed.
     public private(set) var pointCount: Int
 
-    /// Records per tree in `nodes`: the tree's spare record, then its `nodesPerTree` nodes.
-    let treeStride: Int
     var nodes: [Node]
     /// Parallel to `nodes`.
     var logVolumes: [Double]
-    /// The leaf of each counted slot in each tree, at `slot * treeCount + tree`. The tree-0
-    /// entry is -1 while the slot is not counted, which catches a double insert or removal.
+    /// The chain end (depth `height`) of each counted slot in each tree, at
+    /// `slot * treeCount + tree`. The tree-0 entry is -1 while the slot is not counted, which
+    /// catches a double insert or removal.
     var leaves: [Int32]
     var generator: SeededGenerator
     /// The tree the next refresh regrows; trees are regrown round-robin, oldest first.
@@ -136,12 +141,16 @@ public struct MassForest: Sendable {
     /// A node's split and count, packed in 16 bytes: see the storage paragraph of
     /// ``MassForest``.
     struct Node: Sendable {
+        /// The split value; +inf for a leaf, a pass-through or an unreachable record.
         var split: Double
-        /// The split dimension, -1 for a leaf, an unreachable node or a spare record.
+        /// The split dimension; 0 (a valid index) where `split` is +inf.
         var dimension: Int32
         var count: Int32
 
-        static let empty = Node(split: 0, dimension: -1, count: 0)
+        /// A leaf or anything below one: every point goes left, to the next pass-through.
+        static let passThrough = Node(split: .infinity, dimension: 0, count: 0)
+
+        var splits: Bool { split != .infinity }
     }
 
     /// Grows all `treeCount` trees from the window and counts its points.
@@ -151,10 +160,9 @@ public struct MassForest: Sendable {
         precondition(!window.isEmpty, "a forest is grown from a non-empty window")
         self.parameters = parameters
         dimension = window.dimension
-        treeStride = 1 << (parameters.height + 1)
-        nodesPerTree = treeStride - 1
-        nodes = Array(repeating: .empty, count: parameters.treeCount * treeStride)
-        logVolumes = Array(repeating: -.infinity, count: parameters.treeCount * treeStride)
+        nodesPerTree = (1 << (parameters.height + 1)) - 1
+        nodes = Array(repeating: .passThrough, count: parameters.treeCount * nodesPerTree)
+        logVolumes = Array(repeating: -.infinity, count: parameters.treeCount * nodesPerTree)
         leaves = Array(repeating: -1, count: window.capacity * parameters.treeCount)
         generator = SeededGenerator(seed: parameters.seed)
         pointCount = window.count
@@ -165,16 +173,15 @@ public struct MassForest: Sendable {
     public var treeCount: Int { parameters.treeCount }
 
     /// Bytes held by the forest: 24 per node (split value 8, split dimension 4, count 4, log
-    /// volume 8) for `treeCount * (nodesPerTree + 1)` records (one spare per tree), plus
-    /// `4 * treeCount` per window slot for the cached leaves. At the defaults: 65,536 records
-    /// (1.57 MB) and 128 bytes per slot.
+    /// volume 8) for `treeCount * nodesPerTree` nodes, plus `4 * treeCount` per window slot for
+    /// the cached leaves. At the defaults: 65,504 nodes (1.57 MB) and 128 bytes per slot.
     public var memoryFootprint: Int {
         let perNode = MemoryLayout<Node>.stride + MemoryLayout<Double>.stride
         return nodes.count * perNode + leaves.count * MemoryLayout<Int32>.stride
     }
 
-    /// The position in `nodes` of a tree's root; its spare record is just before.
-    func rootPosition(of tree: Int) -> Int { tree &* treeStride &+ 1 }
+    /// The position in `nodes` of a tree's root.
+    func rootPosition(of tree: Int) -> Int { tree &* nodesPerTree }
 
     // MARK: Following the window
 
@@ -190,22 +197,20 @@ public struct MassForest: Sendable {
         let trees = treeCount
         let firstLeaf = slot * trees
         precondition(leaves[firstLeaf] < 0, "slot is already counted")
-        let (stride, height) = (treeStride, parameters.height)
+        let (stride, height) = (nodesPerTree, parameters.height)
         window.values.withUnsafeBufferPointer { points in
             let point = points.baseAddress! + slot * dimension
             withStorage { storage in
                 var tree = 0
                 while tree &+ Self.laneCount <= trees {
                     Self.countInEightTrees(
-                        point, roots: storage.nodes + (tree &* stride &+ 1), stride: stride, height: height,
-                        leaves: storage.leaves + (firstLeaf &+ tree))
+                        point, roots: storage.nodes + tree &* stride, stride: stride, height: height,
+                        chainEnds: storage.leaves + (firstLeaf &+ tree))
                     tree &+= Self.laneCount
                 }
                 while tree < trees {
-                    let root = tree &* stride &+ 1
-                    let leaf = Self.leaf(of: point, root: storage.nodes + root)
-                    Self.addToPath(from: leaf, root: storage.nodes + root, height: height, delta: 1)
-                    storage.leaves[firstLeaf &+ tree] = Int32(truncatingIfNeeded: leaf)
+                    let end = Self.count(point, root: storage.nodes + tree &* stride, height: height)
+                    storage.leaves[firstLeaf &+ tree] = Int32(truncatingIfNeeded: end)
                     tree &+= 1
                 }
             }
@@ -213,20 +218,25 @@ public struct MassForest: Sendable {
         pointCount += 1
     }
 
-    /// Uncounts the point in a slot: -1 on the path from its cached leaf to the root in every
-    /// tree. Call it for each slot a window append expired, before inserting the new point.
+    /// Uncounts the point in a slot: -1 on the path from its cached chain end to the root in
+    /// every tree. Call it for each slot a window append expired, before inserting the new point.
     /// - Precondition: `slot` is counted.
     /// - Complexity: O(t * h), no allocation.
     public mutating func remove(slot: Int) {
         precondition(isCounted(slot: slot), "slot is not counted")
         let trees = treeCount
         let firstLeaf = slot * trees
-        let (stride, height) = (treeStride, parameters.height)
+        let (stride, height) = (nodesPerTree, parameters.height)
         withStorage { storage in
             for tree in 0..<trees {
-                Self.addToPath(
-                    from: Int(storage.leaves[firstLeaf &+ tree]), root: storage.nodes + (tree &* stride &+ 1),
-                    height: height, delta: -1)
+                // From depth `height`, the root is exactly `height` parents up.
+                let root = storage.nodes + tree &* stride
+                var node = Int(storage.leaves[firstLeaf &+ tree])
+                for _ in 0..<height {
+                    root[node].count &-= 1
+                    node = (node &- 1) &>> 1
+                }
+                root.pointee.count &-= 1
             }
             storage.leaves[firstLeaf] = -1
         }
@@ -265,8 +275,10 @@ public struct MassForest: Sendable {
             grower.grow(node: 0, depth: 0, rows: 0..<sampleCount, generator: &generator)
             let root = rootPosition(of: oldestTree)
             for node in 0..<nodesPerTree {
-                nodes[root + node] = Node(
-                    split: grower.splitValues[node], dimension: grower.splitDimensions[node], count: 0)
+                let splitDimension = grower.splitDimensions[node]
+                nodes[root + node] = splitDimension < 0
+                    ? .passThrough
+                    : Node(split: grower.splitValues[node], dimension: splitDimension, count: 0)
             }
             logVolumes.replaceSubrange(root ..< root + nodesPerTree, with: grower.logVolumes)
             recount(tree: oldestTree, window: window)
@@ -281,9 +293,8 @@ public struct MassForest: Sendable {
         window.values.withUnsafeBufferPointer { points in
             withStorage { storage in
                 for slot in window.slots {
-                    let leaf = Self.leaf(of: points.baseAddress! + slot * dimension, root: storage.nodes + root)
-                    Self.addToPath(from: leaf, root: storage.nodes + root, height: height, delta: 1)
-                    storage.leaves[slot * trees + tree] = Int32(truncatingIfNeeded: leaf)
+                    let end = Self.count(points.baseAddress! + slot * dimension, root: storage.nodes + root, height: height)
+                    storage.leaves[slot * trees + tree] = Int32(truncatingIfNeeded: end)
                 }
             }
         }
@@ -311,20 +322,21 @@ public struct MassForest: Sendable {
         let leaves: UnsafeMutablePointer<Int32>
     }
 
-    /// How many trees ``countInEightTrees(_:roots:stride:height:leaves:)`` descends at once.
+    /// How many trees ``countInEightTrees(_:roots:stride:height:chainEnds:)`` descends at once.
     static let laneCount = 8
 
     /// Counts a point in eight consecutive trees (`roots`, `roots + stride`, ...): +1 on every
-    /// node of its path, then stores the eight leaves at `leaves[0..<8]`.
+    /// node of its path down to depth `height`, then stores the eight chain ends at
+    /// `chainEnds[0..<8]`.
     ///
-    /// The trees are descended in lockstep for `height` levels, a lane that reached its leaf
-    /// staying put and adding 0. Eight independent chains of loads overlap, which hides most of
-    /// the cache latency a tree-at-a-time descent pays at every level, and no branch depends on
-    /// the data. The lanes are separate variables so that they live in registers.
+    /// The trees are descended in lockstep. Eight independent chains of loads overlap, which
+    /// hides most of the cache latency a tree-at-a-time descent pays at every level; thanks to
+    /// the pass-through chains no branch depends on the data. The lanes are separate variables
+    /// so that they live in registers.
     @inline(__always)
     static func countInEightTrees(
         _ point: UnsafePointer<Double>, roots: UnsafeMutablePointer<Node>, stride: Int, height: Int,
-        leaves: UnsafeMutablePointer<Int32>
+        chainEnds: UnsafeMutablePointer<Int32>
     ) {
         let (r0, r1, r2, r3) = (roots, roots + stride, roots + 2 &* stride, roots + 3 &* stride)
         let (r4, r5, r6, r7) = (r0 + 4 &* stride, r1 + 4 &* stride, r2 + 4 &* stride, r3 + 4 &* stride)
@@ -339,9 +351,9 @@ public struct MassForest: Sendable {
             countStep(point, r6, &n6)
             countStep(point, r7, &n7)
         }
-        func finish(_ lane: Int, _ root: UnsafeMutablePointer<Node>, _ leaf: Int) {
-            root[leaf].count &+= 1
-            leaves[lane] = Int32(truncatingIfNeeded: leaf)
+        func finish(_ lane: Int, _ root: UnsafeMutablePointer<Node>, _ end: Int) {
+            root[end].count &+= 1
+            chainEnds[lane] = Int32(truncatingIfNeeded: end)
         }
         finish(0, r0, n0)
         finish(1, r1, n1)
@@ -353,24 +365,33 @@ public struct MassForest: Sendable {
         finish(7, r7, n7)
     }
 
-    /// One level of a counting descent: count the node if it splits and move to the child.
+    /// Counts a point in one tree, like one lane of ``countInEightTrees(_:roots:stride:height:chainEnds:)``,
+    /// and returns its chain end.
+    @inline(__always)
+    static func count(_ point: UnsafePointer<Double>, root: UnsafeMutablePointer<Node>, height: Int) -> Int {
+        var node = 0
+        for _ in 0..<height {
+            countStep(point, root, &node)
+        }
+        root[node].count &+= 1
+        return node
+    }
+
+    /// One level of a counting descent: count the node and move to the child.
     @inline(__always)
     static func countStep(_ point: UnsafePointer<Double>, _ root: UnsafeMutablePointer<Node>, _ node: inout Int) {
         let record = root[node]
-        let dimension = Int(record.dimension)
-        let splits = dimension >= 0
-        root[node].count &+= splits ? 1 : 0
-        let child = 2 &* node &+ (point[max(dimension, 0)] < record.split ? 1 : 2)
-        node = splits ? child : node
+        root[node].count &+= 1
+        node = 2 &* node &+ (point[Int(record.dimension)] < record.split ? 1 : 2)
     }
 
-    /// The leaf a point falls in, descending one tree from its root record.
+    /// The (real) leaf a point falls in, descending one tree from its root record.
     @inline(__always)
     static func leaf(of point: UnsafePointer<Double>, root: UnsafePointer<Node>) -> Int {
         var node = 0
         while true {
             let record = root[node]
-            if record.dimension < 0 {
+            if !record.splits {
                 return node
             }
             // Branch-free child choice: the comparison is unpredictable.
@@ -378,27 +399,19 @@ public struct MassForest: Sendable {
         }
     }
 
-    /// Adds `delta` to the counts of a node and of all its ancestors. The ancestor `k` levels
-    /// up is `((node + 1) >> k) - 1`; stepping a fixed `height + 1` times, the steps past the
-    /// root land on -1, the tree's spare record, which absorbs them. No branch, so the
-    /// independent updates overlap.
-    @inline(__always)
-    static func addToPath(from node: Int, root: UnsafeMutablePointer<Node>, height: Int, delta: Int32) {
-        var shift = 0
-        while shift <= height {
-            root[((node &+ 1) &>> shift) &- 1].count &+= delta
-            shift &+= 1
-        }
-    }
-
     // MARK: Queries
 
-    /// The leaf (heap index) of a counted slot in one tree.
-    /// - Complexity: O(1).
+    /// The leaf (heap index) of a counted slot in one tree: the top of its cached chain.
+    /// - Complexity: O(h).
     public func leaf(slot: Int, tree: Int) -> Int {
         precondition(tree >= 0 && tree < treeCount, "tree out of range")
         precondition(isCounted(slot: slot), "slot is not counted")
-        return Int(leaves[slot * treeCount + tree])
+        let root = rootPosition(of: tree)
+        var node = Int(leaves[slot * treeCount + tree])
+        while node > 0 && !nodes[root + (node - 1) / 2].splits {
+            node = (node - 1) / 2
+        }
+        return node
     }
 
     /// Whether a slot's point is counted by the forest.
@@ -427,8 +440,12 @@ public struct MassForest: Sendable {
         }
     }
 
-    /// The number of window points in a node's region.
-    public func count(tree: Int, node: Int) -> Int { Int(nodes[index(tree: tree, node: node)].count) }
+    /// The number of window points in a node's region; 0 below a leaf.
+    public func count(tree: Int, node: Int) -> Int {
+        let position = index(tree: tree, node: node)
+        let belowLeaf = node > 0 && !nodes[position - node + (node - 1) / 2].splits
+        return belowLeaf ? 0 : Int(nodes[position].count)
+    }
 
     /// The natural log of the volume of a node's box: the root box is the window's bounding
     /// box when the tree was grown, padded by 5% of the range on each side; each split cuts its
@@ -438,12 +455,12 @@ public struct MassForest: Sendable {
 
     /// The dimension a node splits on, or `nil` for a leaf (or an unreachable node).
     public func splitDimension(tree: Int, node: Int) -> Int? {
-        let dimension = nodes[index(tree: tree, node: node)].dimension
-        return dimension < 0 ? nil : Int(dimension)
+        let record = nodes[index(tree: tree, node: node)]
+        return record.splits ? Int(record.dimension) : nil
     }
 
     /// A node's split value: points with `values[splitDimension] < splitValue` go to the left
-    /// child `2 * node + 1`, the others to the right child `2 * node + 2`. Meaningless for a leaf.
+    /// child `2 * node + 1`, the others to the right child `2 * node + 2`. +inf for a leaf.
     public func splitValue(tree: Int, node: Int) -> Double { nodes[index(tree: tree, node: node)].split }
 
     /// The lowest common node of two counted slots in one tree: the smallest region holding

@@ -343,6 +343,6 @@ struct StreamingForest {
         }
         let forest = MassForest(window: window)
         #expect(forest.nodesPerTree == 2_047)
-        #expect(forest.memoryFootprint == 32 * 2_048 * 24 + 1_000 * 32 * 4)
+        #expect(forest.memoryFootprint == 32 * 2_047 * 24 + 1_000 * 32 * 4)
     }
 }
