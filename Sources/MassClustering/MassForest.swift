@@ -17,8 +17,8 @@ import Darwin
 /// inside that range (`x < split` goes left); it is a leaf at depth `height`, or when its
 /// subsample has fewer than two points or no varying dimension. The trees then count the
 /// *whole window*: ``insert(slot:of:)`` adds 1 on a point's root-to-leaf path in every tree and
-/// caches the leaf per slot, ``remove(slot:)`` subtracts 1 on the same path, walking up from the
-/// cached leaf without re-descending. ``refresh(trees:from:)`` regrows the oldest trees on a
+/// caches where the path ends per slot, ``remove(slot:)`` subtracts 1 on the same path, walking
+/// up from the cached end without re-descending. ``refresh(trees:from:)`` regrows the oldest trees on a
 /// fresh subsample so that the partition follows drift.
 ///
 /// The lowest common node of two points is the smallest region holding both; the mean of its
@@ -133,7 +133,7 @@ public struct MassForest: Sendable {
     /// The chain end (depth `height`) of each counted slot in each tree, at
     /// `slot * treeCount + tree`. The tree-0 entry is -1 while the slot is not counted, which
     /// catches a double insert or removal.
-    var leaves: [Int32]
+    var chainEnds: [Int32]
     var generator: SeededGenerator
     /// The tree the next refresh regrows; trees are regrown round-robin, oldest first.
     var oldestTree = 0
@@ -163,7 +163,7 @@ public struct MassForest: Sendable {
         nodesPerTree = (1 << (parameters.height + 1)) - 1
         nodes = Array(repeating: .passThrough, count: parameters.treeCount * nodesPerTree)
         logVolumes = Array(repeating: -.infinity, count: parameters.treeCount * nodesPerTree)
-        leaves = Array(repeating: -1, count: window.capacity * parameters.treeCount)
+        chainEnds = Array(repeating: -1, count: window.capacity * parameters.treeCount)
         generator = SeededGenerator(seed: parameters.seed)
         pointCount = window.count
         refresh(trees: parameters.treeCount, from: window)
@@ -174,10 +174,10 @@ public struct MassForest: Sendable {
 
     /// Bytes held by the forest: 24 per node (split value 8, split dimension 4, count 4, log
     /// volume 8) for `treeCount * nodesPerTree` nodes, plus `4 * treeCount` per window slot for
-    /// the cached leaves. At the defaults: 65,504 nodes (1.57 MB) and 128 bytes per slot.
+    /// the cached chain ends. At the defaults: 65,504 nodes (1.57 MB) and 128 bytes per slot.
     public var memoryFootprint: Int {
         let perNode = MemoryLayout<Node>.stride + MemoryLayout<Double>.stride
-        return nodes.count * perNode + leaves.count * MemoryLayout<Int32>.stride
+        return nodes.count * perNode + chainEnds.count * MemoryLayout<Int32>.stride
     }
 
     /// The position in `nodes` of a tree's root.
@@ -186,7 +186,7 @@ public struct MassForest: Sendable {
     // MARK: Following the window
 
     /// Counts the point in a live window slot: +1 on its root-to-leaf path in every tree, and
-    /// caches its leaves.
+    /// caches where each path ends.
     /// - Precondition: `window` is the window this forest counts, `slot` is live in it and not
     ///   counted yet (remove expired slots first).
     /// - Complexity: O(t * h), no allocation.
@@ -195,8 +195,8 @@ public struct MassForest: Sendable {
         precondition(slot >= 0 && slot < window.capacity, "slot out of range")
         growLeafCache(to: window.capacity)
         let trees = treeCount
-        let firstLeaf = slot * trees
-        precondition(leaves[firstLeaf] < 0, "slot is already counted")
+        let firstEnd = slot * trees
+        precondition(chainEnds[firstEnd] < 0, "slot is already counted")
         let (stride, height) = (nodesPerTree, parameters.height)
         window.values.withUnsafeBufferPointer { points in
             let point = points.baseAddress! + slot * dimension
@@ -205,12 +205,12 @@ public struct MassForest: Sendable {
                 while tree &+ Self.laneCount <= trees {
                     Self.countInEightTrees(
                         point, roots: storage.nodes + tree &* stride, stride: stride, height: height,
-                        chainEnds: storage.leaves + (firstLeaf &+ tree))
+                        chainEnds: storage.chainEnds + (firstEnd &+ tree))
                     tree &+= Self.laneCount
                 }
                 while tree < trees {
                     let end = Self.count(point, root: storage.nodes + tree &* stride, height: height)
-                    storage.leaves[firstLeaf &+ tree] = Int32(truncatingIfNeeded: end)
+                    storage.chainEnds[firstEnd &+ tree] = Int32(truncatingIfNeeded: end)
                     tree &+= 1
                 }
             }
@@ -225,20 +225,20 @@ public struct MassForest: Sendable {
     public mutating func remove(slot: Int) {
         precondition(isCounted(slot: slot), "slot is not counted")
         let trees = treeCount
-        let firstLeaf = slot * trees
+        let firstEnd = slot * trees
         let (stride, height) = (nodesPerTree, parameters.height)
         withStorage { storage in
             for tree in 0..<trees {
                 // From depth `height`, the root is exactly `height` parents up.
                 let root = storage.nodes + tree &* stride
-                var node = Int(storage.leaves[firstLeaf &+ tree])
+                var node = Int(storage.chainEnds[firstEnd &+ tree])
                 for _ in 0..<height {
                     root[node].count &-= 1
                     node = (node &- 1) &>> 1
                 }
                 root.pointee.count &-= 1
             }
-            storage.leaves[firstLeaf] = -1
+            storage.chainEnds[firstEnd] = -1
         }
         pointCount -= 1
     }
@@ -293,8 +293,9 @@ public struct MassForest: Sendable {
         window.values.withUnsafeBufferPointer { points in
             withStorage { storage in
                 for slot in window.slots {
-                    let end = Self.count(points.baseAddress! + slot * dimension, root: storage.nodes + root, height: height)
-                    storage.leaves[slot * trees + tree] = Int32(truncatingIfNeeded: end)
+                    let point = points.baseAddress! + slot * dimension
+                    let end = Self.count(point, root: storage.nodes + root, height: height)
+                    storage.chainEnds[slot * trees + tree] = Int32(truncatingIfNeeded: end)
                 }
             }
         }
@@ -302,16 +303,16 @@ public struct MassForest: Sendable {
 
     /// Extends the leaf cache with uncounted entries to cover a window that has grown.
     private mutating func growLeafCache(to slotCapacity: Int) {
-        if slotCapacity * treeCount > leaves.count {
-            leaves.append(contentsOf: repeatElement(-1, count: slotCapacity * treeCount - leaves.count))
+        if slotCapacity * treeCount > chainEnds.count {
+            chainEnds.append(contentsOf: repeatElement(-1, count: slotCapacity * treeCount - chainEnds.count))
         }
     }
 
     /// Calls `body` with the base addresses of the node records and the leaf cache.
     private mutating func withStorage(_ body: (Storage) -> Void) {
         nodes.withUnsafeMutableBufferPointer { records in
-            leaves.withUnsafeMutableBufferPointer { cached in
-                body(Storage(nodes: records.baseAddress!, leaves: cached.baseAddress!))
+            chainEnds.withUnsafeMutableBufferPointer { cached in
+                body(Storage(nodes: records.baseAddress!, chainEnds: cached.baseAddress!))
             }
         }
     }
@@ -319,7 +320,7 @@ public struct MassForest: Sendable {
     /// The forest's arrays as raw pointers, valid only inside ``withStorage(_:)``.
     struct Storage {
         let nodes: UnsafeMutablePointer<Node>
-        let leaves: UnsafeMutablePointer<Int32>
+        let chainEnds: UnsafeMutablePointer<Int32>
     }
 
     /// How many trees ``countInEightTrees(_:roots:stride:height:chainEnds:)`` descends at once.
@@ -365,8 +366,8 @@ public struct MassForest: Sendable {
         finish(7, r7, n7)
     }
 
-    /// Counts a point in one tree, like one lane of ``countInEightTrees(_:roots:stride:height:chainEnds:)``,
-    /// and returns its chain end.
+    /// Counts a point in one tree, like one lane of
+    /// ``countInEightTrees(_:roots:stride:height:chainEnds:)``, and returns its chain end.
     @inline(__always)
     static func count(_ point: UnsafePointer<Double>, root: UnsafeMutablePointer<Node>, height: Int) -> Int {
         var node = 0
@@ -407,7 +408,7 @@ public struct MassForest: Sendable {
         precondition(tree >= 0 && tree < treeCount, "tree out of range")
         precondition(isCounted(slot: slot), "slot is not counted")
         let root = rootPosition(of: tree)
-        var node = Int(leaves[slot * treeCount + tree])
+        var node = Int(chainEnds[slot * treeCount + tree])
         while node > 0 && !nodes[root + (node - 1) / 2].splits {
             node = (node - 1) / 2
         }
@@ -416,7 +417,7 @@ public struct MassForest: Sendable {
 
     /// Whether a slot's point is counted by the forest.
     public func isCounted(slot: Int) -> Bool {
-        slot >= 0 && slot * treeCount < leaves.count && leaves[slot * treeCount] >= 0
+        slot >= 0 && slot * treeCount < chainEnds.count && chainEnds[slot * treeCount] >= 0
     }
 
     /// The leaf (heap index) each tree puts an arbitrary point in, one per tree, in tree order.
@@ -464,7 +465,7 @@ public struct MassForest: Sendable {
     public func splitValue(tree: Int, node: Int) -> Double { nodes[index(tree: tree, node: node)].split }
 
     /// The lowest common node of two counted slots in one tree: the smallest region holding
-    /// both. Found from the cached leaves by moving the larger heap index (the deeper node, or
+    /// both. Found from the two leaves by moving the larger heap index (the deeper node, or
     /// the right one at equal depth) to its parent until the two meet.
     /// - Complexity: O(h).
     public func lowestCommonNode(_ first: Int, _ second: Int, tree: Int) -> Int {

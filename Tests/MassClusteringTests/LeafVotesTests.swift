@@ -21,7 +21,8 @@ struct LabelledWindow {
             _ = window.append(id: id, timestamp: 0, values: values, expired: &expired)
             labels.append(label)
         }
-        forest = MassForest(window: window, parameters: try MassForest.Parameters(height: 8, sampleSize: 64, seed: seed))
+        let parameters = try MassForest.Parameters(height: 8, sampleSize: 64, seed: seed)
+        forest = MassForest(window: window, parameters: parameters)
     }
 }
 
@@ -43,7 +44,8 @@ func bruteForceMajority(
     @Test(arguments: [1, 3])
     func leafMajoritiesMatchBruteForce(floor: Int) throws {
         let setup = try LabelledWindow(seed: 1)
-        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels, minimumLeafMass: floor)
+        let votes = try LeafVotes(
+            forest: setup.forest, window: setup.window, labels: setup.labels, minimumLeafMass: floor)
         for tree in 0..<setup.forest.treeCount {
             for node in 0..<setup.forest.nodesPerTree {
                 let actual = votes.majority(tree: tree, node: node)

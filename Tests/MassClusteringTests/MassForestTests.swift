@@ -161,8 +161,8 @@ struct StreamingForest {
         for slot in window.slots {
             let leaves = (0..<forest.treeCount).map { forest.leaf(slot: slot, tree: $0) }
             let counts = leaves.enumerated().map { Double(forest.count(tree: $0.offset, node: $0.element)) }
-            let densities = leaves.enumerated().map {
-                Double(forest.count(tree: $0.offset, node: $0.element)) / exp(forest.logVolume(tree: $0.offset, node: $0.element))
+            let densities = leaves.enumerated().map { tree, leaf in
+                Double(forest.count(tree: tree, node: leaf)) / exp(forest.logVolume(tree: tree, node: leaf))
             }
             let trees = Double(forest.treeCount)
             #expect(abs(forest.mass(slot: slot) - counts.reduce(0, +) / trees) < 1e-12)
@@ -173,9 +173,10 @@ struct StreamingForest {
     @Test func refreshRegrowsTheOldestTreesRoundRobinAndRecounts() throws {
         var setup = try StreamingForest(seed: 3, dimension: 2, count: 60, bounds: .both, lateness: 30)
         let trees = setup.forest.treeCount
-        func splits(_ tree: Int) -> [Double] {
-            (0..<setup.forest.nodesPerTree).map {
-                Double(setup.forest.splitDimension(tree: tree, node: $0) ?? -1) + setup.forest.splitValue(tree: tree, node: $0)
+        func splits(_ tree: Int) -> [[Double]] {
+            (0..<setup.forest.nodesPerTree).map { node in
+                let dimension = setup.forest.splitDimension(tree: tree, node: node) ?? -1
+                return [Double(dimension), setup.forest.splitValue(tree: tree, node: node)]
             }
         }
         var oldest = 0

@@ -77,7 +77,8 @@ import Testing
 
     @Test func aRejectedPointLeavesTheModelUnchanged() throws {
         var model = StreamModel(
-            window: try SlidingWindow(dimension: 2, windowSize: 50, horizon: 50), parameters: try smallParameters(seed: 5))
+            window: try SlidingWindow(dimension: 2, windowSize: 50, horizon: 50),
+            parameters: try smallParameters(seed: 5))
         var stream = RandomStream(seed: 5, dimension: 2, lateness: 0)
         for _ in 0..<60 {
             let point = stream.next()
