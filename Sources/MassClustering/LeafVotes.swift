@@ -19,8 +19,10 @@
 /// Ties between labels, in a leaf or in the vote, go to the smaller label (so noise first).
 ///
 /// The votes copy the split structure they need (shared copy-on-write with the forest until it
-/// regrows a tree), so they stay valid while the live forest moves on; building them reads the
-/// forest, window and labels and changes none of them.
+/// changes), so they stay valid while the live forest moves on; building them reads the forest,
+/// window and labels and changes none of them. Internally a leaf's vote is kept at the end of
+/// its pass-through chain (see ``MassForest``), where the forest caches each window point, so
+/// building is one pass over the cached chain ends and a query is a fixed-length descent.
 ///
 /// ```swift
 /// // `model` is a StreamModel copy taken for re-clustering, `labels` the result in window order.
@@ -29,7 +31,8 @@
 /// ```
 ///
 /// - Complexity: building O(n * t + n log n) for n window points; a query O(t * h). Memory:
-///   8 bytes per node (an `Int32` label and a `Float` share) plus the shared splits.
+///   8 bytes (an `Int32` label and a `Float` share) per node at depth `height`, `t * 2^h` in
+///   all, plus the shared splits.
 public struct LeafVotes: Sendable {
     /// A leaf votes only if it held at least this many window points at the re-clustering.
     public let minimumLeafMass: Int
@@ -38,15 +41,21 @@ public struct LeafVotes: Sendable {
     /// The number of values per point.
     public let dimension: Int
 
+    let height: Int
     let nodesPerTree: Int
     /// The forest's nodes when the votes were built; only their splits are read.
     let nodes: [MassForest.Node]
-    /// Where each tree's root is in `nodes`.
-    let rootPositions: [Int]
-    /// Per node: the majority label of the window points in it, and its share (0 = abstain).
+    /// Per tree and node at depth `height` (a chain end; see ``entry(tree:chainEnd:height:)``):
+    /// the majority label of the window points whose chain ends there, and its share (0 = abstain).
     let labels: [Int32]
     let shares: [Float]
     let box: PaddedBox
+
+    /// Where a tree's chain end (a node at depth `height`, `2^height - 1 ..< 2^(height+1) - 1`)
+    /// keeps its vote.
+    static func entry(tree: Int, chainEnd: Int, height: Int) -> Int {
+        (tree << height) + chainEnd - ((1 << height) - 1)
+    }
 
     /// Builds the votes from one re-clustering.
     ///
@@ -69,22 +78,22 @@ public struct LeafVotes: Sendable {
         self.minimumLeafMass = minimumLeafMass
         treeCount = forest.treeCount
         dimension = forest.dimension
+        height = forest.parameters.height
         nodesPerTree = forest.nodesPerTree
         nodes = forest.nodes
-        rootPositions = (0..<forest.treeCount).map(forest.rootPosition)
         box = window.paddedBox()
 
         // Visit the points grouped by label, smallest label first. Within a group, tally its
-        // points per leaf; after it, a leaf takes the group's label if it beats the best so far
-        // (strictly, so ties keep the smaller label). O(n * t) apart from the sort.
+        // points per chain end; after it, a chain end takes the group's label if it beats the
+        // best so far (strictly, so ties keep the smaller label). O(n * t) apart from the sort.
         let slots = Array(window.slots)
         let byLabel = slots.indices.sorted { (labels[$0], $0) < (labels[$1], $1) }
-        let nodeTotal = treeCount * nodesPerTree
-        var groupTally = [Int32](repeating: 0, count: nodeTotal)
+        let ends = 1 << height
+        var groupTally = [Int32](repeating: 0, count: treeCount * ends)
         var touched: [Int] = []
-        var best = [Int32](repeating: 0, count: nodeTotal)
-        var total = [Int32](repeating: 0, count: nodeTotal)
-        var majority = [Int32](repeating: -1, count: nodeTotal)
+        var best = groupTally
+        var total = groupTally
+        var majority = [Int32](repeating: -1, count: treeCount * ends)
         var start = 0
         while start < byLabel.count {
             let label = labels[byLabel[start]]
@@ -92,28 +101,29 @@ public struct LeafVotes: Sendable {
             while end < byLabel.count && labels[byLabel[end]] == label {
                 let slot = slots[byLabel[end]]
                 for tree in 0..<treeCount {
-                    let node = tree * nodesPerTree + forest.leaf(slot: slot, tree: tree)
-                    if groupTally[node] == 0 {
-                        touched.append(node)
+                    let end = forest.chainEnd(slot: slot, tree: tree)
+                    let entry = Self.entry(tree: tree, chainEnd: end, height: height)
+                    if groupTally[entry] == 0 {
+                        touched.append(entry)
                     }
-                    groupTally[node] += 1
+                    groupTally[entry] += 1
                 }
                 end += 1
             }
-            for node in touched {
-                total[node] += groupTally[node]
-                if groupTally[node] > best[node] {
-                    best[node] = groupTally[node]
-                    majority[node] = label
+            for entry in touched {
+                total[entry] += groupTally[entry]
+                if groupTally[entry] > best[entry] {
+                    best[entry] = groupTally[entry]
+                    majority[entry] = label
                 }
-                groupTally[node] = 0
+                groupTally[entry] = 0
             }
             touched.removeAll(keepingCapacity: true)
             start = end
         }
         self.labels = majority
-        shares = (0..<nodeTotal).map { node in
-            Int(total[node]) >= minimumLeafMass ? Float(best[node]) / Float(total[node]) : 0
+        shares = (0..<majority.count).map { entry in
+            Int(total[entry]) >= minimumLeafMass ? Float(best[entry]) / Float(total[entry]) : 0
         }
     }
 
@@ -121,8 +131,14 @@ public struct LeafVotes: Sendable {
     /// share 0 means the node does not vote (below the floor, or not a leaf).
     public func majority(tree: Int, node: Int) -> (label: Int32, share: Double) {
         precondition(tree >= 0 && tree < treeCount && node >= 0 && node < nodesPerTree, "node out of range")
-        let index = tree * nodesPerTree + node
-        return (labels[index], Double(shares[index]))
+        let root = tree * nodesPerTree
+        let isLeaf = !nodes[root + node].splits && (node == 0 || nodes[root + (node - 1) / 2].splits)
+        guard isLeaf else { return (-1, 0) }
+        // The leaf's chain end: its leftmost descendant at depth `height`.
+        let depth = Int.bitWidth - 1 - (node + 1).leadingZeroBitCount
+        let end = ((node + 1) << (height - depth)) - 1
+        let entry = Self.entry(tree: tree, chainEnd: end, height: height)
+        return (labels[entry], Double(shares[entry]))
     }
 
     /// The provisional label of a point: the share-weighted vote of the leaves it falls in.
@@ -145,14 +161,15 @@ public struct LeafVotes: Sendable {
                 var distinct = 0
                 nodes.withUnsafeBufferPointer { records in
                     for tree in 0..<treeCount {
-                        let node = tree * nodesPerTree + MassForest.leaf(
-                            of: point.baseAddress!, root: records.baseAddress! + rootPositions[tree])
-                        let share = Double(shares[node])
+                        let end = MassForest.chainEnd(
+                            of: point.baseAddress!, root: records.baseAddress! + tree * nodesPerTree, height: height)
+                        let entry = Self.entry(tree: tree, chainEnd: end, height: height)
+                        let share = Double(shares[entry])
                         guard share > 0 else { continue }
-                        if let known = (0..<distinct).first(where: { candidates[$0] == labels[node] }) {
+                        if let known = (0..<distinct).first(where: { candidates[$0] == labels[entry] }) {
                             weights[known] += share
                         } else {
-                            candidates[distinct] = labels[node]
+                            candidates[distinct] = labels[entry]
                             weights[distinct] = share
                             distinct += 1
                         }

@@ -64,7 +64,7 @@ import Darwin
 /// ```
 ///
 /// - Complexity: insert and remove are O(`treeCount * height`) without allocation (except when
-///   a time-only window has doubled and the leaf cache follows it). Memory: see
+///   a time-only window has doubled and the per-slot cache follows it). Memory: see
 ///   ``memoryFootprint``.
 public struct MassForest: Sendable {
     /// The forest's parameters, named as in the mass-estimation literature.
@@ -80,9 +80,9 @@ public struct MassForest: Sendable {
         public let seed: UInt64
 
         /// The defaults, in this one place: t = 32, h = 10, psi = 256, seed 0. Thirty-two trees
-        /// of height 10 keep an insert plus an expiry near 640 node updates, which sustains a
-        /// million points per second on one core; psi = 256 is the usual mass-estimation and
-        /// iForest subsample.
+        /// of height 10 keep an insert plus an expiry to 32 * (10 + 11) = 672 node updates, in
+        /// the range of a million points per second on one core; psi = 256 is the usual
+        /// mass-estimation and iForest subsample.
         public static let `default` = Parameters(
             uncheckedTreeCount: 32, height: 10, sampleSize: 256, seed: 0)
 
@@ -119,6 +119,7 @@ public struct MassForest: Sendable {
         }
     }
 
+    /// The parameters the forest was grown with.
     public let parameters: Parameters
     /// The number of values per point, the window's.
     public let dimension: Int
@@ -386,6 +387,17 @@ public struct MassForest: Sendable {
         node = 2 &* node &+ (point[Int(record.dimension)] < record.split ? 1 : 2)
     }
 
+    /// Where a point's path ends at depth `height` in one tree, without counting it.
+    @inline(__always)
+    static func chainEnd(of point: UnsafePointer<Double>, root: UnsafePointer<Node>, height: Int) -> Int {
+        var node = 0
+        for _ in 0..<height {
+            let record = root[node]
+            node = 2 &* node &+ (point[Int(record.dimension)] < record.split ? 1 : 2)
+        }
+        return node
+    }
+
     /// The (real) leaf a point falls in, descending one tree from its root record.
     @inline(__always)
     static func leaf(of point: UnsafePointer<Double>, root: UnsafePointer<Node>) -> Int {
@@ -408,12 +420,15 @@ public struct MassForest: Sendable {
         precondition(tree >= 0 && tree < treeCount, "tree out of range")
         precondition(isCounted(slot: slot), "slot is not counted")
         let root = rootPosition(of: tree)
-        var node = Int(chainEnds[slot * treeCount + tree])
+        var node = chainEnd(slot: slot, tree: tree)
         while node > 0 && !nodes[root + (node - 1) / 2].splits {
             node = (node - 1) / 2
         }
         return node
     }
+
+    /// The cached chain end of a counted slot in one tree (unchecked).
+    func chainEnd(slot: Int, tree: Int) -> Int { Int(chainEnds[slot &* treeCount &+ tree]) }
 
     /// Whether a slot's point is counted by the forest.
     public func isCounted(slot: Int) -> Bool {
@@ -482,14 +497,14 @@ public struct MassForest: Sendable {
     }
 
     /// The mass of a counted slot's point: the mean over trees of its leaf's window count.
-    /// - Complexity: O(t).
+    /// - Complexity: O(t * h).
     public func mass(slot: Int) -> Double {
         meanCount { leaf(slot: slot, tree: $0) }
     }
 
     /// The log of a counted slot's density: log of the mean over trees of its leaf's
     /// count / volume (see ``logVolume(tree:node:)``), accumulated in log space.
-    /// - Complexity: O(t).
+    /// - Complexity: O(t * h).
     public func logDensity(slot: Int) -> Double {
         logMeanDensity { leaf(slot: slot, tree: $0) }
     }
