@@ -62,30 +62,23 @@ public struct ClusterTracker: Sendable {
 
     /// Restores a tracker from a state that ``state`` exported.
     ///
-    /// - Throws: ``ClusterTrackerError`` with code `.invalidState` when the point ids are not
-    ///   strictly ascending, the arrays differ in length, or a cluster id is not below `nextID`.
+    /// - Throws: ``StateError`` when the arrays differ in length, the point ids are not strictly
+    ///   ascending, or a cluster id is not below `nextID`.
     /// - Complexity: O(n + k log k) for n points in k clusters.
-    public init(configuration: Configuration = .default, state: State) throws(ClusterTrackerError) {
+    public init(configuration: Configuration = .default, state: State) throws(StateError) {
         guard state.pointIDs.count == state.clusterIDs.count else {
-            throw ClusterTrackerError(
-                code: .invalidState,
+            throw StateError(
                 description: "state holds \(state.pointIDs.count) point ids but \(state.clusterIDs.count) cluster ids"
             )
         }
         var distinct = Set<UInt64>()
         for index in state.pointIDs.indices {
             if index > 0, state.pointIDs[index - 1] >= state.pointIDs[index] {
-                throw ClusterTrackerError(
-                    code: .invalidState,
-                    description: "state point ids are not strictly ascending at index \(index)"
-                )
+                throw StateError(description: "state point ids are not strictly ascending at index \(index)")
             }
             if let id = state.clusterIDs[index] {
                 guard id < state.nextID else {
-                    throw ClusterTrackerError(
-                        code: .invalidState,
-                        description: "state cluster id \(id) is not below next id \(state.nextID)"
-                    )
+                    throw StateError(description: "state cluster id \(id) is not below next id \(state.nextID)")
                 }
                 distinct.insert(id)
             }
@@ -244,20 +237,13 @@ extension ClusterTracker {
 
         /// Creates a validated configuration.
         ///
-        /// - Throws: ``ClusterTrackerError`` with code `.invalidConfiguration` naming the key,
-        ///   its value and the allowed range.
-        public init(jaccardFloor: Double, shareThreshold: Double) throws(ClusterTrackerError) {
+        /// - Throws: ``ParameterError`` naming the key, its value and the allowed range.
+        public init(jaccardFloor: Double, shareThreshold: Double) throws(ParameterError) {
             guard jaccardFloor > 0, jaccardFloor <= 1 else {
-                throw ClusterTrackerError(
-                    code: .invalidConfiguration,
-                    description: "jaccardFloor = \(jaccardFloor) is outside the allowed range (0, 1]"
-                )
+                throw ParameterError(key: "jaccardFloor", value: "\(jaccardFloor)", allowed: "(0, 1]")
             }
             guard shareThreshold > 0, shareThreshold <= 0.5 else {
-                throw ClusterTrackerError(
-                    code: .invalidConfiguration,
-                    description: "shareThreshold = \(shareThreshold) is outside the allowed range (0, 0.5]"
-                )
+                throw ParameterError(key: "shareThreshold", value: "\(shareThreshold)", allowed: "(0, 0.5]")
             }
             self.init(uncheckedJaccardFloor: jaccardFloor, shareThreshold: shareThreshold)
         }
@@ -313,20 +299,10 @@ extension ClusterTracker {
             self.clusterIDs = clusterIDs
         }
     }
-}
 
-/// A configuration or snapshot the ``ClusterTracker`` cannot accept.
-public struct ClusterTrackerError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What kind of input was rejected.
-    public enum Code: Sendable, Hashable {
-        /// A configuration value is outside its allowed range.
-        case invalidConfiguration
-        /// A state to import is inconsistent.
-        case invalidState
+    /// A ``State`` that ``ClusterTracker/init(configuration:state:)`` cannot import.
+    public struct StateError: Error, Sendable, Hashable, CustomStringConvertible {
+        /// What is inconsistent, naming the field and the offending value.
+        public let description: String
     }
-
-    /// What kind of input was rejected.
-    public let code: Code
-    /// A readable account naming the offending key or field and its value.
-    public let description: String
 }

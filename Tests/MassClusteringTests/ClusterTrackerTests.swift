@@ -1,19 +1,6 @@
 import MassClustering
 import Testing
 
-/// SplitMix64, so the randomized tests do not depend on the system generator.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Point ids `range` labelled `label`, as (ids, labels) for concatenation.
 private func block(_ range: Range<UInt64>, _ label: Int32) -> [(UInt64, Int32)] {
     range.map { ($0, label) }
@@ -61,7 +48,7 @@ struct ClusterTrackerTests {
 
     @Test("permuted labels keep the ids of the same point sets", arguments: [UInt64(1), 2, 3, 4, 5])
     func permutedLabels(seed: UInt64) {
-        var generator = SplitMix64(state: seed)
+        var generator = SeededGenerator(seed: seed)
         let clusterCount = 6
         let points = (0..<600).map { UInt64($0) }
         let labels = points.map { _ in Int32.random(in: -1..<Int32(clusterCount), using: &generator) }
@@ -172,7 +159,7 @@ struct ClusterTrackerTests {
 
     @Test("ids are never reused over many random re-clusterings", arguments: [UInt64(11), 12, 13])
     func idsNeverReused(seed: UInt64) {
-        var generator = SplitMix64(state: seed)
+        var generator = SeededGenerator(seed: seed)
         var tracker = ClusterTracker()
         var everBorn = Set<UInt64>()
         var dead = Set<UInt64>()
@@ -207,7 +194,7 @@ struct ClusterTrackerTests {
 
     @Test("state export and import round-trip")
     func stateRoundTrip() throws {
-        var generator = SplitMix64(state: 99)
+        var generator = SeededGenerator(seed: 99)
         var original = ClusterTracker()
         let points = (0..<500).map { _ in UInt64.random(in: 0..<1_000_000, using: &generator) }
         let unique = Array(Set(points))
@@ -235,26 +222,23 @@ struct ClusterTrackerTests {
             (.init(nextID: 1, pointIDs: [1, 2], clusterIDs: [0, 1]), "state cluster id 1 is not below next id 1"),
         ]
         for (state, message) in cases {
-            let error = #expect(throws: ClusterTrackerError.self) { try ClusterTracker(state: state) }
-            #expect(error?.code == .invalidState)
+            let error = #expect(throws: ClusterTracker.StateError.self) { try ClusterTracker(state: state) }
             #expect(error?.description == message)
         }
     }
 
     @Test("configuration values outside their range are rejected with key, value and range")
     func invalidConfiguration() {
-        let cases: [(Double, Double, String)] = [
-            (0, 0.25, "jaccardFloor = 0.0 is outside the allowed range (0, 1]"),
-            (1.5, 0.25, "jaccardFloor = 1.5 is outside the allowed range (0, 1]"),
-            (0.2, 0.6, "shareThreshold = 0.6 is outside the allowed range (0, 0.5]"),
-            (0.2, -1, "shareThreshold = -1.0 is outside the allowed range (0, 0.5]"),
+        let cases: [(Double, Double, ParameterError)] = [
+            (0, 0.25, ParameterError(key: "jaccardFloor", value: "0.0", allowed: "(0, 1]")),
+            (1.5, 0.25, ParameterError(key: "jaccardFloor", value: "1.5", allowed: "(0, 1]")),
+            (0.2, 0.6, ParameterError(key: "shareThreshold", value: "0.6", allowed: "(0, 0.5]")),
+            (0.2, -1, ParameterError(key: "shareThreshold", value: "-1.0", allowed: "(0, 0.5]")),
         ]
-        for (floor, share, message) in cases {
-            let error = #expect(throws: ClusterTrackerError.self) {
+        for (floor, share, expected) in cases {
+            #expect(throws: expected) {
                 try ClusterTracker.Configuration(jaccardFloor: floor, shareThreshold: share)
             }
-            #expect(error?.code == .invalidConfiguration)
-            #expect(error?.description == message)
         }
     }
 }

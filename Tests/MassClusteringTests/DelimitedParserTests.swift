@@ -1,19 +1,6 @@
 import MassClustering
 import Testing
 
-/// SplitMix64, so the randomized tests do not depend on the system generator.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 private func parse(_ text: String) throws(DelimitedParseError) -> DelimitedTable {
     try DelimitedParser.parse(Array(text.utf8))
 }
@@ -99,7 +86,7 @@ struct DelimitedParserTests {
 
     @Test("random values round-trip exactly", arguments: [UInt64(1), 2, 3])
     func randomRoundTrip(seed: UInt64) throws {
-        var generator = SplitMix64(state: seed)
+        var generator = SeededGenerator(seed: seed)
         let values = (0..<3000).map { index -> Double in
             switch index % 3 {
             case 0: Double.random(in: -1...1, using: &generator)
