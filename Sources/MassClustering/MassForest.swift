@@ -192,31 +192,19 @@ public struct MassForest: Sendable {
     ///   counted yet (remove expired slots first).
     /// - Complexity: O(t * h), no allocation.
     public mutating func insert(slot: Int, of window: SlidingWindow) {
-        precondition(window.dimension == dimension, "the window's dimension differs from the forest's")
-        precondition(slot >= 0 && slot < window.capacity, "slot out of range")
-        growLeafCache(to: window.capacity)
-        let trees = treeCount
-        let firstEnd = slot * trees
-        precondition(chainEnds[firstEnd] < 0, "slot is already counted")
-        let (stride, height) = (nodesPerTree, parameters.height)
-        window.values.withUnsafeBufferPointer { points in
-            let point = points.baseAddress! + slot * dimension
-            withStorage { storage in
-                var tree = 0
-                while tree &+ Self.laneCount <= trees {
-                    Self.countInEightTrees(
-                        point, roots: storage.nodes + tree &* stride, stride: stride, height: height,
-                        chainEnds: storage.chainEnds + (firstEnd &+ tree))
-                    tree &+= Self.laneCount
-                }
-                while tree < trees {
-                    let end = Self.count(point, root: storage.nodes + tree &* stride, height: height)
-                    storage.chainEnds[firstEnd &+ tree] = Int32(truncatingIfNeeded: end)
-                    tree &+= 1
-                }
-            }
-        }
-        pointCount += 1
+        update(inserting: slot, of: window, removing: nil)
+    }
+
+    /// Uncounts the point in `expired` and counts the one in `slot`, in one pass over the
+    /// trees: what a window append that expired one point asks for, and cheaper than
+    /// ``remove(slot:)`` then ``insert(slot:of:)``, because each tree's expiry updates overlap
+    /// with the cache misses of its descent. `slot` may equal `expired` (a reused slot).
+    /// - Precondition: `expired` is counted; `slot` is live in `window` and, unless it is
+    ///   `expired`, not counted.
+    /// - Complexity: O(t * h), no allocation.
+    public mutating func insert(slot: Int, of window: SlidingWindow, replacing expired: Int) {
+        precondition(isCounted(slot: expired), "the replaced slot is not counted")
+        update(inserting: slot, of: window, removing: expired)
     }
 
     /// Uncounts the point in a slot: -1 on the path from its cached chain end to the root in
@@ -230,18 +218,56 @@ public struct MassForest: Sendable {
         let (stride, height) = (nodesPerTree, parameters.height)
         withStorage { storage in
             for tree in 0..<trees {
-                // From depth `height`, the root is exactly `height` parents up.
-                let root = storage.nodes + tree &* stride
-                var node = Int(storage.chainEnds[firstEnd &+ tree])
-                for _ in 0..<height {
-                    root[node].count &-= 1
-                    node = (node &- 1) &>> 1
-                }
-                root.pointee.count &-= 1
+                Self.uncount(
+                    from: Int(storage.chainEnds[firstEnd &+ tree]), root: storage.nodes + tree &* stride, height: height)
             }
             storage.chainEnds[firstEnd] = -1
         }
         pointCount -= 1
+    }
+
+    /// Counts `slot` and, when given, first uncounts `expired`, tree group by tree group.
+    private mutating func update(inserting slot: Int, of window: SlidingWindow, removing expired: Int?) {
+        precondition(window.dimension == dimension, "the window's dimension differs from the forest's")
+        precondition(slot >= 0 && slot < window.capacity, "slot out of range")
+        growLeafCache(to: window.capacity)
+        let trees = treeCount
+        let firstEnd = slot * trees
+        precondition(slot == expired || chainEnds[firstEnd] < 0, "slot is already counted")
+        let firstExpired = (expired ?? 0) * trees
+        let (stride, height) = (nodesPerTree, parameters.height)
+        window.values.withUnsafeBufferPointer { points in
+            let point = points.baseAddress! + slot * dimension
+            withStorage { storage in
+                // Uncount the expired point in a tree before its chain end can be overwritten
+                // (when the slot is reused), and before counting the new point in that tree.
+                func uncount(trees range: Range<Int>) {
+                    guard expired != nil else { return }
+                    for tree in range {
+                        let end = Int(storage.chainEnds[firstExpired &+ tree])
+                        Self.uncount(from: end, root: storage.nodes + tree &* stride, height: height)
+                    }
+                }
+                var tree = 0
+                while tree &+ Self.laneCount <= trees {
+                    uncount(trees: tree ..< tree &+ Self.laneCount)
+                    Self.countInEightTrees(
+                        point, roots: storage.nodes + tree &* stride, stride: stride, height: height,
+                        chainEnds: storage.chainEnds + (firstEnd &+ tree))
+                    tree &+= Self.laneCount
+                }
+                while tree < trees {
+                    uncount(trees: tree ..< tree &+ 1)
+                    let end = Self.count(point, root: storage.nodes + tree &* stride, height: height)
+                    storage.chainEnds[firstEnd &+ tree] = Int32(truncatingIfNeeded: end)
+                    tree &+= 1
+                }
+                if let expired, expired != slot {
+                    storage.chainEnds[firstExpired] = -1
+                }
+            }
+        }
+        pointCount += expired == nil ? 1 : 0
     }
 
     /// Regrows the `trees` oldest trees (round-robin) from a fresh random subsample of the
@@ -396,6 +422,18 @@ public struct MassForest: Sendable {
             node = 2 &* node &+ (point[Int(record.dimension)] < record.split ? 1 : 2)
         }
         return node
+    }
+
+    /// Subtracts 1 from the counts on the path from a chain end (depth `height`) to the root,
+    /// which is exactly `height` parents up.
+    @inline(__always)
+    static func uncount(from chainEnd: Int, root: UnsafeMutablePointer<Node>, height: Int) {
+        var node = chainEnd
+        for _ in 0..<height {
+            root[node].count &-= 1
+            node = (node &- 1) &>> 1
+        }
+        root.pointee.count &-= 1
     }
 
     /// The (real) leaf a point falls in, descending one tree from its root record.

@@ -65,10 +65,12 @@ public struct StreamModel: Sendable {
             if window.count >= growthThreshold {
                 forest = MassForest(window: window, parameters: parameters)
             }
-        } else {
-            for expiry in lastExpired {
+        } else if let last = lastExpired.last {
+            for expiry in lastExpired.dropLast() {
                 forest?.remove(slot: expiry.slot)
             }
+            forest?.insert(slot: slot, of: window, replacing: last.slot)
+        } else {
             forest?.insert(slot: slot, of: window)
         }
         return slot

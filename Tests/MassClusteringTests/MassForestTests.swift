@@ -120,6 +120,34 @@ struct StreamingForest {
         }
     }
 
+    @Test func insertReplacingMatchesRemoveThenInsert() throws {
+        var separate = try StreamingForest(seed: 15, dimension: 3, count: 60, bounds: .time, lateness: 30)
+        var fused = separate
+        var (sameSlot, otherSlot) = (0, 0)
+        for _ in 0..<400 {
+            let point = separate.stream.next()
+            feed(point, to: &separate.window, &separate.forest)
+            var expired: [SlidingWindow.Expiry] = []
+            guard let slot = fused.window.append(
+                id: point.id, timestamp: point.timestamp, values: point.values, expired: &expired)
+            else { continue }
+            if let oldest = expired.first {
+                // Replacing the oldest expired point, the new slot (the last one freed) differs
+                // from the replaced one whenever more than one point expired.
+                for expiry in expired.dropFirst() {
+                    fused.forest.remove(slot: expiry.slot)
+                }
+                fused.forest.insert(slot: slot, of: fused.window, replacing: oldest.slot)
+                if slot == oldest.slot { sameSlot += 1 } else { otherSlot += 1 }
+            } else {
+                fused.forest.insert(slot: slot, of: fused.window)
+            }
+        }
+        #expect(sameSlot > 0 && otherSlot > 0)
+        #expect(nodeTable(fused.forest) == nodeTable(separate.forest))
+        expectConsistent(fused.forest, fused.window)
+    }
+
     @Test func defaultForestOnTwoDimensionalDataStaysConsistent() throws {
         var setup = try StreamingForest(seed: 5, dimension: 2, count: 400, parameters: .default)
         setup.advance(300)
