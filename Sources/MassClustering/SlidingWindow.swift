@@ -7,12 +7,14 @@ public struct ParameterError: Error, Sendable, Hashable, CustomStringConvertible
     /// The allowed range or rule, in words.
     public let allowed: String
 
+    /// An error naming `key`, the rejected `value` and the `allowed` range or rule.
     public init(key: String, value: String, allowed: String) {
         self.key = key
         self.value = value
         self.allowed = allowed
     }
 
+    /// `invalid key = value: allowed ...`.
     public var description: String { "invalid \(key) = \(value): allowed \(allowed)" }
 }
 
@@ -54,9 +56,12 @@ public struct ParameterError: Error, Sendable, Hashable, CustomStringConvertible
 public struct SlidingWindow: Sendable {
     /// A point that left the window: the slot it occupied and its id.
     public struct Expiry: Sendable, Hashable {
+        /// The slot the point occupied; it is free now, and may already hold the new point.
         public let slot: Int
+        /// The point's id.
         public let id: UInt64
 
+        /// An expiry of the point `id` from `slot`.
         public init(slot: Int, id: UInt64) {
             self.slot = slot
             self.id = id
@@ -155,7 +160,7 @@ public struct SlidingWindow: Sendable {
     ///
     /// `expired` is emptied (keeping its capacity), then receives the points this call expired,
     /// oldest first. Their slots are free, and the returned slot may be one of them: a forest
-    /// must remove them (by slot, from its cached leaves) before it inserts the new point.
+    /// must uncount them (by slot, from its per-slot cache) before it counts the new point.
     ///
     /// - Parameters:
     ///   - values: exactly `dimension` finite values. A contiguous collection (`Array`,
@@ -186,16 +191,14 @@ public struct SlidingWindow: Sendable {
             precondition(value.isFinite, "point values must be finite")
         }
         expired.removeAll(keepingCapacity: true)
+        if let horizon, newest - timestamp >= horizon {
+            return nil
+        }
+        newest = max(newest, timestamp)
         if let horizon {
-            if newest - timestamp >= horizon {
-                return nil
-            }
-            newest = max(newest, timestamp)
             while count > 0 && newest - timestamps[Int(order[head])] >= horizon {
                 expireOldest(into: &expired)
             }
-        } else {
-            newest = max(newest, timestamp)
         }
         if count == capacity {
             if capacity < maximumCount {
@@ -225,9 +228,12 @@ public struct SlidingWindow: Sendable {
     public struct Slots: RandomAccessCollection, Sendable {
         let order: [Int32]
         let head: Int
+        /// The number of live points.
         public let endIndex: Int
+        /// 0, the oldest point.
         public var startIndex: Int { 0 }
 
+        /// The slot of the `position`-th oldest live point.
         public subscript(position: Int) -> Int {
             precondition(position >= 0 && position < endIndex, "position out of range")
             let ring = head + position
@@ -270,8 +276,11 @@ public struct SlidingWindow: Sendable {
 
     /// A window's points in arrival order (oldest first), in parallel contiguous arrays.
     public struct Snapshot: Sendable, Hashable {
+        /// The number of values per point.
         public let dimension: Int
+        /// The points' ids.
         public let ids: [UInt64]
+        /// The points' own timestamps (seconds).
         public let timestamps: [Double]
         /// Row-major: point `i` is `values[i * dimension ..< (i + 1) * dimension]`.
         public let values: [Double]

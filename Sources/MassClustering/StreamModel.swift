@@ -1,7 +1,7 @@
 /// A ``SlidingWindow`` and the ``MassForest`` that counts it, updated together point by point.
 ///
-/// `insert` appends to the window, removes the points it expired from the forest (by their
-/// cached leaves, before their slots are reused) and counts the new point. The forest is grown
+/// `insert` appends to the window, uncounts the points it expired from the forest (by slot,
+/// before a reused slot is counted again) and counts the new point. The forest is grown
 /// lazily: there is nothing worth partitioning until the window holds `sampleSize` points (or
 /// is full, for a window smaller than that), so until then ``forest`` is `nil` and an insert
 /// only updates the window; the insert that reaches the threshold grows every tree from the
