@@ -197,8 +197,9 @@ actor DaemonModel {
     private func startIfDue(now: ContinuousClock.Instant) {
         guard running == nil, !stopping, pointsSinceStart > 0, !stream.window.isEmpty else { return }
         let countDue = settings.everyPoints > 0 && pointsSinceStart >= settings.everyPoints
-        let timeDue =
-            settings.intervalSeconds > 0 && lastStart.map { now - $0 >= .seconds(settings.intervalSeconds) } ?? true
+        let timeDue = lastStart.map {
+            settings.intervalSeconds > 0 && now - $0 >= .seconds(settings.intervalSeconds)
+        } ?? true
         guard countDue || timeDue else { return }
         start(now: now)
     }

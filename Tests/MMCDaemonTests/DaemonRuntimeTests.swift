@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 import MassClustering
 import MMCDaemon
@@ -28,7 +29,8 @@ final class RunningDaemon: Sendable {
     /// every 400 points) and whose command line holds the base overrides, the state directory
     /// and `overrides`.
     init(
-        file: String = "[schedule]\nevery_points = 400\n", overrides: [String] = [], stateDirectory: String? = nil
+        file: String = "[schedule]\nevery_points = 400\n", overrides: [String] = [], stateDirectory: String? = nil,
+        notifier: SystemdNotifier = SystemdNotifier(environment: [:], processID: 0)
     ) throws {
         let folder = NSTemporaryDirectory() + "mmcd-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -41,8 +43,7 @@ final class RunningDaemon: Sendable {
         let logger = Logger(label: "mmcd.test") { _ in SwiftLogNoOpLogHandler() }
         daemon = try Daemon(
             configuration: configuration, configurationPath: configurationPath, overrides: allOverrides, logger: logger,
-            logLevel: DaemonLogLevel(.error), metrics: metrics,
-            notifier: SystemdNotifier(environment: [:], processID: 0))
+            logLevel: DaemonLogLevel(.error), metrics: metrics, notifier: notifier)
         let daemon = daemon
         task = Task { try await daemon.run() }
     }
@@ -381,7 +382,8 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
         #expect(first.metric("mmcd_snapshot_writes_total{result=\"ok\"}") == 1)
         #expect(FileManager.default.fileExists(atPath: first.stateDirectory + "/state.bin"))
 
-        let second = try RunningDaemon(stateDirectory: first.stateDirectory)
+        // A count trigger above the restored window: the restore alone starts a re-clustering.
+        let second = try RunningDaemon(file: "[schedule]\nevery_points = 800\n", stateDirectory: first.stateDirectory)
         #expect(second.metric("mmcd_state_restores_total{result=\"restored\"}") == 1)
         subscriber = try await peers.subscriber(to: second.daemon.endpoints.output)
         // The restored window is re-clustered at once; its clusters keep their ids.
@@ -395,9 +397,9 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
 
         // New points keep going into the restored window.
         pusher = try peers.pusher(to: second.daemon.endpoints.input[0])
-        try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: 400, seed: 11))))
+        try #require(try pusher.send(pointsMessage(try blobs(count: 800, firstID: 400, seed: 11))))
         let next = try await nextUpdate(subscriber)
-        #expect(next.update.windowSize == 800)
+        #expect(next.update.windowSize == 1_200)
         #expect(Set(next.update.clusters.map(\.id)) == idsBefore)
         try await second.stop()
     }
@@ -435,6 +437,33 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
         #expect(running.metric("mmcd_snapshot_writes_total{result=\"ok\"}") == 0)
     }
 
+    @Test func systemdHearsReadyStatusWatchdogReloadAndStopping() async throws {
+        let listener = try NotifySocket(abstract: true)
+        let notifier = SystemdNotifier(
+            environment: ["NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "300000"], processID: getpid())
+        let running = try RunningDaemon(notifier: notifier)
+        var received: [String] = []
+        #expect(try await eventuallyTrue {
+            received += listener.drain()
+            return received.contains { $0.hasPrefix("READY=1") } && received.contains("WATCHDOG=1")
+        })
+        let peers = try Peers()
+        let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
+        try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: 0, seed: 13))))
+        #expect(try await eventuallyTrue {
+            received += listener.drain()
+            return received.contains { $0.hasPrefix("STATUS=window 400 points, 2 clusters, last re-clustering ") }
+        })
+        await running.daemon.reload()
+        try await running.stop()
+        received += listener.drain()
+        let reloading = try #require(received.firstIndex { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") })
+        #expect(received[(reloading + 1)...].contains { $0.hasPrefix("READY=1\nSTATUS=configuration reloaded") })
+        #expect(received.contains { $0.hasPrefix("STOPPING=1") })
+        // The first message is READY=1: nothing is announced before the sockets are bound.
+        #expect(received.first?.hasPrefix("READY=1") == true)
+    }
+
     @Test func anOccupiedEndpointFailsTheStartNamingTheKey() throws {
         let peers = try Peers()
         let blocker = try ZMQSocket(context: peers.zmq, type: .pull)
@@ -444,6 +473,19 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
             _ = try RunningDaemon(overrides: ["output.endpoint=\(taken)"])
         }
         #expect(error?.description.contains("output.endpoint = \(taken)") == true)
+    }
+}
+
+extension NotifySocket {
+    /// The datagrams waiting, without blocking.
+    func drain() -> [String] {
+        var messages: [String] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            guard count >= 0 else { return messages }
+            messages.append(String(decoding: buffer[..<count], as: UTF8.self))
+        }
     }
 }
 
