@@ -30,7 +30,7 @@
 ///
 /// ```swift
 /// let points = PointMatrix(rows: [[0], [1], [2], [3], [10], [11], [12], [13]])
-/// let forest = SpanningForest(points: points, minSamples: 1, graphNeighbours: 3)
+/// let forest = SpanningForest(points: points, minSamples: 0, graphNeighbours: 3)
 /// let tree = ClusterHierarchy(forest: forest, minClusterSize: 3)
 /// tree.clusters.count // 2: the forest has two components, each its own root
 /// ```
@@ -48,18 +48,12 @@ public struct ClusterHierarchy: Sendable {
         public let members: Range<Int>
         /// The lambda at which the cluster appears: 0 for a root, else its parent's split lambda.
         public let birthLambda: Double
-        /// The origin of log-lambda excess: the birth lambda, except for a root (whose birth, 0,
-        /// has no logarithm) the lambda at which its component was last whole, that is
-        /// 1 / (the component's largest forest edge). No point leaves a root before it.
-        public let referenceLambda: Double
         /// The largest exit lambda over the points of the subtree: where its densest part ends.
         public let peakLambda: Double
         /// Points whose exit cluster is this one (they fell out of it, or it ended under them).
         public let ownPointCount: Int
         /// Sum over own points of `exitLambda - birthLambda`.
         public let ownExcess: Double
-        /// Sum over own points of `log(exitLambda / referenceLambda)`.
-        public let ownLogExcess: Double
 
         /// Points in the subtree: own points plus all descendants' points.
         public var mass: Int { members.count }
@@ -141,14 +135,13 @@ public struct ClusterHierarchy: Sendable {
         var exitCluster = [Int32](repeating: -1, count: n)
         var exitLambda = [Double](repeating: 0, count: n)
         var parent = [Int32](), children = [Range<Int>](), members = [Range<Int>]()
-        var birth = [Double](), reference = [Double]()
-        func newCluster(node: Int, parent clusterParent: Int32, birth born: Double, reference origin: Double) {
+        var birth = [Double]()
+        func newCluster(node: Int, parent clusterParent: Int32, birth born: Double) {
             nodeCluster[node] = Int32(parent.count)
             parent.append(clusterParent)
             children.append(0..<0)
             members.append(range(node))
             birth.append(born)
-            reference.append(origin)
         }
         func fallOut(node: Int, from cluster: Int32, at value: Double) {
             for position in range(node) {
@@ -160,7 +153,7 @@ public struct ClusterHierarchy: Sendable {
         var group = [Int](), parts = [Int](), large = [Int]()
         for node in stride(from: n + merges - 1, through: n, by: -1) {
             if !hasParent[node] && Int(size[node]) >= minClusterSize {
-                newCluster(node: node, parent: -1, birth: 0, reference: lambda(node))
+                newCluster(node: node, parent: -1, birth: 0)
             }
             let cluster = nodeCluster[node]
             guard cluster >= 0 else { continue }
@@ -188,7 +181,7 @@ public struct ClusterHierarchy: Sendable {
             if large.count >= 2 {
                 children[Int(cluster)] = parent.count..<parent.count + large.count
                 for part in large {
-                    newCluster(node: part, parent: cluster, birth: value, reference: value)
+                    newCluster(node: part, parent: cluster, birth: value)
                 }
             } else if large.count == 1 {
                 nodeCluster[large[0]] = cluster
@@ -202,14 +195,12 @@ public struct ClusterHierarchy: Sendable {
         let count = parent.count
         var ownCount = [Int](repeating: 0, count: count)
         var ownExcess = [Double](repeating: 0, count: count)
-        var ownLogExcess = [Double](repeating: 0, count: count)
         var peak = birth
         for position in 0..<n where exitCluster[position] >= 0 {
             let cluster = Int(exitCluster[position])
             let exit = exitLambda[position]
             ownCount[cluster] += 1
             if exit > birth[cluster] { ownExcess[cluster] += exit - birth[cluster] }
-            if exit > reference[cluster] { ownLogExcess[cluster] += naturalLogarithm(exit / reference[cluster]) }
             peak[cluster] = max(peak[cluster], exit)
         }
         for cluster in stride(from: count - 1, through: 0, by: -1) where parent[cluster] >= 0 {
@@ -220,37 +211,11 @@ public struct ClusterHierarchy: Sendable {
         self.clusters = (0..<count).map {
             Cluster(
                 parent: parent[$0], children: children[$0], members: members[$0],
-                birthLambda: birth[$0], referenceLambda: reference[$0], peakLambda: peak[$0],
-                ownPointCount: ownCount[$0], ownExcess: ownExcess[$0], ownLogExcess: ownLogExcess[$0])
+                birthLambda: birth[$0], peakLambda: peak[$0],
+                ownPointCount: ownCount[$0], ownExcess: ownExcess[$0])
         }
         self.pointOrder = pointOrder
         self.exitCluster = exitCluster
         self.exitLambda = exitLambda
     }
-}
-
-/// The natural logarithm of a positive `x`, in stdlib arithmetic only (the core imports no
-/// math library), identical on every platform.
-///
-/// Writes `x = m * 2^e` with `m` in [sqrt(1/2), sqrt(2)), then `log m = 2 atanh(s)` with
-/// `s = (m - 1) / (m + 1)`, `|s| < 0.172`, whose odd series reaches double precision in 12 terms.
-/// Within a few ulps of the correctly rounded value; `log(inf) = inf`, `log(0) = -inf`.
-func naturalLogarithm(_ x: Double) -> Double {
-    precondition(x >= 0, "naturalLogarithm: negative argument")
-    guard x.isFinite else { return x }
-    guard x > 0 else { return -.infinity }
-    var exponent = Double(x.exponent)
-    var mantissa = x.significand
-    if mantissa > 1.414_213_562_373_095_1 {
-        mantissa /= 2
-        exponent += 1
-    }
-    let s = (mantissa - 1) / (mantissa + 1)
-    let s2 = s * s
-    // Horner form of s * (1 + s²/3 + s⁴/5 + ... + s²²/23).
-    var series = 1.0 / 23
-    for power in stride(from: 21, through: 1, by: -2) {
-        series = series * s2 + 1 / Double(power)
-    }
-    return exponent * 0.693_147_180_559_945_3 + 2 * s * series
 }

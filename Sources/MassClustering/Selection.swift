@@ -1,58 +1,33 @@
-/// What the selection of clusters from a ``ClusterHierarchy`` maximizes.
-///
-/// Both are HDBSCAN's excess of mass (Campello, Moulavi & Sander 2013; McInnes & Healy 2017):
-/// the integral, over a cluster's points, of how long past the cluster's birth each point stays
-/// in it, where a point that goes to a child leaves at the child's birth. They differ in the
-/// axis the integral runs along.
-public enum ClusterScore: Sendable, Hashable, CaseIterable {
-    /// HDBSCAN's stability, `sum (lambda_exit - lambda_birth)`. Lambda is a density scale, so
-    /// dense clusters score high: the high-density bias.
-    case density
-    /// The same integral over log lambda, `sum log(lambda_exit / lambda_reference)`: every
-    /// point counts by how many *relative* scales it persists. Multiplying one cluster's
-    /// distances by a constant leaves its score unchanged, so a sparse cluster scores like an
-    /// equally persistent dense one.
-    case mass
-}
-
 /// The clustering rule: mass-maximizing (MMC) or its density-maximizing twin (DMC), after
 /// Ting, Zhu, Zhang & Liang, "Mass Distribution versus Density Distribution in the Context of
-/// Clustering" (2026).
-public enum ClusteringMethod: Sendable, Hashable, CaseIterable {
-    /// Mass-maximization clustering: selects the clusters of largest total excess mass.
+/// Clustering" (2026). See docs/algorithm.md for the formulation.
+///
+/// Both methods share the hierarchy and its cluster seeds (HDBSCAN's excess-of-mass selection);
+/// they differ in the extent each cluster is given around its seed.
+public enum ClusteringMethod: String, Sendable, Hashable, CaseIterable {
+    /// Mass-maximization clustering: every seed grows to the largest extent it can hold without
+    /// meeting another seed, maximizing the total mass (points) of all clusters.
     case mmc
-    /// Density-maximization clustering: the same pipeline selecting by total excess density.
+    /// Density-maximization clustering: every cluster keeps its extent of largest excess density,
+    /// which is its seed.
     case dmc
-
-    /// The score each method's selection maximizes. This switch is the one place that ties a
-    /// method to its rule.
-    public var score: ClusterScore {
-        switch self {
-        case .mmc: .mass
-        case .dmc: .density
-        }
-    }
 }
 
 extension ClusterHierarchy {
-    /// Every cluster's excess under `score`: its own points' integral plus, for the points that
-    /// went on to its children, the stretch from its birth to theirs.
+    /// Every cluster's stability (HDBSCAN's excess of mass, Campello, Moulavi & Sander 2013):
+    /// `sum (lambda_exit - lambda_birth)` over its own points, plus, for the points that went on
+    /// to its children, the stretch from its birth to theirs.
     ///
     /// ```swift
-    /// let stability = hierarchy.scores(.density) // HDBSCAN's cluster stabilities
+    /// let stability = hierarchy.stabilities()
     /// ```
     ///
     /// - Complexity: O(number of clusters).
-    public func scores(_ score: ClusterScore) -> [Double] {
+    public func stabilities() -> [Double] {
         clusters.map { cluster in
-            var total = score == .density ? cluster.ownExcess : cluster.ownLogExcess
+            var total = cluster.ownExcess
             for child in cluster.children {
-                let born = clusters[child].birthLambda
-                let mass = Double(clusters[child].mass)
-                switch score {
-                case .density: total += mass * (born - cluster.birthLambda)
-                case .mass: total += mass * naturalLogarithm(born / cluster.referenceLambda)
-                }
+                total += Double(clusters[child].mass) * (clusters[child].birthLambda - cluster.birthLambda)
             }
             return total
         }
@@ -68,11 +43,11 @@ extension ClusterHierarchy {
     /// compete.
     ///
     /// ```swift
-    /// let chosen = hierarchy.selectClusters(scores: hierarchy.scores(.mass), allowSingleCluster: false)
+    /// let seeds = hierarchy.selectClusters(scores: hierarchy.stabilities(), allowSingleCluster: false)
     /// ```
     ///
     /// - Parameters:
-    ///   - scores: one score per cluster, as from ``scores(_:)``.
+    ///   - scores: one score per cluster, as from ``stabilities()``.
     ///   - allowSingleCluster: whether a lone root may be selected.
     /// - Returns: cluster numbers in ascending order; no one is an ancestor of another.
     /// - Complexity: O(number of clusters).
@@ -104,11 +79,5 @@ extension ClusterHierarchy {
             }
         }
         return selected
-    }
-
-    /// The selection of `method`: ``selectClusters(scores:allowSingleCluster:)`` with the
-    /// scores of `method.score`.
-    public func selectClusters(method: ClusteringMethod, allowSingleCluster: Bool) -> [Int] {
-        selectClusters(scores: scores(method.score), allowSingleCluster: allowSingleCluster)
     }
 }

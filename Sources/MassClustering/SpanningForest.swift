@@ -6,17 +6,23 @@ public struct ForestEdge: Sendable, Equatable {
     public var b: Int32
     /// `max(core(a), core(b), distance(a, b))`.
     public var weight: Double
+    /// The plain Euclidean distance between the endpoints.
+    public var distance: Double
 
-    public init(a: Int32, b: Int32, weight: Double) {
+    public init(a: Int32, b: Int32, weight: Double, distance: Double) {
         self.a = a
         self.b = b
         self.weight = weight
+        self.distance = distance
     }
 
-    /// Ascending weight, then ascending endpoints: a total order, so equal weights are taken
-    /// in the same order on every run.
+    /// Ascending weight, then ascending distance, then ascending endpoints: a total order.
+    /// Mutual reachability makes equal weights common (every edge of a sparse point weighs its
+    /// core distance); breaking those ties by distance rather than by point index keeps the
+    /// forest, and what is grown along it, independent of the order of the input rows.
     func precedes(_ other: ForestEdge) -> Bool {
         if weight != other.weight { return weight < other.weight }
+        if distance != other.distance { return distance < other.distance }
         if a != other.a { return a < other.a }
         return b < other.b
     }
@@ -26,9 +32,11 @@ public struct ForestEdge: Sendable, Equatable {
 /// edges: the backbone of HDBSCAN's hierarchy (Campello, Moulavi & Sander 2013; McInnes & Healy
 /// 2017).
 ///
-/// The **core distance** of a point is the distance to its `minSamples`-th nearest point,
-/// *counting the point itself as the first*, as HDBSCAN does: `minSamples = 5` is the distance
-/// to the 4th nearest other point, and `minSamples = 1` gives 0 (plain single linkage). The
+/// The **core distance** of a point is the *mean* distance to its `minSamples` nearest other
+/// points, and `minSamples = 0` gives 0 (plain single linkage). HDBSCAN takes the distance to
+/// the `minSamples`-th point alone; a single order statistic is a noisy density estimate (its
+/// relative spread is about `1 / sqrt(minSamples)`, and each point has its own draw), and that
+/// noise becomes spurious modes in flat regions, so we average the whole neighbourhood. The
 /// **mutual-reachability** weight of an edge is `max(core(a), core(b), distance(a, b))`, which
 /// pushes sparse points away from everything while leaving dense regions as they are.
 ///
@@ -56,7 +64,7 @@ public struct SpanningForest: Sendable {
     public let pointCount: Int
     /// The `minSamples` the core distances were computed with.
     public let minSamples: Int
-    /// Per point: the distance to its `minSamples`-th nearest point, counting itself first.
+    /// Per point: the mean distance to its `minSamples` nearest other points.
     public let coreDistances: [Double]
     /// The forest's edges, `pointCount - componentCount` of them, in ascending ``ForestEdge``
     /// order, which is the order single linkage merges them.
@@ -69,7 +77,7 @@ public struct SpanningForest: Sendable {
     ///
     /// - Parameters:
     ///   - points: the points, as they are (scale them first if features differ in units).
-    ///   - minSamples: the core-distance rank, counting the point itself; at least 1.
+    ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     ///   - graphNeighbours: neighbours per point in the candidate graph; at least 1.
     /// - Complexity: O(n log n * k * d) for the neighbours plus O(n k²) for the forest.
     public init(points: PointMatrix, minSamples: Int, graphNeighbours: Int = SpanningForest.defaultGraphNeighbours) {
@@ -80,23 +88,26 @@ public struct SpanningForest: Sendable {
 
     /// Builds the forest over the edges of a neighbour table.
     ///
-    /// When a point has fewer than `minSamples - 1` neighbours (a table capped by a small
-    /// `pointCount`), its core distance is the distance to its farthest listed neighbour; a
-    /// point with none has core distance 0.
+    /// When the table lists fewer than `minSamples` neighbours (a table capped by a small
+    /// `pointCount`), the core distance averages the listed ones; with none it is 0.
     ///
     /// - Parameters:
     ///   - neighbours: each row sorted by ascending distance, as ``KDTree`` produces.
-    ///   - minSamples: the core-distance rank, counting the point itself; at least 1.
+    ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     /// - Complexity: O(n k²) time, O(n k) memory.
     public init(neighbours: NeighbourTable, minSamples: Int) {
-        precondition(minSamples >= 1, "SpanningForest: minSamples must be at least 1")
+        precondition(minSamples >= 0, "SpanningForest: minSamples must not be negative")
         let n = neighbours.pointCount
         let k = neighbours.neighbourCount
         var core = [Double](repeating: 0, count: n)
-        if minSamples > 1 && k > 0 {
-            let rank = min(minSamples - 1, k) - 1
-            for point in 0..<n {
-                core[point] = neighbours.distances[point * k + rank]
+        let averaged = min(minSamples, k)
+        if averaged > 0 {
+            neighbours.distances.withUnsafeBufferPointer { distances in
+                for point in 0..<n {
+                    var sum = 0.0
+                    for slot in 0..<averaged { sum += distances[point * k + slot] }
+                    core[point] = sum / Double(averaged)
+                }
             }
         }
         var candidates = [ForestEdge]()
@@ -113,7 +124,8 @@ public struct SpanningForest: Sendable {
                         candidates.append(
                             ForestEdge(
                                 a: Int32(min(point, other)), b: Int32(max(point, other)),
-                                weight: max(core[point], core[other], distances[point * k + slot])))
+                                weight: max(core[point], core[other], distances[point * k + slot]),
+                                distance: distances[point * k + slot]))
                     }
                 }
             }
@@ -147,7 +159,7 @@ public struct SpanningForest: Sendable {
 
     /// Sorts edges into ``ForestEdge`` order: a stable least-significant-digit radix sort on
     /// the weight's bit pattern (which orders non-negative doubles), then a comparison sort of
-    /// each run of equal weights by endpoints. A comparison sort of all n k edges costs several
+    /// each run of equal weights by distance and endpoints. A comparison sort of all n k edges costs several
     /// times more.
     ///
     /// - Complexity: O(m) for m edges plus O(r log r) per run of r equal weights.

@@ -39,10 +39,10 @@ struct ClusterCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Scale every feature to [0, 1] before clustering.")
     var scale = true
 
-    @Option(help: "The selection rule: mmc maximizes the clusters' total excess mass, dmc their total excess density.")
+    @Option(help: "mmc grows every cluster to its largest extent (total mass); dmc keeps each cluster's densest part (total density).")
     var method: Method = .mmc
 
-    @Option(help: "Core-distance rank, counting the point itself (HDBSCAN's min_samples); at least 1.")
+    @Option(help: "Neighbours whose mean distance is a point's core distance (density estimate); 0 = single linkage.")
     var minSamples = ClusteringParameters.defaultMinSamples
 
     @Option(help: "The smallest cluster, at least 2. (default: max(5, n / 100) for n points)")
@@ -53,6 +53,9 @@ struct ClusterCommand: ParsableCommand {
 
     @Flag(help: "Let the whole data set come back as one cluster.")
     var allowSingleCluster = false
+
+    @Option(help: "mmc: a cluster takes in points up to this many times its own sparse-end spacing; farther ones are noise.")
+    var outlierFactor = ClusteringParameters.defaultOutlierFactor
 
     @Flag(help: "Whether to print the summary to standard error.")
     var report: Report = .summary
@@ -94,7 +97,8 @@ struct ClusterCommand: ParsableCommand {
         do {
             return try ClusteringParameters(
                 method: method.clusteringMethod, minSamples: minSamples, minClusterSize: minClusterSize,
-                graphNeighbours: graphNeighbours, allowSingleCluster: allowSingleCluster)
+                graphNeighbours: graphNeighbours, allowSingleCluster: allowSingleCluster,
+                outlierFactor: outlierFactor)
         } catch {
             throw ValidationError("invalid --\(flagName(error.key)) \(error.value): allowed \(error.allowed)")
         }

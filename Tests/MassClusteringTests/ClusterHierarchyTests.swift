@@ -20,7 +20,7 @@ struct ClusterHierarchyTests {
 
     static func hierarchies() -> [ClusterHierarchy] {
         [2, 5, 20].flatMap { minClusterSize in
-            [1, 5].map { minSamples in
+            [0, 5].map { minSamples in
                 ClusterHierarchy(
                     forest: SpanningForest(points: mixedPoints, minSamples: minSamples, graphNeighbours: 10),
                     minClusterSize: minClusterSize)
@@ -52,7 +52,6 @@ struct ClusterHierarchyTests {
                 #expect(own.allSatisfy { cluster.members.contains($0) })
                 #expect(own.allSatisfy { tree.exitLambda[$0] >= cluster.birthLambda })
                 #expect(cluster.peakLambda >= cluster.birthLambda)
-                #expect(cluster.referenceLambda >= cluster.birthLambda)
             }
             let roots = tree.clusters.filter(\.isRoot).map(\.members).sorted { $0.lowerBound < $1.lowerBound }
             #expect(zip(roots, roots.dropFirst()).allSatisfy { !$0.overlaps($1) })
@@ -63,34 +62,30 @@ struct ClusterHierarchyTests {
     func handChecked() {
         let points = PointMatrix(rows: [[0], [1], [2], [3], [10], [11], [12], [13], [30]])
         let tree = ClusterHierarchy(
-            forest: SpanningForest(points: points, minSamples: 1, graphNeighbours: 8), minClusterSize: 3)
+            forest: SpanningForest(points: points, minSamples: 0, graphNeighbours: 8), minClusterSize: 3)
         #expect(tree.clusters.count == 3)
         let root = tree.clusters[0]
         #expect(root.isRoot && root.mass == 9 && root.ownPointCount == 1 && root.children == 1..<3)
-        #expect(root.birthLambda == 0 && root.referenceLambda == 1.0 / 17)
-        #expect(root.ownExcess == 1.0 / 17 && root.ownLogExcess == 0 && root.peakLambda == 1)
+        #expect(root.birthLambda == 0)
+        #expect(root.ownExcess == 1.0 / 17 && root.peakLambda == 1)
         for child in tree.clusters[1...] {
             #expect(child.mass == 4 && child.ownPointCount == 4 && child.birthLambda == 1.0 / 7)
             #expect(abs(child.ownExcess - 4 * (1 - 1.0 / 7)) < 1e-12)
-            #expect(abs(child.ownLogExcess - 4 * Foundation.log(7.0)) < 1e-12)
         }
-        let density = tree.scores(.density), mass = tree.scores(.mass)
-        #expect(abs(density[0] - (1.0 / 17 + 8.0 / 7)) < 1e-12)
-        #expect(abs(mass[0] - 8 * Foundation.log(17.0 / 7)) < 1e-12)
-        for score in ClusterScore.allCases {
-            #expect(tree.selectClusters(scores: tree.scores(score), allowSingleCluster: false) == [1, 2])
-            #expect(tree.selectClusters(scores: tree.scores(score), allowSingleCluster: true) == [1, 2])
-        }
+        let stability = tree.stabilities()
+        #expect(abs(stability[0] - (1.0 / 17 + 8.0 / 7)) < 1e-12)
+        #expect(tree.selectClusters(scores: stability, allowSingleCluster: false) == [1, 2])
+        #expect(tree.selectClusters(scores: stability, allowSingleCluster: true) == [1, 2])
         // A root outscoring its children is chosen only when a single cluster is allowed.
         #expect(tree.selectClusters(scores: [100, 1, 1], allowSingleCluster: true) == [0])
         #expect(tree.selectClusters(scores: [100, 1, 1], allowSingleCluster: false) == [1, 2])
     }
 
-    @Test("selection returns an antichain", arguments: ClusterScore.allCases)
-    func antichain(score: ClusterScore) {
+    @Test("selection returns an antichain")
+    func antichain() {
         for tree in Self.hierarchies() {
             for allowSingleCluster in [false, true] {
-                let selected = tree.selectClusters(scores: tree.scores(score), allowSingleCluster: allowSingleCluster)
+                let selected = tree.selectClusters(scores: tree.stabilities(), allowSingleCluster: allowSingleCluster)
                 #expect(!selected.isEmpty)
                 for cluster in selected {
                     var ancestor = Int(tree.clusters[cluster].parent)
@@ -109,42 +104,8 @@ struct ClusterHierarchyTests {
     @Test("zero-distance merges never split and score no NaN")
     func zeroWeights() {
         for tree in Self.hierarchies() {
-            for score in ClusterScore.allCases {
-                #expect(!tree.scores(score).contains { $0.isNaN })
-            }
+            #expect(!tree.stabilities().contains { $0.isNaN })
             #expect(tree.clusters.allSatisfy { $0.birthLambda.isFinite && $0.birthLambda >= 0 })
         }
-    }
-
-    @Test("the mass score ignores a component's scale; the density score does not")
-    func massScoreIsScaleFree() {
-        let (near, _) = Fixtures.blobs(
-            centres: [[0, 0], [1, 0.5]], spreads: [0.2, 0.3], sizes: [200, 200], seed: 61)
-        let (far, _) = Fixtures.blobs(
-            centres: [[100, 100], [101, 101], [100, 102]], spreads: [0.3, 0.2, 0.25], sizes: [150, 150, 150],
-            seed: 62)
-        // Multiplying by a power of two scales every distance of the far group exactly.
-        let scaled = PointMatrix(count: far.count, dimension: 2, values: far.values.map { $0 * 8 })
-        func tree(_ second: PointMatrix) -> ClusterHierarchy {
-            let points = PointMatrix(count: 850, dimension: 2, values: near.values + second.values)
-            return ClusterHierarchy(
-                forest: SpanningForest(points: points, minSamples: 5, graphNeighbours: 15), minClusterSize: 10)
-        }
-        let original = tree(far), stretched = tree(scaled)
-        #expect(original.rootCount == 2 && stretched.rootCount == 2)
-        #expect(original.scores(.mass).sorted() == stretched.scores(.mass).sorted())
-        #expect(original.scores(.density).sorted() != stretched.scores(.density).sorted())
-    }
-
-    @Test("the stdlib-only logarithm matches the C library's")
-    func logarithm() {
-        var generator = SeededGenerator(seed: 71)
-        for _ in 0..<10_000 {
-            let x = Foundation.exp(generator.nextDouble() * 1_400 - 700)
-            #expect(abs(naturalLogarithm(x) - Foundation.log(x)) <= 4 * Foundation.log(x).magnitude.ulp + 1e-300)
-        }
-        #expect(naturalLogarithm(1) == 0)
-        #expect(naturalLogarithm(.infinity) == .infinity)
-        #expect(naturalLogarithm(0) == -.infinity)
     }
 }

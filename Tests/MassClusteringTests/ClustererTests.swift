@@ -183,18 +183,18 @@ struct ClustererTests {
         // Growing gaps: every point joins the chain of all points before it, one at a time.
         let count = 30_000
         let points = PointMatrix(count: count, dimension: 1, values: (0..<count).map { Double($0) * Double($0) })
-        let forest = SpanningForest(points: points, minSamples: 1, graphNeighbours: 2)
+        let forest = SpanningForest(points: points, minSamples: 0, graphNeighbours: 2)
         #expect(forest.componentCount == 1)
         let tree = ClusterHierarchy(forest: forest, minClusterSize: 2)
         // Each merge adds one point to the chain, so nothing ever splits into two clusters.
         #expect(tree.clusters.count == 1 && tree.clusters[0].ownPointCount == count)
-        let result = cluster(points, parameters: try ClusteringParameters(minSamples: 1, allowSingleCluster: true))
+        let result = cluster(points, parameters: try ClusteringParameters(minSamples: 0, allowSingleCluster: true))
         #expect(result.labels == [Int32](repeating: 0, count: count))
     }
 
     @Test("parameters are validated and the minimum cluster size is derived from n")
     func parameters() throws {
-        #expect(throws: ParameterError.self) { try ClusteringParameters(minSamples: 0) }
+        #expect(throws: ParameterError.self) { try ClusteringParameters(minSamples: -1) }
         #expect(throws: ParameterError.self) { try ClusteringParameters(minClusterSize: 1) }
         #expect(throws: ParameterError.self) { try ClusteringParameters(graphNeighbours: 0) }
         let derived = try ClusteringParameters()

@@ -13,7 +13,8 @@ struct SpanningForestTests {
         let table = Fixtures.bruteForceNeighbours(points, k: k)
         let kk = table.neighbourCount
         let core = (0..<n).map { point in
-            minSamples == 1 || kk == 0 ? 0 : table.distances[point * kk + min(minSamples - 1, kk) - 1]
+            let averaged = min(minSamples, kk)
+            return averaged == 0 ? 0 : (0..<averaged).reduce(0) { $0 + table.distances[point * kk + $1] } / Double(averaged)
         }
         var weight = [[Double]](repeating: [Double](repeating: .infinity, count: n), count: n)
         for point in 0..<n {
@@ -56,26 +57,25 @@ struct SpanningForestTests {
         }
     }
 
-    @Test("the core distance counts the point itself as the first sample")
+    @Test("the core distance is the mean distance to the minSamples nearest other points")
     func coreDistance() {
         let points = PointMatrix(rows: [[0], [1], [3], [6], [10]])
-        #expect(SpanningForest(points: points, minSamples: 1).coreDistances == [0, 0, 0, 0, 0])
-        // minSamples 3: the 2nd nearest other point.
-        #expect(SpanningForest(points: points, minSamples: 3).coreDistances == [3, 2, 3, 4, 7])
-        // More samples than other points: the farthest neighbour.
-        #expect(SpanningForest(points: points, minSamples: 9).coreDistances == [10, 9, 7, 6, 10])
+        #expect(SpanningForest(points: points, minSamples: 0).coreDistances == [0, 0, 0, 0, 0])
+        #expect(SpanningForest(points: points, minSamples: 2).coreDistances == [2, 1.5, 2.5, 3.5, 5.5])
+        // More samples than other points: the mean over all of them.
+        #expect(SpanningForest(points: points, minSamples: 9).coreDistances == [5, 4.25, 3.75, 4.5, 7.5])
     }
 
     @Test("components of the neighbour graph stay apart")
     func disconnected() {
         let points = PointMatrix(rows: [[0], [1], [2], [100], [101], [102], [500]])
-        let forest = SpanningForest(points: points, minSamples: 1, graphNeighbours: 2)
+        let forest = SpanningForest(points: points, minSamples: 0, graphNeighbours: 2)
         // 500's nearest points join it to the second group; the first group lists only itself.
         #expect(forest.componentCount == 2)
         #expect(forest.edges == [
-            ForestEdge(a: 0, b: 1, weight: 1), ForestEdge(a: 1, b: 2, weight: 1),
-            ForestEdge(a: 3, b: 4, weight: 1), ForestEdge(a: 4, b: 5, weight: 1),
-            ForestEdge(a: 5, b: 6, weight: 398),
+            ForestEdge(a: 0, b: 1, weight: 1, distance: 1), ForestEdge(a: 1, b: 2, weight: 1, distance: 1),
+            ForestEdge(a: 3, b: 4, weight: 1, distance: 1), ForestEdge(a: 4, b: 5, weight: 1, distance: 1),
+            ForestEdge(a: 5, b: 6, weight: 398, distance: 398),
         ])
         #expect(forest.totalWeight == 402)
     }

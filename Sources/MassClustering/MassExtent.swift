@@ -1,0 +1,61 @@
+/// MMC's extent step: grows every selected cluster seed to the largest extent it can hold without
+/// meeting another seed, which maximizes the total mass (point count) of all clusters.
+///
+/// The seeds are the clusters the excess-of-mass selection picked; every other point starts as
+/// noise. The forest's edges are replayed in ascending weight (Kruskal order, which is the order
+/// single linkage merges them): joining two components that carry different seeds is refused,
+/// joining a seeded component with an unseeded one hands the seed's label to the whole unseeded
+/// component. Every point therefore joins the seed it reaches through the lightest possible
+/// heaviest edge (its minimax path), whatever that seed's density: a point in a sparse cluster
+/// counts exactly as much as one in a dense cluster.
+///
+/// The forest's edge order breaks equal weights by plain distance, so a point between two seeds
+/// at the same weight joins the nearer one, whatever the order of the input rows.
+///
+/// Outliers stay noise: an unseeded component joins seed `c` only through an edge no heavier than
+/// `outlierFactor` times the 90th percentile of the core distances of `c`'s seed members. The
+/// bound is relative to each cluster's own spacing, so it treats sparse and dense clusters alike.
+///
+/// - Parameters:
+///   - labels: seed labels per point (`-1` = not in a seed); updated in place.
+///   - forest: the spanning forest the seeds were selected from.
+///   - outlierFactor: how many times its own sparse-end spacing a cluster reaches out.
+/// - Complexity: O(n log n) for the percentiles, O(n α(n)) to grow.
+func maximizeMass(labels: inout [Int32], forest: SpanningForest, outlierFactor: Double) {
+    let n = labels.count
+    let clusterCount = Int(labels.max() ?? -1) + 1
+    guard clusterCount > 0 else { return }
+
+    var seedCores = [[Double]](repeating: [], count: clusterCount)
+    for point in 0..<n where labels[point] >= 0 {
+        seedCores[Int(labels[point])].append(forest.coreDistances[point])
+    }
+    let reach = seedCores.map { cores -> Double in
+        let sorted = cores.sorted()
+        let index = min(sorted.count - 1, Int((0.9 * Double(sorted.count - 1)).rounded(.up)))
+        return outlierFactor * sorted[index]
+    }
+
+    var sets = DisjointSets(count: n)
+    // The label of each set, kept at its representative.
+    var setLabel = labels
+    for edge in forest.edges {
+        let rootA = sets.find(Int(edge.a)), rootB = sets.find(Int(edge.b))
+        let labelA = setLabel[rootA], labelB = setLabel[rootB]
+        let joined: Int32
+        if labelA >= 0 && labelB >= 0 {
+            guard labelA == labelB else { continue }
+            joined = labelA
+        } else if labelA >= 0 || labelB >= 0 {
+            joined = max(labelA, labelB)
+            guard edge.weight <= reach[Int(joined)] else { continue }
+        } else {
+            joined = -1
+        }
+        _ = sets.union(rootA, rootB)
+        setLabel[sets.find(rootA)] = joined
+    }
+    for point in 0..<n {
+        labels[point] = setLabel[sets.find(point)]
+    }
+}
