@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the system packages mmcd builds and tests against (Debian 12), unless already present.
+set -euo pipefail
+packages=(libzmq3-dev pkg-config zlib1g-dev python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"

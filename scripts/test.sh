@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every test: installs the system packages, builds, then runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+swift build --build-tests
+swift test --skip-build
