@@ -97,11 +97,13 @@ struct DaemonReclusterTests {
         #expect(result.fullUpdate.assignments?.clusters.allSatisfy { $0 == -1 || known.contains($0) } == true)
     }
 
-    @Test func aTinyWindowIsAllNoiseWithoutFailing() throws {
-        let result = try job(try model([(1, 1), (2, 2), (3, 3)], ids: [1, 2, 3])).run()
+    @Test(arguments: [1, 2, 3])
+    func aTinyWindowIsAllNoiseWithoutFailing(count: Int) throws {
+        let points = (0..<count).map { (Double($0), Double($0)) }
+        let result = try job(try model(points, ids: (0..<count).map { UInt64($0) })).run()
         #expect(result.fullUpdate.clusters.isEmpty)
-        #expect(result.fullUpdate.noiseCount == 3)
-        let (clusters, _) = result.classifier.classify(values: [1, 1], dimension: 2)
+        #expect(result.fullUpdate.noiseCount == count)
+        let (clusters, _) = result.classifier.classify(values: [0, 0], dimension: 2)
         #expect(clusters == [-1])
     }
 

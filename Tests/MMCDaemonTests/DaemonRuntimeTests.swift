@@ -464,6 +464,72 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
         #expect(received.first?.hasPrefix("READY=1") == true)
     }
 
+    @Test func aReclusteringOverItsTimeBudgetIsAbandonedAndCounted() async throws {
+        let running = try RunningDaemon(overrides: ["schedule.time_budget_seconds=0.000001"])
+        let peers = try Peers()
+        let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
+        let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
+        try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: 0, seed: 14))))
+        #expect(try await eventuallyTrue { running.metric("mmcd_recluster_abandoned_total") == 1 })
+        let figures = try await stats(requester)
+        #expect(figures.modelVersion == 0 && figures.reclusterCount == 0)
+        #expect(running.metric("mmcd_updates_published_total{kind=\"full\"}") == 0)
+        try await running.stop()
+    }
+
+    @Test func aTimeWindowDropsPointsOlderThanItsHorizon() async throws {
+        let running = try RunningDaemon(overrides: [
+            "window.size=0", "window.max_age_seconds=10", "window.max_points=1000", "forest.sample_size=64",
+        ])
+        let peers = try Peers()
+        let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
+        let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
+        let recent = try PointBatch(dimension: 2, ids: [1, 2, 3], timestamps: [100, 101, 102], values: [0, 0, 1, 1, 2, 2])
+        let stale = try PointBatch(dimension: 2, ids: [4, 5], timestamps: [50, 103], values: [3, 3, 4, 4])
+        try #require(try pusher.send(pointsMessage(recent)))
+        try #require(try pusher.send(pointsMessage(stale)))
+        #expect(try await eventuallyTrue { try await stats(requester).windowSize == 4 })
+        let figures = try await stats(requester)
+        #expect(figures.windowCapacity == 1_000)
+        #expect(figures.pointsReceived == 4 && figures.pointsDropped == 1)
+        #expect(running.metric("mmcd_points_dropped_total{reason=\"too_old\"}") == 1)
+        try await running.stop()
+    }
+
+    @Test func curveAdmitsOnlyListedClients() async throws {
+        let folder = NSTemporaryDirectory() + "mmcd-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let server = try CurveKeyPair.generate()
+        let allowed = try CurveKeyPair.generate()
+        let stranger = try CurveKeyPair.generate()
+        try "# server secret\n\(server.secretKey.z85)\n".write(
+            toFile: folder + "/server.key", atomically: true, encoding: .utf8)
+        try "\(allowed.publicKey.z85)\n".write(toFile: folder + "/clients", atomically: true, encoding: .utf8)
+        let running = try RunningDaemon(overrides: [
+            "security.curve_secret_key_file=\(folder)/server.key",
+            "security.curve_authorized_keys_file=\(folder)/clients",
+        ])
+        let peers = try Peers()
+        func client(_ keys: CurveKeyPair) throws -> ZMQSocket {
+            let socket = try ZMQSocket(context: peers.zmq, type: .req)
+            try socket.set(.curveServerKey(server.publicKey))
+            try socket.set(.curvePublicKey(keys.publicKey))
+            try socket.set(.curveSecretKey(keys.secretKey))
+            try socket.connect(try #require(running.daemon.endpoints.control))
+            return socket
+        }
+        let admitted = try client(allowed)
+        #expect(try await stats(admitted).windowSize == 0)
+        let refused = try client(stranger)
+        try #require(try refused.send(ZMQMessage([Request.stats.encoded()]), flags: .dontWait))
+        #expect(try await receive(refused, within: .seconds(1)) == nil)
+        // A client without CURVE gets nowhere either.
+        let plain = try peers.requester(to: try #require(running.daemon.endpoints.control))
+        try #require(try plain.send(ZMQMessage([Request.stats.encoded()]), flags: .dontWait))
+        #expect(try await receive(plain, within: .seconds(1)) == nil)
+        try await running.stop()
+    }
+
     @Test func anOccupiedEndpointFailsTheStartNamingTheKey() throws {
         let peers = try Peers()
         let blocker = try ZMQSocket(context: peers.zmq, type: .pull)
