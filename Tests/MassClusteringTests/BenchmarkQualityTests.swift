@@ -1,0 +1,72 @@
+@testable import MassClustering
+import Foundation
+import Testing
+
+/// Quality floors on labelled sets of the shared benchmark suite (read from `../shared`, never
+/// copied into the repository) and on the bundled varied-density example, with the evaluation
+/// rules of the design notes: features scaled to [0, 1], ARI over the points whose true label
+/// is not 0, predicted noise counted as one more label. The floors sit a little under what the
+/// default parameters score, so a change to the algorithm that loses a set fails here.
+@Suite("Benchmark quality floors")
+struct BenchmarkQualityTests {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let suite = repository.deletingLastPathComponent().appendingPathComponent("shared/datasets/benchmark")
+
+    /// The decompressed text of a gzip file, through the system's gzip.
+    static func gunzip(_ url: URL) throws -> [UInt8] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        process.arguments = ["-dc", url.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return [UInt8](data)
+    }
+
+    /// One integer label per line.
+    static func labels(_ bytes: [UInt8]) -> [Int32] {
+        String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { Int32($0) }
+    }
+
+    /// ARI of `method`'s labels on the points whose true label is not 0.
+    static func score(points: PointMatrix, truth: [Int32], method: ClusteringMethod) throws -> Double {
+        let result = cluster(points.minMaxScaled(), parameters: try ClusteringParameters(method: method))
+        let kept = truth.indices.filter { truth[$0] != 0 }
+        return PipelineFixtures.adjustedRandIndex(kept.map { truth[$0] }, kept.map { result.labels[$0] })
+    }
+
+    static func suiteSet(_ name: String) throws -> (PointMatrix, [Int32]) {
+        let table = try DelimitedParser.parse(try gunzip(suite.appendingPathComponent("\(name).data.gz")))
+        let truth = labels(try gunzip(suite.appendingPathComponent("\(name).labels0.gz")))
+        return (PointMatrix(count: table.rowCount, dimension: table.columnCount, values: table.values), truth)
+    }
+
+    @Test(
+        "MMC keeps its default-parameter quality on benchmark sets",
+        arguments: [
+            ("sipu_r15", 0.95), ("sipu_d31", 0.85), ("sipu_spiral", 0.95), ("sipu_flame", 0.9),
+            ("fcps_hepta", 0.99), ("graves_ring_noisy", 0.99), ("sipu_aggregation", 0.75),
+        ])
+    func suiteFloor(name: String, floor: Double) throws {
+        let (points, truth) = try Self.suiteSet(name)
+        #expect(points.count == truth.count)
+        let ari = try Self.score(points: points, truth: truth, method: .mmc)
+        #expect(ari >= floor, "\(name): ARI \(ari) below \(floor)")
+    }
+
+    @Test("on the varied-density example MMC finds all three clusters and beats DMC")
+    func variedDensity() throws {
+        let data = try Data(contentsOf: Self.repository.appendingPathComponent("examples/data/varied-density.csv"))
+        let table = try DelimitedParser.parse([UInt8](data))
+        let truth = Self.labels([UInt8](try Data(
+            contentsOf: Self.repository.appendingPathComponent("examples/data/varied-density.labels"))))
+        let points = PointMatrix(count: table.rowCount, dimension: table.columnCount, values: table.values)
+        let mmc = try Self.score(points: points, truth: truth, method: .mmc)
+        let dmc = try Self.score(points: points, truth: truth, method: .dmc)
+        #expect(mmc >= 0.97)
+        #expect(mmc > dmc + 0.02)
+    }
+}
