@@ -142,14 +142,18 @@ extension DaemonConfiguration {
     public struct Clustering: Sendable, Hashable {
         /// `clustering.method`: `mmc` or `dmc`. Default `mmc`.
         public var method = ClusteringMethod.mmc
-        /// `clustering.min_samples`: neighbours a point needs to be a core point. Default 5.
-        public var minSamples = 5
+        /// `clustering.min_samples`: neighbours whose mean distance is a point's core distance
+        /// (its local density scale); 0 = plain single linkage. Default 15.
+        public var minSamples = 15
         /// `clustering.min_cluster_size`: smallest cluster; smaller groups become noise. 0 derives
         /// it from the window size. Default 0.
         public var minClusterSize = 0
         /// `clustering.graph_neighbours`: k of the k-nearest-neighbour candidate graph.
         /// Default 15.
         public var graphNeighbours = 15
+        /// `clustering.outlier_factor`: MMC only; a cluster takes in points up to this many times
+        /// its own sparse-end spacing, farther ones are noise. Default 3.
+        public var outlierFactor = 3.0
 
         /// The defaults.
         public init() {}

@@ -349,11 +349,12 @@ struct ConfigurationKey {
             integer("forest.refresh_per_recluster", \.forest.refreshPerRecluster, in: [0...10_000]),
             integer("forest.seed", \.forest.seed, in: [0...UInt64(Int64.max)]),
             choice("clustering.method", \.clustering.method),
-            integer("clustering.min_samples", \.clustering.minSamples, in: [1...1_000]),
+            integer("clustering.min_samples", \.clustering.minSamples, in: [0...1_000], meaning: "0 = single linkage"),
             integer(
                 "clustering.min_cluster_size", \.clustering.minClusterSize, in: [0...0, 2...maxWindowPoints],
                 meaning: "0 = derived from the window size"),
             integer("clustering.graph_neighbours", \.clustering.graphNeighbours, in: [1...1_000]),
+            number("clustering.outlier_factor", \.clustering.outlierFactor, in: [0.01...1_000], unit: "a number"),
             number(
                 "schedule.interval_seconds", \.schedule.intervalSeconds, in: [0...0, 0.1...86_400],
                 meaning: "0 = off", live: true),
@@ -427,16 +428,16 @@ struct ConfigurationKey {
 
     private static func number(
         _ path: String, _ keyPath: WritableKeyPath<DaemonConfiguration, Double>, in ranges: [ClosedRange<Double>],
-        meaning: String, live: Bool = false
+        unit: String = "a number of seconds", meaning: String? = nil, live: Bool = false
     ) -> ConfigurationKey {
         let alternatives = ranges.map {
             $0.lowerBound == $0.upperBound
                 ? TOMLLiteral.bound($0.lowerBound)
-                : "a number of seconds in \(TOMLLiteral.bound($0.lowerBound))...\(TOMLLiteral.bound($0.upperBound))"
+                : "\(unit) in \(TOMLLiteral.bound($0.lowerBound))...\(TOMLLiteral.bound($0.upperBound))"
         }
         return key(
             path, keyPath, kind: .number, live: live,
-            allowed: alternatives.joined(separator: " or ") + " (\(meaning))",
+            allowed: alternatives.joined(separator: " or ") + (meaning.map { " (\($0))" } ?? ""),
             parse: {
                 switch $0 {
                 case .integer(let integer): Double(integer)

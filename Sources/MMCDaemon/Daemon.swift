@@ -114,7 +114,8 @@ public final class Daemon: Sendable {
                 method: configuration.clustering.method == .mmc ? .mmc : .dmc,
                 minSamples: configuration.clustering.minSamples,
                 minClusterSize: configuration.clustering.minClusterSize == 0 ? nil : configuration.clustering.minClusterSize,
-                graphNeighbours: configuration.clustering.graphNeighbours)
+                graphNeighbours: configuration.clustering.graphNeighbours,
+                outlierFactor: configuration.clustering.outlierFactor)
         } catch {
             throw DaemonError("the clusterer refuses the [clustering] settings: \(error)")
         }
