@@ -6,6 +6,6 @@ struct MMC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mmc",
         abstract: "Mass-maximization clustering: cluster files, feed and watch the mmcd daemon, benchmark.",
-        subcommands: [ClusterCommand.self, FeedCommand.self, WatchCommand.self, KeygenCommand.self]
+        subcommands: [ClusterCommand.self, FeedCommand.self, WatchCommand.self, KeygenCommand.self, BenchCommand.self]
     )
 }

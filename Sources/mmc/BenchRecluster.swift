@@ -1,0 +1,48 @@
+import MassClustering
+
+/// Section `recluster`: how long ``cluster(_:parameters:)`` takes on a window of points, with
+/// each method at its default parameters, as the daemon runs it (features scaled to [0, 1]).
+enum ReclusterBench {
+    /// The timings of one method on one set of points.
+    struct Result: Encodable {
+        let source: String
+        let points: Int
+        let dimension: Int
+        /// `mmc` or `dmc`.
+        let method: String
+        let minSamples: Int
+        let minClusterSize: Int
+        let graphNeighbours: Int
+        let runs: Int
+        /// Thread CPU seconds per run.
+        let cpuSeconds: Spread
+        /// Wall seconds per run.
+        let wallSeconds: Spread
+        /// What the (deterministic) result was.
+        let clusters: Int
+        let noise: Int
+    }
+
+    /// Scales `points` to [0, 1] once, then clusters them `runs` times with each method.
+    ///
+    /// - Throws: ``ParameterError`` if the default parameters were invalid (they are not).
+    static func run(points: BenchPoints, runs: Int) throws(ParameterError) -> [Result] {
+        let scaled = points.matrix.minMaxScaled()
+        var results: [Result] = []
+        for method in ClusteringMethod.allCases {
+            let parameters = try ClusteringParameters(method: method)
+            var clustering: Clustering?
+            let durations = (0..<runs).map { _ in
+                BenchClock.measure { clustering = cluster(scaled, parameters: parameters) }
+            }
+            guard let clustering else { preconditionFailure("runs is at least 1") }
+            results.append(Result(
+                source: points.source, points: points.count, dimension: points.dimension,
+                method: method.rawValue, minSamples: parameters.minSamples,
+                minClusterSize: clustering.minClusterSize, graphNeighbours: parameters.graphNeighbours,
+                runs: runs, cpuSeconds: Spread(durations.map(\.cpu)), wallSeconds: Spread(durations.map(\.wall)),
+                clusters: clustering.clusters.count, noise: clustering.noiseCount))
+        }
+        return results
+    }
+}
