@@ -76,6 +76,7 @@ public final class Daemon: Sendable {
 
     private let group: ServiceGroup
     private let reloader: DaemonReloader
+    private let handlesSignals: Bool
     private let context: DaemonContext
     private let metricsServer: MetricsServer?
     private let model: DaemonModel
@@ -103,6 +104,7 @@ public final class Daemon: Sendable {
         logLevel: DaemonLogLevel, metrics: DaemonMetrics = DaemonMetrics(registry: PrometheusCollectorRegistry()),
         notifier: SystemdNotifier = SystemdNotifier(), handlesSignals: Bool = false
     ) throws(DaemonError) {
+        self.handlesSignals = handlesSignals
         let staleAfter = Self.staleAfter(configuration.schedule)
         let context = DaemonContext(
             metrics: metrics, counters: DaemonCounters(), logger: logger, notifier: notifier,
@@ -182,16 +184,8 @@ public final class Daemon: Sendable {
                     loop: input.loop, model: model, publisher: publisher,
                     topicFilter: configuration.input.socket == .pull ? configuration.input.topics.map { Array($0.utf8) } : nil,
                     dimension: configuration.input.dimension, limits: limits, context: context))
-            if handlesSignals {
-                services.append(DaemonReloadService(reloader: reloader))
-            }
             services.append(DaemonShutdownAnnouncer(context: context))
-
-            var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
-            if handlesSignals {
-                groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
-            }
-            group = ServiceGroup(configuration: groupConfiguration)
+            group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
             self.model = model
         } catch {
             zmq.shutdown()
@@ -210,11 +204,16 @@ public final class Daemon: Sendable {
     /// Runs the services until graceful shutdown (a signal, or ``shutdown()``) has completed.
     ///
     /// Sends `READY=1` once the group is running and the HTTP endpoint, if configured, is
-    /// bound (the ZeroMQ sockets were bound by `init`).
+    /// bound (the ZeroMQ sockets were bound by `init`). The signals are trapped before that, so
+    /// a `SIGTERM` or `SIGHUP` sent the moment systemd sees `READY=1` is handled, never fatal.
     /// - Throws: when a service fails (the others are then cancelled).
     public func run() async throws {
-        try await withThrowingDiscardingTaskGroup { tasks in
+        let signals = handlesSignals ? await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup) : nil
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await self.group.run() }
+            if let signals {
+                tasks.addTask { await self.handle(signals) }
+            }
             if let metricsServer {
                 let port = try await metricsServer.boundPort()
                 context.logger.info("metrics and health endpoint listening", metadata: ["http.port": "\(port)"])
@@ -226,6 +225,20 @@ public final class Daemon: Sendable {
                 try context.notifier.ready(status: "window \(figures.windowSize) points, waiting for the first re-clustering")
             } catch {
                 context.logger.warning("cannot notify systemd", metadata: ["error": "\(error)"])
+            }
+            // The service group is the only task that ends on its own; then stop the signal loop.
+            try await tasks.next()
+            tasks.cancelAll()
+        }
+    }
+
+    /// `SIGTERM` and `SIGINT` start a graceful shutdown, `SIGHUP` reloads; until cancelled.
+    private func handle(_ signals: UnixSignalsSequence) async {
+        for await signal in signals {
+            if signal == .sighup {
+                _ = await reloader.reload()
+            } else {
+                await group.triggerGracefulShutdown()
             }
         }
     }
