@@ -2,7 +2,7 @@
 """Run `mmc bench` and its Python peers on the same points, and print a markdown report.
 
 usage: scripts/bench.py [options] [-- extra mmc bench flags]
-   e.g. /work/venv/bin/python scripts/bench.py > docs/benchmarks-performance.md
+   e.g. python3 scripts/bench.py   (its report is the speed and memory section of docs/benchmarks.md)
         /work/venv/bin/python scripts/bench.py --no-build --sklearn-max-points 20000 -- --only forest,recluster
 
 Steps, in one run:
