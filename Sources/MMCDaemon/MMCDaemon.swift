@@ -1,1 +1,0 @@
-// MMCDaemon module. See docs/ for the design; files in this folder hold one concern each.
