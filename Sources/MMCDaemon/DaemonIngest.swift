@@ -118,7 +118,11 @@ extension DaemonIngestService {
         for endpoint in configuration.connect {
             try socket.connect(endpoint)
         }
-        let loop = try ZMQReceiveLoop(socket: socket, bufferSize: configuration.queueCapacity, name: "mmcd.input")
+        // PULL promises its producers no loss: a full queue makes the loop wait and their PUSH
+        // block. SUB keeps reading and counts drops; its PUB peers drop anyway.
+        let loop = try ZMQReceiveLoop(
+            socket: socket, bufferSize: configuration.queueCapacity,
+            overflow: configuration.socket == .sub ? .dropNewest : .backPressure, name: "mmcd.input")
         return (loop, bound)
     }
 }

@@ -2,36 +2,60 @@ import Foundation
 import Synchronization
 
 /// Runs one socket on a dedicated thread and delivers what it receives as a bounded
-/// `AsyncStream`, counting every message the stream had no room for.
+/// `AsyncStream`.
 ///
 /// The loop takes the socket over (the parameter is `sending`, so the caller cannot touch it
 /// again); configure, bind and connect it first. The thread waits on the socket with
 /// `zmq_poll` for at most the poll interval at a time, so it notices ``stop()`` promptly, and
 /// it ends at once when the context is shut down (`ETERM`). When it ends it closes the socket
-/// and finishes ``messages``; messages already buffered are still delivered. Releasing the
-/// loop object, or cancelling the task that iterates ``messages``, stops it too.
+/// and finishes ``messages``; messages already buffered are still delivered, and messages
+/// still queued in the socket are discarded with it. Releasing the loop object, or cancelling
+/// the task that iterates ``messages``, stops it too.
 ///
-/// The stream buffers at most `bufferSize` messages and keeps the oldest: a message that
-/// arrives while the buffer is full is dropped and counted in ``dropped``, so a slow consumer
-/// costs counted data loss, never unbounded memory or a stalled socket. Use a `SUB` or `PULL`
-/// socket for input, an `XPUB` for subscription events (then ``send(_:)`` publishes on it,
-/// including the snapshot that answers a late subscriber), or a `ROUTER` for requests (reply
-/// with ``send(_:)``, routing-id frame first). Strict `REQ`/`REP` sockets cannot run in a loop,
-/// which receives again before anyone could reply.
+/// The stream buffers at most `bufferSize` messages; `overflow` says what happens when it is
+/// full:
+/// - ``Overflow/dropNewest`` (the default) keeps reading and keeps the oldest: a message that
+///   arrives while the buffer is full is dropped and counted in ``dropped``, so a slow
+///   consumer costs counted data loss, never unbounded memory or a stalled socket. This suits
+///   a `SUB` input, whose `PUB` peers drop anyway once its queue is full.
+/// - ``Overflow/backPressure`` loses nothing: the thread receives a message only when the
+///   buffer has room for it and otherwise leaves the socket alone (it still sends and still
+///   notices ``stop()`` and context shutdown), so messages wait in libzmq's queues and, once
+///   the high-water marks are reached, a `PUSH` or `DEALER` peer's send blocks. Use it for a
+///   `PULL` input whose producers must not lose data; ``dropped`` stays 0.
+///
+/// Use a `SUB` or `PULL` socket for input, an `XPUB` for subscription events (then
+/// ``send(_:)`` publishes on it, including the snapshot that answers a late subscriber), or a
+/// `ROUTER` for requests (reply with ``send(_:)``, routing-id frame first). Strict `REQ`/`REP`
+/// sockets cannot run in a loop, which receives again before anyone could reply.
 ///
 /// ```swift
-/// let socket = try ZMQSocket(context: context, type: .sub)
-/// try socket.set(.subscribe([]))
-/// try socket.connect("tcp://127.0.0.1:5555")
-/// let loop = try ZMQReceiveLoop(socket: socket, bufferSize: 10_000, name: "mmcd.input")
-/// for await message in loop.messages { handle(message) }
+/// let socket = try ZMQSocket(context: context, type: .pull)
+/// try socket.bind("tcp://127.0.0.1:5555")
+/// let loop = try ZMQReceiveLoop(socket: socket, bufferSize: 1_024, overflow: .backPressure, name: "mmcd.input")
+/// for await message in loop.messages { await handle(message) }
 /// ```
 public final class ZMQReceiveLoop: Sendable {
+    /// What the loop does while ``messages`` holds `bufferSize` messages.
+    public enum Overflow: Sendable, Hashable {
+        /// Keep receiving and drop each message that finds the buffer full, counting it in
+        /// ``dropped``. The socket never stalls; the newest messages are lost.
+        case dropNewest
+        /// Receive nothing until the consumer takes a message, so that nothing is lost and
+        /// libzmq's high-water marks push back on the peers (a `PUSH` peer blocks).
+        case backPressure
+    }
+
     /// The received messages, oldest first; finishes when the loop ends.
     public let messages: AsyncStream<ZMQMessage>
 
-    private let state = SocketThreadState()
+    private let state: SocketThreadState
     private let counters = Counters()
+    /// The room left in ``messages`` with ``Overflow/backPressure``; `nil` with
+    /// ``Overflow/dropNewest``.
+    private let credits: ReceiveCredits?
+    /// Asks the loop thread to stop and wakes it if it waits for room.
+    private let requestStop: @Sendable () -> Void
     /// The sending end of the outbox, a `PUSH` connected to the loop thread's `PULL`; the
     /// lock makes it usable from any thread, one at a time.
     private let outbox: Mutex<ZMQSocket>
@@ -41,14 +65,18 @@ public final class ZMQReceiveLoop: Sendable {
     /// - Parameters:
     ///   - socket: A configured, bound or connected socket, not `REQ` or `REP`; the loop owns
     ///     it from now on.
-    ///   - bufferSize: The most messages ``messages`` holds before it drops; at least 1.
+    ///   - bufferSize: The most messages ``messages`` holds; at least 1.
+    ///   - overflow: Whether a full buffer drops new messages (the default) or makes the loop
+    ///     wait, losing nothing.
     ///   - name: The thread's name, as debuggers and `top -H` show it.
     ///   - pollIntervalMilliseconds: The longest the thread waits before checking for
-    ///     ``stop()``.
+    ///     ``stop()`` while it waits on the socket, and for context shutdown while it waits
+    ///     for room (``stop()`` and ``send(_:)`` end that wait at once).
     /// - Throws: ``ZMQError`` if the internal outbox sockets cannot be made (for example
     ///   `ETERM` after ``ZMQContext/shutdown()``); the socket is given up all the same.
     public init(
-        socket: sending ZMQSocket, bufferSize: Int, name: String, pollIntervalMilliseconds: Int = 100
+        socket: sending ZMQSocket, bufferSize: Int, overflow: Overflow = .dropNewest, name: String,
+        pollIntervalMilliseconds: Int = 100
     ) throws(ZMQError) {
         precondition(bufferSize > 0, "bufferSize must be at least 1")
         precondition(pollIntervalMilliseconds > 0, "pollIntervalMilliseconds must be positive")
@@ -64,22 +92,48 @@ public final class ZMQReceiveLoop: Sendable {
         try outboxSender.connect(endpoint)
         self.outbox = Mutex(outboxSender)
 
+        let state = SocketThreadState()
+        let credits = overflow == .backPressure ? ReceiveCredits(bufferSize) : nil
+        self.state = state
+        self.credits = credits
+        let requestStop: @Sendable () -> Void = {
+            state.requestStop()
+            credits?.wake()
+        }
+        self.requestStop = requestStop
+        // With credits the buffer never holds more than `bufferSize`, so it never drops.
         let (stream, continuation) = AsyncStream.makeStream(
             of: ZMQMessage.self, bufferingPolicy: .bufferingOldest(bufferSize)
         )
-        messages = stream
+        if let credits {
+            // Each message the consumer takes frees room for one more. The iterator is made
+            // anew each time: an AsyncStream iterator is only a handle on the stream's buffer.
+            messages = AsyncStream(
+                unfolding: {
+                    var buffered = stream.makeAsyncIterator()
+                    let message = await buffered.next()
+                    if message != nil {
+                        credits.give()
+                    }
+                    return message
+                },
+                onCancel: requestStop
+            )
+        } else {
+            messages = stream
+        }
         let loop = Loop(
-            continuation: continuation, state: state, counters: counters,
+            continuation: continuation, state: state, counters: counters, credits: credits,
             pollIntervalMilliseconds: pollIntervalMilliseconds
         )
-        continuation.onTermination = { [state] _ in state.requestStop() }
+        continuation.onTermination = { _ in requestStop() }
         startSocketThread(named: name, handing: (socket, outboxReceiver)) { sockets in
             loop.run(socket: sockets.0, outbox: sockets.1)
         }
     }
 
     deinit {
-        state.requestStop()
+        requestStop()
     }
 
     /// Messages taken from the socket so far, delivered or dropped.
@@ -87,7 +141,8 @@ public final class ZMQReceiveLoop: Sendable {
         counters.received.load(ordering: .relaxed)
     }
 
-    /// Messages received but dropped because ``messages`` already held `bufferSize`.
+    /// Messages received but dropped because ``messages`` already held `bufferSize`; always 0
+    /// with ``Overflow/backPressure``.
     public var dropped: Int {
         counters.dropped.load(ordering: .relaxed)
     }
@@ -116,16 +171,21 @@ public final class ZMQReceiveLoop: Sendable {
     ///   later, and a message accepted in between is lost).
     /// - Throws: ``ZMQError`` (`ETERM` after ``ZMQContext/shutdown()``).
     public func send(_ message: ZMQMessage) throws(ZMQError) -> Bool {
-        try outbox.withLock { (sender: inout ZMQSocket) throws(ZMQError) -> Bool in
+        let queued = try outbox.withLock { (sender: inout ZMQSocket) throws(ZMQError) -> Bool in
             try sender.send(message, flags: .dontWait)
         }
+        if queued {
+            // A loop thread waiting for room does not watch the outbox.
+            credits?.wake()
+        }
+        return queued
     }
 
     /// Asks the loop to end; it does within the poll interval, closing its socket.
     ///
     /// Returns at once. Iterating ``messages`` to its end waits for the loop to finish.
     public func stop() {
-        state.requestStop()
+        requestStop()
     }
 }
 
@@ -147,6 +207,8 @@ private struct Loop: Sendable {
     let continuation: AsyncStream<ZMQMessage>.Continuation
     let state: SocketThreadState
     let counters: Counters
+    /// The room left in the stream with ``ZMQReceiveLoop/Overflow/backPressure``.
+    let credits: ReceiveCredits?
     let pollIntervalMilliseconds: Int
 
     /// Serves `socket` and `outbox` until stopped or shut down, then closes both sockets and
@@ -158,9 +220,17 @@ private struct Loop: Sendable {
             continuation.finish()
         }
         do {
-            while !state.stopRequested {
+            while true {
+                // Without room the socket is not read, so its queue fills and its peers wait;
+                // the poll then only checks the outbox and the context, without waiting. A stop
+                // request wakes the wait, and is checked after it so that no batch follows it.
+                let room = credits?.waitForCredit(timeout: .milliseconds(pollIntervalMilliseconds)) ?? true
+                if state.stopRequested {
+                    break
+                }
                 let ready = try ZMQSocket.poll(
-                    [ZMQPollItem(socket), ZMQPollItem(outbox)], timeoutMilliseconds: pollIntervalMilliseconds
+                    [ZMQPollItem(socket, events: room ? .pollIn : []), ZMQPollItem(outbox)],
+                    timeoutMilliseconds: room ? pollIntervalMilliseconds : 0
                 )
                 if ready[0].contains(.pollIn) {
                     try deliver(from: socket)
@@ -177,10 +247,15 @@ private struct Loop: Sendable {
         }
     }
 
-    /// Moves up to ``batch`` waiting messages from the socket into the stream.
+    /// Moves up to ``batch`` waiting messages from the socket into the stream, with
+    /// ``ZMQReceiveLoop/Overflow/backPressure`` only as many as it has room for.
     private func deliver(from socket: ZMQSocket) throws(ZMQError) {
         for _ in 0..<Self.batch {
+            if let credits, !credits.take() {
+                return
+            }
             guard let message = try socket.receive(flags: .dontWait) else {
+                credits?.give()
                 return
             }
             counters.received.add(1, ordering: .relaxed)

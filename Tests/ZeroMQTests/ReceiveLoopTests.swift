@@ -2,21 +2,23 @@ import Testing
 import ZeroMQ
 
 /// A `PULL` socket bound to a fresh `inproc://` endpoint and handed to a receive loop.
-private func pullLoop(
-    in context: ZMQContext, bufferSize: Int = 4, pollIntervalMilliseconds: Int = 100
+func pullLoop(
+    in context: ZMQContext, bufferSize: Int = 4, overflow: ZMQReceiveLoop.Overflow = .dropNewest,
+    pollIntervalMilliseconds: Int = 100
 ) throws -> (loop: ZMQReceiveLoop, endpoint: String) {
     let endpoint = uniqueInproc("pull-loop")
     let pull = try ZMQSocket(context: context, type: .pull)
     try pull.bind(endpoint)
     let loop = try ZMQReceiveLoop(
-        socket: pull, bufferSize: bufferSize, name: "test.pull-loop", pollIntervalMilliseconds: pollIntervalMilliseconds
+        socket: pull, bufferSize: bufferSize, overflow: overflow, name: "test.pull-loop",
+        pollIntervalMilliseconds: pollIntervalMilliseconds
     )
     return (loop, endpoint)
 }
 
 /// Whether `endpoint` can be bound again soon, which shows that the socket bound to it was
 /// closed (libzmq releases the name on its reaper thread, a moment after the close).
-private func endpointFreed(_ endpoint: String, in context: ZMQContext) async throws -> Bool {
+func endpointFreed(_ endpoint: String, in context: ZMQContext) async throws -> Bool {
     try await eventually(within: .seconds(5)) {
         (try? ZMQSocket(context: context, type: .pull).bind(endpoint)) != nil
     }
@@ -48,10 +50,10 @@ struct ReceiveLoopTests {
         #expect(loop.failure == nil)
     }
 
-    @Test("Stopping ends the stream and closes the socket")
-    func stopEndsStreamAndClosesSocket() async throws {
+    @Test("Stopping ends the stream and closes the socket", arguments: [ZMQReceiveLoop.Overflow.dropNewest, .backPressure])
+    func stopEndsStreamAndClosesSocket(overflow: ZMQReceiveLoop.Overflow) async throws {
         let context = try ZMQContext()
-        let (loop, endpoint) = try pullLoop(in: context, pollIntervalMilliseconds: 10)
+        let (loop, endpoint) = try pullLoop(in: context, overflow: overflow, pollIntervalMilliseconds: 10)
         loop.stop()
         for await _ in loop.messages {}
         #expect(try await endpointFreed(endpoint, in: context))
@@ -59,11 +61,11 @@ struct ReceiveLoopTests {
         #expect(try await eventually(within: .seconds(2)) { (try? loop.send(ZMQMessage(strings: "too late"))) == false })
     }
 
-    @Test("A context shutdown ends a loop blocked in its socket")
-    func contextShutdownEndsLoop() async throws {
+    @Test("A context shutdown ends a loop blocked in its socket", arguments: [ZMQReceiveLoop.Overflow.dropNewest, .backPressure])
+    func contextShutdownEndsLoop(overflow: ZMQReceiveLoop.Overflow) async throws {
         let context = try ZMQContext()
         // A poll interval far beyond the time limit: only ETERM can end this loop.
-        let (loop, _) = try pullLoop(in: context, pollIntervalMilliseconds: 600_000)
+        let (loop, _) = try pullLoop(in: context, overflow: overflow, pollIntervalMilliseconds: 600_000)
         context.shutdown()
         for await _ in loop.messages {}
         #expect(loop.failure == nil)
@@ -71,10 +73,10 @@ struct ReceiveLoopTests {
         #expect(late.isTerminated)
     }
 
-    @Test("A consumer that goes away stops the loop")
-    func cancelledConsumerStopsLoop() async throws {
+    @Test("A consumer that goes away stops the loop", arguments: [ZMQReceiveLoop.Overflow.dropNewest, .backPressure])
+    func cancelledConsumerStopsLoop(overflow: ZMQReceiveLoop.Overflow) async throws {
         let context = try ZMQContext()
-        let (loop, endpoint) = try pullLoop(in: context, pollIntervalMilliseconds: 10)
+        let (loop, endpoint) = try pullLoop(in: context, overflow: overflow, pollIntervalMilliseconds: 10)
         let consumer = Task {
             for await _ in loop.messages {}
         }
