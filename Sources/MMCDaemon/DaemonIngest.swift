@@ -10,8 +10,9 @@ internal import ZeroMQ
 /// publishes their provisional assignments.
 ///
 /// The input socket (`SUB` or `PULL`, every `input.bind` and `input.connect` endpoint) runs in a
-/// ``ZMQReceiveLoop`` whose buffer holds `input.queue_capacity` messages; when the model falls
-/// behind, messages beyond it are dropped by the loop and counted here
+/// ``ZMQReceiveLoop`` whose buffer holds `input.queue_capacity` messages. When the model falls
+/// behind, a `PULL` loop stops reading (the producers' `PUSH` sockets wait: nothing is lost); a
+/// `SUB` loop drops the messages beyond it, counted here
 /// (`mmcd_points_dropped_total{reason="queue_full"}`, one per message: their points were
 /// never decoded). Each message waits for the model owner to take its batch, so the loop's
 /// buffer is the only queue. On graceful shutdown the loop stops taking messages first; those
