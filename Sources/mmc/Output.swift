@@ -10,9 +10,19 @@ enum Output {
     /// to disk and renames it over `path`, so readers see the old file or the complete new one,
     /// never a partial write. On failure the temporary file is removed and `path` is untouched.
     ///
-    /// The new file gets mode 0666 less the umask, like a file created by the shell.
+    /// The new file gets mode 0666 less the umask, like a file created by the shell. A `path`
+    /// that exists and is not a regular file (`/dev/null`, a pipe, a terminal) is written in
+    /// place instead: renaming over it would replace the device with a file.
     /// - Throws: ``FileError`` naming `path` and the system's reason.
     static func replaceFile(_ path: String, with bytes: [UInt8]) throws(FileError) {
+        var status = stat()
+        if stat(path, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG {
+            let descriptor = open(path, O_WRONLY)
+            guard descriptor >= 0 else { throw FileError(path: path, action: "cannot open") }
+            defer { close(descriptor) }
+            try writeAll(bytes, to: descriptor, path: path)
+            return
+        }
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
