@@ -57,14 +57,14 @@ struct DaemonIngestService: Service {
         }
         let batch = decoded.batch
         context.metrics.pointsReceived.increment(by: Int64(batch.count))
-        let classifier = await model.ingest(batch)
+        let labels = await model.ingest(batch)
         context.metrics.pointsDecoded.increment(by: Int64(batch.count))
-        guard let classifier else { return }
-        let (clusters, confidence) = classifier.classify(values: batch.values, dimension: batch.dimension)
+        guard let labels else { return }
         do {
             publisher.publishProvisional(
                 try ProvisionalAssignments(
-                    modelVersion: classifier.modelVersion, ids: batch.ids, clusters: clusters, confidence: confidence))
+                    modelVersion: labels.modelVersion, ids: batch.ids, clusters: labels.clusters,
+                    confidence: labels.confidence))
         } catch {
             context.logger.error("cannot build provisional assignments", metadata: ["error": "\(error)"])
         }

@@ -122,19 +122,27 @@ actor DaemonModel {
 
     /// Inserts a batch into the window and starts a re-clustering if `every_points` is reached.
     ///
-    /// - Returns: the latest clustering when provisional assignments are on and one exists,
-    ///   so that the caller labels the batch off this actor.
+    /// - Returns: the batch's provisional assignments when they are on and a clustering exists.
+    ///   Each point is labelled right after its insert, from the chain ends the insert cached.
     /// - Complexity: O(t * h) per point.
-    func ingest(_ batch: PointBatch) -> DaemonClassifier? {
+    func ingest(_ batch: PointBatch) -> ProvisionalLabels? {
         let dimension = stream.window.dimension
         guard batch.dimension == dimension else { return nil }
+        let classifier = settings.provisional ? latest?.classifier : nil
+        var labels = classifier.map { ProvisionalLabels(modelVersion: $0.modelVersion, capacity: batch.count) }
         var inserted = 0
         batch.values.withUnsafeBufferPointer { values in
             for index in 0..<batch.count {
                 let point = UnsafeBufferPointer(rebasing: values[index * dimension..<(index + 1) * dimension])
-                if stream.insert(id: batch.ids[index], timestamp: batch.timestamps[index], values: point) != nil {
+                let slot = stream.insert(id: batch.ids[index], timestamp: batch.timestamps[index], values: point)
+                if slot != nil {
                     inserted += 1
                 }
+                guard let classifier else { continue }
+                // A point too old for the window is labelled all the same, by descending the trees.
+                let (cluster, confidence) =
+                    if let slot { classifier.classify(slot: slot, of: stream) } else { classifier.classify(point: point) }
+                labels?.append(cluster: cluster, confidence: confidence)
             }
         }
         let tooOld = batch.count - inserted
@@ -146,13 +154,18 @@ actor DaemonModel {
         context.metrics.windowPoints.set(Int64(stream.window.count))
         pointsSinceStart += inserted
         startIfDue(now: .now)
-        return settings.provisional ? latest?.classifier : nil
+        return labels
     }
 
-    /// Starts a re-clustering if the interval has passed since the last one.
+    /// Starts a re-clustering if the interval has passed since the last one, and moves a tree
+    /// refresh on, so that it also finishes when points arrive slowly or not at all.
     func tick(now: ContinuousClock.Instant) {
+        stream.continueTreeRefresh(budget: Self.refreshStepsPerTick)
         startIfDue(now: now)
     }
+
+    /// Tree-refresh steps (one descent each) per scheduler tick: well under a millisecond.
+    static let refreshStepsPerTick = 8_192
 
     /// The latest clustering, `nil` before the first one finished.
     func classifier() -> DaemonClassifier? {
@@ -205,7 +218,9 @@ actor DaemonModel {
     }
 
     private func start(now: ContinuousClock.Instant) {
-        stream.refreshTrees(count: refreshPerRecluster)
+        // Spread over the next inserts and ticks: regrowing trees at once would hold up
+        // ingestion for a recount of the whole window.
+        stream.scheduleTreeRefresh(count: refreshPerRecluster)
         let publishFull =
             latest == nil || settings.assignments == .full || updatesSinceFull + 1 >= settings.fullEvery
         let job = ReclusterJob(
@@ -274,6 +289,25 @@ actor DaemonModel {
                 "clusters": "\(update.clusters.count)", "noise": "\(update.noiseCount)",
                 "recluster.ms": "\(milliseconds)", "assignments": "\(outcome.publishedFull ? "full" : "diff")",
             ])
+    }
+}
+
+/// Provisional assignments of one batch, in batch order, labelled by one clustering.
+struct ProvisionalLabels: Sendable {
+    /// The model version of the clustering that labelled them.
+    let modelVersion: UInt64
+    private(set) var clusters: [Int64] = []
+    private(set) var confidence: [Double] = []
+
+    init(modelVersion: UInt64, capacity: Int) {
+        self.modelVersion = modelVersion
+        clusters.reserveCapacity(capacity)
+        confidence.reserveCapacity(capacity)
+    }
+
+    mutating func append(cluster: Int64, confidence weight: Double) {
+        clusters.append(cluster)
+        confidence.append(weight)
     }
 }
 

@@ -15,24 +15,41 @@ struct DaemonClassifier: Sendable {
     /// - Complexity: O(t * h) per point.
     func classify(values: [Double], dimension: Int) -> (clusters: [Int64], confidence: [Double]) {
         let count = values.count / dimension
-        guard let votes, votes.dimension == dimension else {
-            return ([Int64](repeating: -1, count: count), [Double](repeating: 0, count: count))
-        }
         var clusters: [Int64] = []
         var confidence: [Double] = []
         clusters.reserveCapacity(count)
         confidence.reserveCapacity(count)
-        for index in 0..<count {
-            let (label, weight) = votes.provisionalLabel(of: values[index * dimension..<(index + 1) * dimension])
-            if label >= 0 && Int(label) < stableIDs.count {
-                clusters.append(Int64(stableIDs[Int(label)]))
-                confidence.append(min(max(weight, 0), 1))
-            } else {
-                clusters.append(-1)
-                confidence.append(0)
+        values.withUnsafeBufferPointer { values in
+            for index in 0..<count {
+                let (cluster, weight) = classify(
+                    point: UnsafeBufferPointer(rebasing: values[index * dimension..<(index + 1) * dimension]))
+                clusters.append(cluster)
+                confidence.append(weight)
             }
         }
         return (clusters, confidence)
+    }
+
+    /// The cluster id (`-1` noise) and confidence of one point; noise for a point of another
+    /// dimension than the clustering's.
+    /// - Complexity: O(t * h).
+    func classify(point: UnsafeBufferPointer<Double>) -> (cluster: Int64, confidence: Double) {
+        guard let votes, votes.dimension == point.count else { return (-1, 0) }
+        return stableCluster(votes.provisionalLabel(of: point))
+    }
+
+    /// The cluster id (`-1` noise) and confidence of the point the live model holds in `slot`,
+    /// reusing the chain ends its forest cached when it counted the point.
+    /// - Precondition: `model` is the live model this clustering was taken from, `slot` counted.
+    /// - Complexity: O(t) plus O(h) per tree regrown since the clustering.
+    func classify(slot: Int, of model: StreamModel) -> (cluster: Int64, confidence: Double) {
+        guard let votes, let forest = model.forest else { return (-1, 0) }
+        return stableCluster(votes.provisionalLabel(slot: slot, of: model.window, countedBy: forest))
+    }
+
+    private func stableCluster(_ vote: (label: Int32, confidence: Double)) -> (cluster: Int64, confidence: Double) {
+        guard vote.label >= 0 && Int(vote.label) < stableIDs.count else { return (-1, 0) }
+        return (Int64(stableIDs[Int(vote.label)]), min(max(vote.confidence, 0), 1))
     }
 }
 

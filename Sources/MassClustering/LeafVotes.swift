@@ -45,6 +45,8 @@ public struct LeafVotes: Sendable {
     let nodesPerTree: Int
     /// The forest's nodes when the votes were built; only their splits are read.
     let nodes: [MassForest.Node]
+    /// The forest's tree generations when the votes were built.
+    let generations: [UInt64]
     /// Per tree and node at depth `height` (a chain end; see ``entry(tree:chainEnd:height:)``):
     /// the majority label of the window points whose chain ends there, and its share (0 = abstain).
     let labels: [Int32]
@@ -81,6 +83,7 @@ public struct LeafVotes: Sendable {
         height = forest.parameters.height
         nodesPerTree = forest.nodesPerTree
         nodes = forest.nodes
+        generations = forest.treeGenerations
         box = window.paddedBox()
 
         // Visit the points grouped by label, smallest label first. Within a group, tally its
@@ -156,23 +159,64 @@ public struct LeafVotes: Sendable {
     func provisionalLabel(ofContiguous point: UnsafeBufferPointer<Double>) -> (label: Int32, confidence: Double) {
         precondition(point.count == dimension, "a point needs exactly `dimension` values")
         guard box.contains(point) else { return (-1, 0) }
-        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: treeCount) { candidates in
+        return nodes.withUnsafeBufferPointer { records in
+            tally { tree in
+                MassForest.chainEnd(
+                    of: point.baseAddress!, root: records.baseAddress! + tree &* nodesPerTree, height: height)
+            }
+        }
+    }
+
+    /// The provisional label of the point in a live window slot, as ``provisionalLabel(of:)``
+    /// would give, but reading the chain ends the live forest cached when it counted the point
+    /// wherever a tree has not been regrown since the votes were built: a lookup per tree instead
+    /// of a descent, so labelling a point just inserted costs little beyond the insert.
+    ///
+    /// - Parameters:
+    ///   - slot: a slot of `window` that `forest` counts.
+    ///   - window: the live window.
+    ///   - forest: the live forest of the model the votes were built from (a copy of it that has
+    ///     moved on since): its trees of unchanged generation have the votes' splits.
+    /// - Complexity: O(t) plus O(h) per tree regrown since the votes were built.
+    public func provisionalLabel(
+        slot: Int, of window: SlidingWindow, countedBy forest: MassForest
+    ) -> (label: Int32, confidence: Double) {
+        precondition(window.dimension == dimension && forest.treeCount == treeCount, "a different model")
+        precondition(forest.isCounted(slot: slot), "slot is not counted")
+        return window.withValues(slot: slot) { point in
+            guard box.contains(point) else { return (-1, 0) }
+            return nodes.withUnsafeBufferPointer { records in
+                tally { tree in
+                    forest.treeGenerations[tree] == generations[tree]
+                        ? forest.chainEnd(slot: slot, tree: tree)
+                        : MassForest.chainEnd(
+                            of: point.baseAddress!, root: records.baseAddress! + tree &* nodesPerTree, height: height)
+                }
+            }
+        }
+    }
+
+    /// The share-weighted vote of the chain ends `chainEnd(tree)` of one point, one per tree.
+    @inline(__always)
+    private func tally(chainEnd: (Int) -> Int) -> (label: Int32, confidence: Double) {
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: treeCount) { candidates in
             withUnsafeTemporaryAllocation(of: Double.self, capacity: treeCount) { weights in
                 var distinct = 0
-                nodes.withUnsafeBufferPointer { records in
-                    for tree in 0..<treeCount {
-                        let end = MassForest.chainEnd(
-                            of: point.baseAddress!, root: records.baseAddress! + tree * nodesPerTree, height: height)
-                        let entry = Self.entry(tree: tree, chainEnd: end, height: height)
-                        let share = Double(shares[entry])
-                        guard share > 0 else { continue }
-                        if let known = (0..<distinct).first(where: { candidates[$0] == labels[entry] }) {
-                            weights[known] += share
-                        } else {
-                            candidates[distinct] = labels[entry]
-                            weights[distinct] = share
-                            distinct += 1
-                        }
+                for tree in 0..<treeCount {
+                    let entry = Self.entry(tree: tree, chainEnd: chainEnd(tree), height: height)
+                    let share = Double(shares[entry])
+                    guard share > 0 else { continue }
+                    let label = labels[entry]
+                    var known = 0
+                    while known < distinct && candidates[known] != label {
+                        known += 1
+                    }
+                    if known < distinct {
+                        weights[known] += share
+                    } else {
+                        candidates[distinct] = label
+                        weights[distinct] = share
+                        distinct += 1
                     }
                 }
                 guard distinct > 0 else { return (-1, 0) }

@@ -138,6 +138,16 @@ public struct MassForest: Sendable {
     var generator: SeededGenerator
     /// The tree the next refresh regrows; trees are regrown round-robin, oldest first.
     var oldestTree = 0
+    /// For each tree, the number of trees grown in this forest before it: a tree whose
+    /// generation is unchanged still has the splits it had then (counts follow the window, splits
+    /// change only when a tree is regrown). ``LeafVotes`` keeps them to reuse cached chain ends.
+    var treeGenerations: [UInt64]
+    /// Trees grown so far, counting regrowths.
+    var grownTrees: UInt64 = 0
+    /// The replacement tree being grown and counted a bounded amount at a time, if any.
+    var regrowth: Regrowth?
+    /// Trees scheduled for regrowth after `regrowth`.
+    var pendingRegrowths = 0
 
     /// A node's split and count, packed in 16 bytes: see the storage paragraph of
     /// ``MassForest``.
@@ -166,6 +176,7 @@ public struct MassForest: Sendable {
         logVolumes = Array(repeating: -.infinity, count: parameters.treeCount * nodesPerTree)
         chainEnds = Array(repeating: -1, count: window.capacity * parameters.treeCount)
         generator = SeededGenerator(seed: parameters.seed)
+        treeGenerations = Array(repeating: 0, count: parameters.treeCount)
         pointCount = window.count
         refresh(trees: parameters.treeCount, from: window)
     }
@@ -224,6 +235,7 @@ public struct MassForest: Sendable {
             storage.chainEnds[firstEnd] = -1
         }
         pointCount -= 1
+        forgetInRegrowth(slot: slot)
     }
 
     /// Counts `slot` and, when given, first uncounts `expired`, tree group by tree group.
@@ -267,71 +279,33 @@ public struct MassForest: Sendable {
                 }
             }
         }
-        pointCount += expired == nil ? 1 : 0
+        if let expired {
+            forgetInRegrowth(slot: expired)
+        } else {
+            pointCount += 1
+        }
     }
 
     /// Regrows the `trees` oldest trees (round-robin) from a fresh random subsample of the
     /// window, with the window's current padded bounding box as root box, and recounts the
-    /// window for them. The other trees and their counts are untouched.
+    /// window for them, all at once; it also finishes any refresh scheduled before. The other
+    /// trees and their counts are untouched. ``scheduleRefresh(trees:)`` spreads the same work.
     /// - Precondition: `window` is the window this forest counts (same points), not empty;
     ///   `0 <= trees <= treeCount`.
-    /// - Complexity: O(trees * (psi * h * dimension + n * h)) for a window of n points.
+    /// - Complexity: O(trees * (n + psi * h * dimension + n * h)) for a window of n points.
     public mutating func refresh(trees: Int, from window: SlidingWindow) {
-        precondition(trees >= 0 && trees <= treeCount, "trees must be in 0...treeCount")
-        precondition(window.dimension == dimension, "the window's dimension differs from the forest's")
-        precondition(!window.isEmpty && window.count == pointCount, "refresh needs the window the forest counts")
-        guard trees > 0 else { return }
-        growLeafCache(to: window.capacity)
-        let box = window.paddedBox()
-        // Live slots; a partial Fisher-Yates shuffle of the first psi gives each tree a uniform
-        // subsample without replacement, whatever order earlier shuffles left.
-        var pool = window.slots.map { Int32(truncatingIfNeeded: $0) }
-        let sampleCount = min(parameters.sampleSize, pool.count)
-        for _ in 0..<trees {
-            for i in 0..<sampleCount {
-                pool.swapAt(i, i + generator.nextInt(below: pool.count - i))
-            }
-            var sample: [Double] = []
-            sample.reserveCapacity(sampleCount * dimension)
-            for slot in pool[0..<sampleCount] {
-                window.withValues(slot: Int(slot)) { sample.append(contentsOf: $0) }
-            }
-            var grower = TreeGrower(
-                sample: sample, dimension: dimension, height: parameters.height, box: box,
-                nodeCount: nodesPerTree)
-            grower.grow(node: 0, depth: 0, rows: 0..<sampleCount, generator: &generator)
-            let root = rootPosition(of: oldestTree)
-            for node in 0..<nodesPerTree {
-                let splitDimension = grower.splitDimensions[node]
-                nodes[root + node] = splitDimension < 0
-                    ? .passThrough
-                    : Node(split: grower.splitValues[node], dimension: splitDimension, count: 0)
-            }
-            logVolumes.replaceSubrange(root ..< root + nodesPerTree, with: grower.logVolumes)
-            recount(tree: oldestTree, window: window)
-            oldestTree = (oldestTree + 1) % treeCount
-        }
-    }
-
-    /// Counts every window point in a tree whose counts are zero.
-    private mutating func recount(tree: Int, window: SlidingWindow) {
-        let root = rootPosition(of: tree)
-        let (trees, height, dimension) = (treeCount, parameters.height, dimension)
-        window.values.withUnsafeBufferPointer { points in
-            withStorage { storage in
-                for slot in window.slots {
-                    let point = points.baseAddress! + slot * dimension
-                    let end = Self.count(point, root: storage.nodes + root, height: height)
-                    storage.chainEnds[slot * trees + tree] = Int32(truncatingIfNeeded: end)
-                }
-            }
-        }
+        precondition(!window.isEmpty, "refresh needs a non-empty window")
+        scheduleRefresh(trees: trees)
+        continueRefresh(budget: .max, window: window)
     }
 
     /// Extends the leaf cache with uncounted entries to cover a window that has grown.
     private mutating func growLeafCache(to slotCapacity: Int) {
         if slotCapacity * treeCount > chainEnds.count {
             chainEnds.append(contentsOf: repeatElement(-1, count: slotCapacity * treeCount - chainEnds.count))
+        }
+        if let covered = regrowth?.chainEnds.count, slotCapacity > covered {
+            regrowth?.chainEnds.append(contentsOf: repeatElement(-1, count: slotCapacity - covered))
         }
     }
 

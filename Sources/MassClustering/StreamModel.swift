@@ -73,8 +73,19 @@ public struct StreamModel: Sendable {
         } else {
             forest?.insert(slot: slot, of: window)
         }
+        if forest?.refreshesPending ?? 0 > 0 {
+            let steps = refreshStepsPerInsert
+            forest?.continueRefresh(budget: steps, window: window)
+        }
         return slot
     }
+
+    /// Regrowth steps (one descent each) an insert does while a scheduled refresh is pending:
+    /// an insert itself costs `treeCount` descents and as many expiries, so this keeps a refresh
+    /// within an eighth of the insert cost, and `count` regrown trees take about
+    /// `count * n * 4 / treeCount` inserts for an n-point window (half a window for 4 of 32 trees).
+    @usableFromInline
+    var refreshStepsPerInsert: Int { max(1, parameters.treeCount / 4) }
 
     /// Regrows the `count` oldest trees from a fresh subsample of the window (see
     /// ``MassForest/refresh(trees:from:)``), or grows the whole forest if it does not exist yet
@@ -89,6 +100,28 @@ public struct StreamModel: Sendable {
         } else {
             forest?.refresh(trees: count, from: window)
         }
+    }
+
+    /// Schedules the `count` oldest trees for regrowth like ``refreshTrees(count:)``, but spreads
+    /// the work: every insert does a bounded share of it (see ``MassForest/scheduleRefresh(trees:)``),
+    /// and ``continueTreeRefresh(budget:)`` more when the stream is idle. Grows the whole forest at
+    /// once if it does not exist yet and the window is not empty.
+    /// - Precondition: `0 <= count <= parameters.treeCount`.
+    public mutating func scheduleTreeRefresh(count: Int) {
+        precondition(count >= 0 && count <= parameters.treeCount, "count must be in 0...treeCount")
+        if forest == nil {
+            refreshTrees(count: count)
+        } else {
+            forest?.scheduleRefresh(trees: count)
+        }
+    }
+
+    /// Does up to `budget` steps of scheduled tree regrowth (see
+    /// ``MassForest/continueRefresh(budget:window:)``).
+    /// - Returns: whether regrowth work remains.
+    @discardableResult
+    public mutating func continueTreeRefresh(budget: Int) -> Bool {
+        forest?.continueRefresh(budget: budget, window: window) ?? false
     }
 
     /// The window's points in arrival order, in contiguous arrays, for re-clustering.

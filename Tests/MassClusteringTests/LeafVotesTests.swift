@@ -146,6 +146,28 @@ func bruteForceMajority(
         }
     }
 
+    /// The slot form reuses the live forest's cached chain ends where a tree kept its splits and
+    /// descends the others; either way it must agree with labelling the point's values.
+    @Test(arguments: [0, 1, 5, 8])
+    func labellingALiveSlotAgreesWithLabellingItsValues(refreshedTrees: Int) throws {
+        let setup = try LabelledWindow(seed: 4)
+        var model = StreamModel(window: setup.window, parameters: setup.forest.parameters)
+        let votes = try LeafVotes(forest: model.forest!, window: model.window, labels: setup.labels)
+        var generator = SeededGenerator(seed: 9)
+        var checked = 0
+        for id in UInt64(1_000)..<1_300 {
+            if id == 1_150 { model.refreshTrees(count: refreshedTrees) }
+            let values = [generator.nextDouble() * 1.2 - 0.1, generator.nextDouble() * 1.2 - 0.1]
+            let inserted = model.insert(id: id, timestamp: 0, values: values)
+            let slot = try #require(inserted)
+            let fromSlot = votes.provisionalLabel(slot: slot, of: model.window, countedBy: model.forest!)
+            let fromValues = votes.provisionalLabel(of: values)
+            #expect(fromSlot.label == fromValues.label && fromSlot.confidence == fromValues.confidence, "point \(id)")
+            checked += fromValues.confidence > 0 ? 1 : 0
+        }
+        #expect(checked > 100, "most points fall inside the votes' box and get a real vote")
+    }
+
     @Test func aFloorBelowOneIsRejected() throws {
         let setup = try LabelledWindow(seed: 8)
         #expect(throws: ParameterError.self) {

@@ -223,6 +223,48 @@ struct StreamingForest {
         }
     }
 
+    /// A scheduled refresh, done a few steps per insert while the window turns over (expiries
+    /// included, time bounds and late points too), keeps every live count exact, leaves the old
+    /// tree serving until its replacement counts the whole window, and swaps trees round-robin.
+    @Test(arguments: Bounds.allCases)
+    func aScheduledRefreshSpreadOverInsertsKeepsEveryCountExact(bounds: Bounds) throws {
+        var setup = try StreamingForest(seed: 5, dimension: 3, count: 60, bounds: bounds, lateness: 30)
+        let trees = setup.forest.treeCount
+        let nodeRows = setup.forest.nodesPerTree
+        func splits(_ tree: Int) -> [Double] {
+            (0..<nodeRows).map { setup.forest.splitValue(tree: tree, node: $0) }
+        }
+        let before = (0..<trees).map(splits)
+        setup.forest.scheduleRefresh(trees: 3)
+        #expect(setup.forest.refreshesPending == 3)
+        var inserts = 0
+        while setup.forest.refreshesPending > 0 {
+            setup.advance(1)
+            setup.forest.continueRefresh(budget: 7, window: setup.window)
+            inserts += 1
+            let installed = 3 - setup.forest.refreshesPending
+            for tree in installed..<trees {
+                #expect(splits(tree) == before[tree], "tree \(tree) is replaced only when its regrowth is complete")
+            }
+            expectConsistent(setup.forest, setup.window)
+            try #require(inserts < 10_000, "the refresh never finished")
+        }
+        #expect(inserts > 3, "the work was spread over several inserts")
+        #expect((0..<3).allSatisfy { splits($0) != before[$0] })
+        #expect((3..<trees).allSatisfy { splits($0) == before[$0] })
+    }
+
+    @Test func finishingAScheduledRefreshAtOnceEqualsAnImmediateRefresh() throws {
+        let setup = try StreamingForest(seed: 6, dimension: 2, count: 80)
+        var immediate = setup.forest
+        var scheduled = setup.forest
+        immediate.refresh(trees: 4, from: setup.window)
+        scheduled.scheduleRefresh(trees: 4)
+        while scheduled.continueRefresh(budget: 13, window: setup.window) {}
+        #expect(nodeTable(immediate) == nodeTable(scheduled))
+        #expect(scheduled.refreshesPending == 0)
+    }
+
     @Test func sameSeedGivesIdenticalTreesAndAnotherSeedDoesNot() throws {
         var first = try StreamingForest(
             seed: 4, dimension: 4, count: 80, bounds: .time, lateness: 30, parameters: try smallParameters(seed: 99))

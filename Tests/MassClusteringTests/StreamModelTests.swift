@@ -65,8 +65,13 @@ import Testing
             #expect(model.lastExpired.map(\.id) == expired ?? [])
             if step % 25 == 0 {
                 #expect(model.snapshot().ids == windowModel.points.map(\.id))
-                if step % 100 == 0, let forest = model.forest {
-                    model.refreshTrees(count: 3)
+                if let forest = model.forest {
+                    // Immediate and spread refreshes alternate; either way the counts stay exact.
+                    if step % 200 == 0 {
+                        model.refreshTrees(count: 3)
+                    } else if step % 200 == 100 {
+                        model.scheduleTreeRefresh(count: 3)
+                    }
                     expectConsistent(try #require(model.forest), model.window)
                     #expect(forest.pointCount == model.window.count)
                 }
