@@ -139,8 +139,7 @@ public final class Daemon: Sendable {
                 stream: restored?.model ?? empty, tracker: restored?.tracker ?? ClusterTracker(),
                 modelVersion: restored?.modelVersion ?? 0, configuration: configuration, clustering: clustering,
                 publisher: publisher, context: context)
-            let limits = DecodingLimits(
-                maxMessageBytes: configuration.input.maxMessageBytes, maxPointCount: configuration.input.maxBatchPoints)
+            let limits = configuration.input.decodingLimits
             var control: (loop: ZMQReceiveLoop, bound: String)?
             if !configuration.control.endpoint.isEmpty {
                 control = try Self.bind("control.endpoint", configuration.control.endpoint) {

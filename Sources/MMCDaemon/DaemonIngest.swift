@@ -12,9 +12,10 @@ internal import ZeroMQ
 /// The input socket (`SUB` or `PULL`, every `input.bind` and `input.connect` endpoint) runs in a
 /// ``ZMQReceiveLoop`` whose buffer holds `input.queue_capacity` messages. When the model falls
 /// behind, a `PULL` loop stops reading (the producers' `PUSH` sockets wait: nothing is lost); a
-/// `SUB` loop drops the messages beyond it, counted here
-/// (`mmcd_points_dropped_total{reason="queue_full"}`, one per message: their points were
-/// never decoded). Each message waits for the model owner to take its batch, so the loop's
+/// `SUB` loop drops the messages beyond it, counted here in messages
+/// (`mmcd_messages_dropped_total{reason="queue_full"}`) and in the points their payloads declare
+/// (`mmcd_points_dropped_total{reason="queue_full"}`; see ``PointBatch/declaredCount(_:limits:)``).
+/// Each message waits for the model owner to take its batch, so the loop's
 /// buffer is the only queue. On graceful shutdown the loop stops taking messages first; those
 /// already buffered are still applied, so intake stops before the model's final snapshot.
 struct DaemonIngestService: Service {
@@ -29,7 +30,7 @@ struct DaemonIngestService: Service {
 
     func run() async throws {
         let loop = loop
-        var accountedDrops = 0
+        var accountedDrops = Drops()
         await withGracefulShutdownHandler {
             for await message in loop.messages {
                 await handle(message)
@@ -48,11 +49,11 @@ struct DaemonIngestService: Service {
         do {
             decoded = try PointMessage.decode(frames: message.frames, expectedDimension: dimension, limits: limits)
         } catch {
-            reject(reason: error.code.rawValue, error.message)
+            reject(message, reason: error.code.rawValue, error.message)
             return
         }
         if let topicFilter, !topicFilter.contains(where: { message.frames[0].starts(with: $0) }) {
-            reject(reason: "topic", "topic \"\(decoded.topic)\" matches none of input.topics")
+            reject(message, reason: "topic", "topic \"\(decoded.topic)\" matches none of input.topics")
             return
         }
         let batch = decoded.batch
@@ -70,24 +71,33 @@ struct DaemonIngestService: Service {
         }
     }
 
-    private func reject(reason: String, _ message: String) {
+    private func reject(_ message: ZMQMessage, reason: String, _ description: String) {
         context.metrics.messagesRejected(reason: reason).increment()
-        context.counters.pointsRejected.add(1, ordering: .relaxed)
+        let points = message.frames.count == 2 ? PointBatch.declaredCount(message.frames[1], limits: limits) ?? 0 : 0
+        context.metrics.pointsRejected.increment(by: Int64(points))
+        context.counters.pointsRejected.add(UInt64(points), ordering: .relaxed)
         context.rejects.log(
-            .warning, key: reason, "rejected a points message", metadata: ["reason": "\(reason)", "error": "\(message)"])
+            .warning, key: reason, "rejected a points message", metadata: ["reason": "\(reason)", "error": "\(description)"])
     }
 
-    /// Counts the loop's drops since `accounted`; returns the new total.
-    private func accountDrops(after accounted: Int) -> Int {
-        let dropped = loop.dropped
-        if dropped > accounted {
-            context.metrics.pointsDropped(reason: "queue_full").increment(by: Int64(dropped - accounted))
-            context.counters.pointsDropped.add(UInt64(dropped - accounted), ordering: .relaxed)
+    /// Counts the loop's drops since `accounted` (messages and points); returns the new totals.
+    private func accountDrops(after accounted: Drops) -> Drops {
+        let now = Drops(messages: loop.dropped, points: loop.droppedWeight)
+        if now.messages > accounted.messages {
+            context.metrics.messagesDropped(reason: "queue_full").increment(by: Int64(now.messages - accounted.messages))
+            context.metrics.pointsDropped(reason: "queue_full").increment(by: Int64(now.points - accounted.points))
+            context.counters.pointsDropped.add(UInt64(now.points - accounted.points), ordering: .relaxed)
             context.rejects.log(
                 .warning, key: "queue_full", "input queue full; messages dropped",
-                metadata: ["dropped.total": "\(dropped)"])
+                metadata: ["dropped.messages": "\(now.messages)", "dropped.points": "\(now.points)"])
         }
-        return dropped
+        return now
+    }
+
+    /// Drops counted so far.
+    struct Drops {
+        var messages = 0
+        var points = 0
     }
 }
 
@@ -121,9 +131,19 @@ extension DaemonIngestService {
         }
         // PULL promises its producers no loss: a full queue makes the loop wait and their PUSH
         // block. SUB keeps reading and counts drops; its PUB peers drop anyway.
+        let limits = configuration.decodingLimits
         let loop = try ZMQReceiveLoop(
             socket: socket, bufferSize: configuration.queueCapacity,
-            overflow: configuration.socket == .sub ? .dropNewest : .backPressure, name: "mmcd.input")
+            overflow: configuration.socket == .sub ? .dropNewest : .backPressure, name: "mmcd.input",
+            weigh: { $0.frames.count == 2 ? PointBatch.declaredCount($0.frames[1], limits: limits) ?? 0 : 0 })
         return (loop, bound)
+    }
+}
+
+extension DaemonConfiguration.Input {
+    /// The limits every points message is checked against, from `input.max_message_bytes` and
+    /// `input.max_batch_points`.
+    var decodingLimits: DecodingLimits {
+        DecodingLimits(maxMessageBytes: maxMessageBytes, maxPointCount: maxBatchPoints)
     }
 }

@@ -34,6 +34,10 @@ public struct DaemonMetrics: Sendable {
     public let reclusterDuration: DurationHistogram
     /// `mmcd_recluster_abandoned_total`: re-clusterings abandoned past the time budget.
     public let reclusterAbandoned: Counter
+    /// `mmcd_points_rejected_total`: points in rejected messages, as far as their payloads
+    /// declare them (a payload too malformed to tell counts 0; `mmcd_messages_rejected_total`
+    /// counts every message).
+    public let pointsRejected: Counter
 
     /// Bucket bounds of ``reclusterDuration``: 10 ms to 2 minutes.
     public static let reclusterDurationBuckets: [Duration] = [
@@ -61,6 +65,8 @@ public struct DaemonMetrics: Sendable {
         reclusterAbandoned = registry.makeCounter(
             descriptor: Self.descriptor(
                 "recluster_abandoned", "total", "Re-clusterings abandoned because they exceeded the time budget."))
+        pointsRejected = registry.makeCounter(
+            descriptor: Self.descriptor("points_rejected", "total", "Points in rejected messages, as declared."))
         for result in SnapshotWriteResult.allCases { _ = snapshotWrites(result: result) }
     }
 
@@ -70,10 +76,16 @@ public struct DaemonMetrics: Sendable {
         labelledCounter("messages_rejected", "Messages rejected, by reason.", ("reason", reason))
     }
 
-    /// `mmcd_points_dropped_total{reason}`: decoded points that did not reach the model, by
-    /// reason (`queue_full` when the ingest buffer overflowed, for example).
+    /// `mmcd_points_dropped_total{reason}`: points that did not reach the window, by reason:
+    /// `queue_full` (in messages the input dropped unread, as their payloads declare them) or
+    /// `too_old` (behind the window's time horizon).
     public func pointsDropped(reason: String) -> Counter {
-        labelledCounter("points_dropped", "Decoded points dropped before the model, by reason.", ("reason", reason))
+        labelledCounter("points_dropped", "Points that did not reach the window, by reason.", ("reason", reason))
+    }
+
+    /// `mmcd_messages_dropped_total{reason}`: messages the input dropped unread (`queue_full`).
+    public func messagesDropped(reason: String) -> Counter {
+        labelledCounter("messages_dropped", "Messages dropped unread, by reason.", ("reason", reason))
     }
 
     /// `mmcd_updates_published_total{kind}`: messages published, by kind (`full`, `diff`,

@@ -60,6 +60,31 @@ enum JSONPointCodec {
         return try builder.batch()
     }
 
+    /// The number of points the payload holds by its structure: the elements of `points` or
+    /// of `columns.id`, or 1 for the one-point form. Values are skipped, not converted.
+    /// - Throws: `WireError` when the structure is malformed before the count is known.
+    static func declaredCount(_ bytes: UnsafeBufferPointer<UInt8>, limits: DecodingLimits) throws(WireError) -> Int {
+        var reader = JSONReader(bytes, limits: limits)
+        var cursor = try reader.beginObject("payload")
+        var single = false
+        while let key = try reader.nextKey(&cursor) {
+            if reader.key(key, is: "points") {
+                return try reader.countElements("\"points\"")
+            } else if reader.key(key, is: "columns") {
+                var columns = try reader.beginObject("\"columns\"")
+                while let column = try reader.nextKey(&columns) {
+                    if reader.key(column, is: "id") { return try reader.countElements("\"columns.id\"") }
+                    try reader.skipValue()
+                }
+            } else {
+                single = single || PointBuilder.Field(reader, key) != nil
+                try reader.skipValue()
+            }
+        }
+        guard single else { throw WireError(.missingField, "payload holds no points") }
+        return 1
+    }
+
     static func encode(_ batch: PointBatch, layout: PointBatch.JSONLayout) -> [UInt8] {
         var writer = JSONWriter(capacity: 32 + batch.values.count * 20 + batch.count * 40)
         switch layout {

@@ -233,6 +233,17 @@ struct JSONReader {
         }
     }
 
+    /// Skips an array that `what` names, validating it, and returns its number of elements.
+    mutating func countElements(_ what: @autoclosure () -> String) throws(WireError) -> Int {
+        var cursor = try beginArray(what())
+        var count = 0
+        while try nextElement(&cursor) {
+            try skipValue()
+            count += 1
+        }
+        return count
+    }
+
     private mutating func literal(_ word: StaticString) throws(WireError) {
         let length = word.utf8CodeUnitCount
         for index in 0..<length {

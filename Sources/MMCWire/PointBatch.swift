@@ -117,6 +117,26 @@ extension PointBatch {
         return try JSONPointCodec.decode(bytes, expectedDimension: expectedDimension, limits: limits)
     }
 
+    /// The number of points a payload says it holds, without decoding it: the binary header's
+    /// count, or the length of the JSON `points` or `columns.id` array (1 for the one-point form).
+    /// A receiver that drops a message unread uses it to count the points it lost.
+    ///
+    /// - Returns: `nil` when the payload is malformed before the count can be told (a message
+    ///   the decoder would refuse).
+    /// - Complexity: O(1) for binary; O(payload bytes) for JSON, skipping values unconverted.
+    public static func declaredCount(_ payload: some Collection<UInt8>, limits: DecodingLimits = .default) -> Int? {
+        try? withContiguousBytes(payload) { bytes throws(WireError) -> Int in
+            try limits.checkMessageSize(bytes.count)
+            guard let first = bytes.first else { throw WireError(.truncated, "empty payload") }
+            if first == BinaryPointCodec.magic[0] {
+                guard bytes.count >= BinaryPointCodec.headerSize, bytes[0..<4].elementsEqual(BinaryPointCodec.magic)
+                else { throw WireError(.badMagic, "not a binary point batch") }
+                return Int(bytes.littleEndian(at: 12, as: UInt32.self))
+            }
+            return try JSONPointCodec.declaredCount(bytes, limits: limits)
+        }
+    }
+
     /// The binary form: 16-byte header, then values, timestamps and ids, all little-endian.
     ///
     /// - Complexity: O(`values.count`).

@@ -69,6 +69,9 @@ public final class ZMQReceiveLoop: Sendable {
     ///   - overflow: Whether a full buffer drops new messages (the default) or makes the loop
     ///     wait, losing nothing.
     ///   - name: The thread's name, as debuggers and `top -H` show it.
+    ///   - weigh: What a dropped message carried (the points of a batch, say), summed in
+    ///     ``droppedWeight``; called on the loop thread for dropped messages only. Without it
+    ///     every message weighs 1.
     ///   - pollIntervalMilliseconds: The longest the thread waits before checking for
     ///     ``stop()`` while it waits on the socket, and for context shutdown while it waits
     ///     for room (``stop()`` and ``send(_:)`` end that wait at once).
@@ -76,7 +79,7 @@ public final class ZMQReceiveLoop: Sendable {
     ///   `ETERM` after ``ZMQContext/shutdown()``); the socket is given up all the same.
     public init(
         socket: sending ZMQSocket, bufferSize: Int, overflow: Overflow = .dropNewest, name: String,
-        pollIntervalMilliseconds: Int = 100
+        weigh: (@Sendable (ZMQMessage) -> Int)? = nil, pollIntervalMilliseconds: Int = 100
     ) throws(ZMQError) {
         precondition(bufferSize > 0, "bufferSize must be at least 1")
         precondition(pollIntervalMilliseconds > 0, "pollIntervalMilliseconds must be positive")
@@ -123,7 +126,7 @@ public final class ZMQReceiveLoop: Sendable {
             messages = stream
         }
         let loop = Loop(
-            continuation: continuation, state: state, counters: counters, credits: credits,
+            continuation: continuation, state: state, counters: counters, credits: credits, weigh: weigh,
             pollIntervalMilliseconds: pollIntervalMilliseconds
         )
         continuation.onTermination = { _ in requestStop() }
@@ -145,6 +148,11 @@ public final class ZMQReceiveLoop: Sendable {
     /// with ``Overflow/backPressure``.
     public var dropped: Int {
         counters.dropped.load(ordering: .relaxed)
+    }
+
+    /// The summed `weigh` of the dropped messages (``dropped`` when no `weigh` was given).
+    public var droppedWeight: Int {
+        counters.droppedWeight.load(ordering: .relaxed)
     }
 
     /// Messages given to ``send(_:)`` that the socket did not take: it would have blocked
@@ -193,6 +201,7 @@ public final class ZMQReceiveLoop: Sendable {
 private final class Counters: Sendable {
     let received = Atomic<Int>(0)
     let dropped = Atomic<Int>(0)
+    let droppedWeight = Atomic<Int>(0)
     let sendDropped = Atomic<Int>(0)
 }
 
@@ -209,6 +218,7 @@ private struct Loop: Sendable {
     let counters: Counters
     /// The room left in the stream with ``ZMQReceiveLoop/Overflow/backPressure``.
     let credits: ReceiveCredits?
+    let weigh: (@Sendable (ZMQMessage) -> Int)?
     let pollIntervalMilliseconds: Int
 
     /// Serves `socket` and `outbox` until stopped or shut down, then closes both sockets and
@@ -263,10 +273,12 @@ private struct Loop: Sendable {
             case .enqueued, .terminated:
                 // After termination the stream's onTermination has already asked for a stop.
                 break
-            case .dropped:
+            case .dropped(let lost):
                 counters.dropped.add(1, ordering: .relaxed)
+                counters.droppedWeight.add(weigh?(lost) ?? 1, ordering: .relaxed)
             @unknown default:
                 counters.dropped.add(1, ordering: .relaxed)
+                counters.droppedWeight.add(weigh?(message) ?? 1, ordering: .relaxed)
             }
         }
     }

@@ -278,7 +278,10 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
         try #require(try pusher.send(pointsMessage(try blobs(count: 50, firstID: 100, seed: 6), topic: "points.x")))
         #expect(try await eventuallyTrue { try await stats(requester).windowSize == 50 })
         let figures = try await stats(requester)
-        #expect(figures.pointsRejected == 5)
+        // Points as the payloads declare them: 1 of the wrong dimension, 5 on the wrong topic; the
+        // other three payloads are too malformed to tell.
+        #expect(figures.pointsRejected == 6)
+        #expect(running.metric("mmcd_points_rejected_total") == 6)
         #expect(figures.pointsReceived == 50)
         for reason in ["bad_magic", "dimension_mismatch", "invalid_frame", "truncated", "topic"] {
             #expect(running.metric("mmcd_messages_rejected_total{reason=\"\(reason)\"}") == 1, "\(reason)")

@@ -43,7 +43,10 @@ struct FuzzTests {
         do {
             switch kind {
             case .points:
+                // The peek runs on every input too; whatever decodes must declare its true count.
+                let declared = PointBatch.declaredCount(bytes, limits: limits)
                 let batch = try PointBatch.decode(bytes, limits: limits)
+                #expect(declared == batch.count)
                 #expect(try PointBatch.decode(batch.encodedBinary()) == batch)
                 #expect(try PointBatch.decode(batch.encodedJSON(layout: .columns)) == batch)
             case .update:

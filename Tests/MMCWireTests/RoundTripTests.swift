@@ -19,7 +19,9 @@ struct RoundTripTests {
             let binary = batch.encodedBinary()
             #expect(binary.count == 16 + 8 * count * (dimension + 2))
             #expect(try PointBatch.decode(binary, expectedDimension: dimension) == batch)
+            #expect(PointBatch.declaredCount(binary) == count)
             for layout in PointBatch.JSONLayout.allCases {
+                #expect(PointBatch.declaredCount(batch.encodedJSON(layout: layout)) == count)
                 let decoded = try PointBatch.decode(batch.encodedJSON(layout: layout), expectedDimension: dimension)
                 #expect(decoded == batch, "layout \(layout), \(count) points")
                 // Bit-exact, including the sign of zero.

@@ -47,7 +47,28 @@ struct ReceiveLoopTests {
         #expect(delivered == (0..<16).map { "\($0)" })
         #expect(loop.dropped == count - 16)
         #expect(delivered.count + loop.dropped == count)
+        #expect(loop.droppedWeight == loop.dropped)
         #expect(loop.failure == nil)
+    }
+
+    @Test("A weigh function sums what the dropped messages carried")
+    func droppedMessagesAreWeighed() async throws {
+        let context = try ZMQContext()
+        let endpoint = uniqueInproc("weighed-loop")
+        let pull = try ZMQSocket(context: context, type: .pull)
+        try pull.bind(endpoint)
+        // Each message carries as many items as it has frames.
+        let loop = try ZMQReceiveLoop(
+            socket: pull, bufferSize: 2, name: "test.weighed-loop", weigh: { $0.frames.count })
+        let push = try ZMQSocket(context: context, type: .push)
+        try push.connect(endpoint)
+        let frameCounts = [1, 2, 3, 1, 2, 3]
+        for frames in frameCounts {
+            #expect(try push.send(ZMQMessage((0..<frames).map { _ in [UInt8(frames)] })))
+        }
+        #expect(try await eventually(within: .seconds(5)) { loop.received == frameCounts.count })
+        #expect(loop.dropped == 4)
+        #expect(loop.droppedWeight == 3 + 1 + 2 + 3)
     }
 
     @Test("Stopping ends the stream and closes the socket", arguments: [ZMQReceiveLoop.Overflow.dropNewest, .backPressure])
