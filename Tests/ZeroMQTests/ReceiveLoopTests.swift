@@ -4,13 +4,13 @@ import ZeroMQ
 /// A `PULL` socket bound to a fresh `inproc://` endpoint and handed to a receive loop.
 func pullLoop(
     in context: ZMQContext, bufferSize: Int = 4, overflow: ZMQReceiveLoop.Overflow = .dropNewest,
-    pollIntervalMilliseconds: Int = 100
+    weigh: (@Sendable (ZMQMessage) -> Int)? = nil, pollIntervalMilliseconds: Int = 100
 ) throws -> (loop: ZMQReceiveLoop, endpoint: String) {
     let endpoint = uniqueInproc("pull-loop")
     let pull = try ZMQSocket(context: context, type: .pull)
     try pull.bind(endpoint)
     let loop = try ZMQReceiveLoop(
-        socket: pull, bufferSize: bufferSize, overflow: overflow, name: "test.pull-loop",
+        socket: pull, bufferSize: bufferSize, overflow: overflow, name: "test.pull-loop", weigh: weigh,
         pollIntervalMilliseconds: pollIntervalMilliseconds
     )
     return (loop, endpoint)
@@ -54,12 +54,8 @@ struct ReceiveLoopTests {
     @Test("A weigh function sums what the dropped messages carried")
     func droppedMessagesAreWeighed() async throws {
         let context = try ZMQContext()
-        let endpoint = uniqueInproc("weighed-loop")
-        let pull = try ZMQSocket(context: context, type: .pull)
-        try pull.bind(endpoint)
         // Each message carries as many items as it has frames.
-        let loop = try ZMQReceiveLoop(
-            socket: pull, bufferSize: 2, name: "test.weighed-loop", weigh: { $0.frames.count })
+        let (loop, endpoint) = try pullLoop(in: context, bufferSize: 2, weigh: { $0.frames.count })
         let push = try ZMQSocket(context: context, type: .push)
         try push.connect(endpoint)
         let frameCounts = [1, 2, 3, 1, 2, 3]
