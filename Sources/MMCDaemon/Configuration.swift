@@ -73,8 +73,8 @@ extension DaemonConfiguration {
         /// Default `[""]`.
         public var topics = [""]
         /// `input.receive_hwm`: receive high-water mark in messages (`ZMQ_RCVHWM`); 0 means no
-        /// limit. Default 10,000.
-        public var receiveHighWaterMark = 10_000
+        /// limit. Default 1,000 (with `queue_capacity`, the bound on the backlog held in memory).
+        public var receiveHighWaterMark = 1_000
         /// `input.max_message_bytes`: largest accepted message; larger ones are rejected.
         /// Default 16 MiB.
         public var maxMessageBytes = 16 << 20

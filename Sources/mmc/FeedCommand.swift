@@ -32,14 +32,15 @@ struct FeedCommand: AsyncParsableCommand {
             A PUB socket drops messages while nobody subscribes, so feed waits --warmup-ms \
             before the first batch (the slow-joiner effect) and drops silently for a \
             subscriber that falls --hwm messages behind; a PUSH socket never drops: it waits \
-            (back-pressure). On exit feed gives queued messages up to 10 s to leave.
+            (back-pressure). On exit a PUSH feed waits until every queued message has left, so \
+            what it reports as sent is delivered; a PUB feed gives them up to 10 s.
 
             --labels-out writes "id<TAB>label" for every point sent, from --labels for a file \
             (the benchmark suite's NAME.labels0.gz: one integer per row, 0 = noise) or from the \
             generator (0 = noise, every cluster its own label), so that a test can score the \
             assignments mmcd publishes. Ctrl-C stops after the batch in flight; the summary \
-            and the labels of what was sent are still written, and a second Ctrl-C quits \
-            without waiting for queued messages.
+            and the labels of what was sent are still written, queued messages get up to 10 s, \
+            and a second Ctrl-C quits without waiting for them.
             """
     )
 
@@ -434,11 +435,12 @@ private struct Sender {
 
     /// How long a blocked send waits before it looks at the stop flag again.
     static let sendTimeoutMilliseconds = 100
-    /// How long closing the socket waits for queued messages to leave.
+    /// How long closing the socket waits for queued messages to leave after Ctrl-C, or on PUB.
     static let lingerMilliseconds = 10_000
 
-    /// Sends everything, prints the summary, and closes the socket, which waits up to
-    /// ``lingerMilliseconds`` for queued messages to leave.
+    /// Sends everything, prints the summary, and closes the socket, which waits for queued
+    /// messages to leave: a PUSH socket until they all have (its peers promise to take them; a
+    /// second Ctrl-C quits), a PUB socket or an interrupted feed up to ``lingerMilliseconds``.
     func run() throws {
         installStopHandlers()
         let labelsFile = try plan.labelsOut.map { path throws(FileError) in try LabelsFile(path: path) }
@@ -485,6 +487,9 @@ private struct Sender {
         let interrupted = stopRequested.load(ordering: .relaxed)
         let summary = FeedSummary(points: sent, batches: batches, seconds: elapsed.inSeconds, interrupted: interrupted)
         try Output.writeStandardOutput(Array(summary.line(plan: plan).utf8))
+        if plan.socket == .push && !interrupted {
+            try socket.set(.linger(milliseconds: -1))
+        }
         if interrupted {
             Output.writeStandardError("waiting up to \(Self.lingerMilliseconds / 1000) s for queued messages to leave; Ctrl-C again to quit now\n")
         }
