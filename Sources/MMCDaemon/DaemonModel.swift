@@ -9,11 +9,11 @@ internal import Synchronization
 final class DaemonCounters: Sendable {
     /// Points the model accepted into its window.
     let pointsAccepted = Atomic<UInt64>(0)
-    /// Messages refused as malformed (their point count is unknown when they fail to decode,
-    /// so each counts as one).
+    /// Points in messages refused as malformed, as their payloads declare them (see
+    /// `PointBatch.declaredCount`; a payload too malformed to tell counts 0).
     let pointsRejected = Atomic<UInt64>(0)
-    /// Messages the input queue dropped (one each) plus points the window refused as older
-    /// than its horizon.
+    /// Points in messages the input queue dropped unread (as declared) plus points the window
+    /// refused as older than its horizon.
     let pointsDropped = Atomic<UInt64>(0)
     /// When the daemon started.
     let started = ContinuousClock.now
@@ -126,25 +126,13 @@ actor DaemonModel {
     ///   Each point is labelled right after its insert, from the chain ends the insert cached.
     /// - Complexity: O(t * h) per point.
     func ingest(_ batch: PointBatch) -> ProvisionalLabels? {
-        let dimension = stream.window.dimension
-        guard batch.dimension == dimension else { return nil }
+        guard batch.dimension == stream.window.dimension else { return nil }
         let classifier = settings.provisional ? latest?.classifier : nil
-        var labels = classifier.map { ProvisionalLabels(modelVersion: $0.modelVersion, capacity: batch.count) }
-        var inserted = 0
-        batch.values.withUnsafeBufferPointer { values in
-            for index in 0..<batch.count {
-                let point = UnsafeBufferPointer(rebasing: values[index * dimension..<(index + 1) * dimension])
-                let slot = stream.insert(id: batch.ids[index], timestamp: batch.timestamps[index], values: point)
-                if slot != nil {
-                    inserted += 1
-                }
-                guard let classifier else { continue }
-                // A point too old for the window is labelled all the same, by descending the trees.
-                let (cluster, confidence) =
-                    if let slot { classifier.classify(slot: slot, of: stream) } else { classifier.classify(point: point) }
-                labels?.append(cluster: cluster, confidence: confidence)
-            }
-        }
+        var votes: [(label: Int32, confidence: Double)] = []
+        votes.reserveCapacity(classifier == nil ? 0 : batch.count)
+        let inserted = stream.insert(
+            ids: batch.ids, timestamps: batch.timestamps, values: batch.values, labelledBy: classifier?.votes,
+            into: &votes)
         let tooOld = batch.count - inserted
         context.counters.pointsAccepted.add(UInt64(inserted), ordering: .relaxed)
         if tooOld > 0 {
@@ -154,7 +142,7 @@ actor DaemonModel {
         context.metrics.windowPoints.set(Int64(stream.window.count))
         pointsSinceStart += inserted
         startIfDue(now: .now)
-        return labels
+        return classifier?.provisionalLabels(votes, count: batch.count)
     }
 
     /// Starts a re-clustering if the interval has passed since the last one, and moves a tree
@@ -296,19 +284,9 @@ actor DaemonModel {
 struct ProvisionalLabels: Sendable {
     /// The model version of the clustering that labelled them.
     let modelVersion: UInt64
-    private(set) var clusters: [Int64] = []
-    private(set) var confidence: [Double] = []
-
-    init(modelVersion: UInt64, capacity: Int) {
-        self.modelVersion = modelVersion
-        clusters.reserveCapacity(capacity)
-        confidence.reserveCapacity(capacity)
-    }
-
-    mutating func append(cluster: Int64, confidence weight: Double) {
-        clusters.append(cluster)
-        confidence.append(weight)
-    }
+    /// Stable cluster ids, -1 for noise.
+    let clusters: [Int64]
+    let confidence: [Double]
 }
 
 extension Duration {

@@ -38,13 +38,25 @@ struct DaemonClassifier: Sendable {
         return stableCluster(votes.provisionalLabel(of: point))
     }
 
-    /// The cluster id (`-1` noise) and confidence of the point the live model holds in `slot`,
-    /// reusing the chain ends its forest cached when it counted the point.
-    /// - Precondition: `model` is the live model this clustering was taken from, `slot` counted.
-    /// - Complexity: O(t) plus O(h) per tree regrown since the clustering.
-    func classify(slot: Int, of model: StreamModel) -> (cluster: Int64, confidence: Double) {
-        guard let votes, let forest = model.forest else { return (-1, 0) }
-        return stableCluster(votes.provisionalLabel(slot: slot, of: model.window, countedBy: forest))
+    /// The provisional labels of a batch from its leaf votes (see
+    /// ``StreamModel/insert(ids:timestamps:values:labelledBy:into:)``), in stable cluster ids;
+    /// all noise when there were no votes to take.
+    func provisionalLabels(_ votes: [(label: Int32, confidence: Double)], count: Int) -> ProvisionalLabels {
+        guard votes.count == count else {
+            return ProvisionalLabels(
+                modelVersion: modelVersion, clusters: Array(repeating: -1, count: count),
+                confidence: Array(repeating: 0, count: count))
+        }
+        var clusters: [Int64] = []
+        var confidence: [Double] = []
+        clusters.reserveCapacity(count)
+        confidence.reserveCapacity(count)
+        for vote in votes {
+            let (cluster, weight) = stableCluster(vote)
+            clusters.append(cluster)
+            confidence.append(weight)
+        }
+        return ProvisionalLabels(modelVersion: modelVersion, clusters: clusters, confidence: confidence)
     }
 
     private func stableCluster(_ vote: (label: Int32, confidence: Double)) -> (cluster: Int64, confidence: Double) {

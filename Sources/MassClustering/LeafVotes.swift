@@ -49,9 +49,14 @@ public struct LeafVotes: Sendable {
     let generations: [UInt64]
     /// Per tree and node at depth `height` (a chain end; see ``entry(tree:chainEnd:height:)``):
     /// the majority label of the window points whose chain ends there, and its share (0 = abstain).
-    let labels: [Int32]
-    let shares: [Float]
+    let votes: [Vote]
     let box: PaddedBox
+
+    /// A chain end's vote, label and share side by side so that a lookup is one load.
+    struct Vote: Sendable {
+        let label: Int32
+        let share: Float
+    }
 
     /// Where a tree's chain end (a node at depth `height`, `2^height - 1 ..< 2^(height+1) - 1`)
     /// keeps its vote.
@@ -124,9 +129,10 @@ public struct LeafVotes: Sendable {
             touched.removeAll(keepingCapacity: true)
             start = end
         }
-        self.labels = majority
-        shares = (0..<majority.count).map { entry in
-            Int(total[entry]) >= minimumLeafMass ? Float(best[entry]) / Float(total[entry]) : 0
+        votes = (0..<majority.count).map { entry in
+            Vote(
+                label: majority[entry],
+                share: Int(total[entry]) >= minimumLeafMass ? Float(best[entry]) / Float(total[entry]) : 0)
         }
     }
 
@@ -141,7 +147,7 @@ public struct LeafVotes: Sendable {
         let depth = Int.bitWidth - 1 - (node + 1).leadingZeroBitCount
         let end = ((node + 1) << (height - depth)) - 1
         let entry = Self.entry(tree: tree, chainEnd: end, height: height)
-        return (labels[entry], Double(shares[entry]))
+        return (votes[entry].label, Double(votes[entry].share))
     }
 
     /// The provisional label of a point: the share-weighted vote of the leaves it falls in.
@@ -158,13 +164,7 @@ public struct LeafVotes: Sendable {
     @usableFromInline
     func provisionalLabel(ofContiguous point: UnsafeBufferPointer<Double>) -> (label: Int32, confidence: Double) {
         precondition(point.count == dimension, "a point needs exactly `dimension` values")
-        guard box.contains(point) else { return (-1, 0) }
-        return nodes.withUnsafeBufferPointer { records in
-            tally { tree in
-                MassForest.chainEnd(
-                    of: point.baseAddress!, root: records.baseAddress! + tree &* nodesPerTree, height: height)
-            }
-        }
+        return withTables { $0.label(of: point) }
     }
 
     /// The provisional label of the point in a live window slot, as ``provisionalLabel(of:)``
@@ -183,51 +183,108 @@ public struct LeafVotes: Sendable {
     ) -> (label: Int32, confidence: Double) {
         precondition(window.dimension == dimension && forest.treeCount == treeCount, "a different model")
         precondition(forest.isCounted(slot: slot), "slot is not counted")
-        return window.withValues(slot: slot) { point in
-            guard box.contains(point) else { return (-1, 0) }
-            return nodes.withUnsafeBufferPointer { records in
-                tally { tree in
-                    forest.treeGenerations[tree] == generations[tree]
-                        ? forest.chainEnd(slot: slot, tree: tree)
-                        : MassForest.chainEnd(
-                            of: point.baseAddress!, root: records.baseAddress! + tree &* nodesPerTree, height: height)
+        return withTables { tables in
+            window.withValues(slot: slot) { point in
+                forest.withCachedChainEnds(slot: slot) { tables.label(of: point, cachedChainEnds: $0, liveGenerations: $1) }
+            }
+        }
+    }
+
+    /// Calls `body` with the votes' arrays as raw pointers, so that a loop labelling many points
+    /// touches no reference counts.
+    func withTables<Result>(_ body: (Tables) -> Result) -> Result {
+        nodes.withUnsafeBufferPointer { nodes in
+            votes.withUnsafeBufferPointer { votes in
+                generations.withUnsafeBufferPointer { generations in
+                    box.lower.withUnsafeBufferPointer { lower in
+                        box.upper.withUnsafeBufferPointer { upper in
+                            body(
+                                Tables(
+                                    nodes: nodes.baseAddress!, votes: votes.baseAddress!,
+                                    generations: generations.baseAddress!, lower: lower.baseAddress!,
+                                    upper: upper.baseAddress!, treeCount: treeCount, height: height,
+                                    nodesPerTree: nodesPerTree))
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// The share-weighted vote of the chain ends `chainEnd(tree)` of one point, one per tree.
-    @inline(__always)
-    private func tally(chainEnd: (Int) -> Int) -> (label: Int32, confidence: Double) {
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: treeCount) { candidates in
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: treeCount) { weights in
-                var distinct = 0
-                for tree in 0..<treeCount {
-                    let entry = Self.entry(tree: tree, chainEnd: chainEnd(tree), height: height)
-                    let share = Double(shares[entry])
-                    guard share > 0 else { continue }
-                    let label = labels[entry]
-                    var known = 0
-                    while known < distinct && candidates[known] != label {
-                        known += 1
+    /// The votes as raw pointers, valid only inside ``withTables(_:)``.
+    struct Tables {
+        let nodes: UnsafePointer<MassForest.Node>
+        let votes: UnsafePointer<Vote>
+        let generations: UnsafePointer<UInt64>
+        let lower: UnsafePointer<Double>
+        let upper: UnsafePointer<Double>
+        let treeCount: Int
+        let height: Int
+        let nodesPerTree: Int
+
+        /// The vote of a point, descending every tree.
+        func label(of point: UnsafeBufferPointer<Double>) -> (label: Int32, confidence: Double) {
+            guard contains(point) else { return (-1, 0) }
+            return tally { tree in
+                MassForest.chainEnd(of: point.baseAddress!, root: nodes + tree &* nodesPerTree, height: height)
+            }
+        }
+
+        /// The vote of a point whose chain ends the live forest cached at `cachedChainEnds` (one
+        /// per tree), its trees being of `liveGenerations`: a tree regrown since the votes were
+        /// built is descended instead.
+        func label(
+            of point: UnsafeBufferPointer<Double>, cachedChainEnds: UnsafePointer<Int32>,
+            liveGenerations: UnsafePointer<UInt64>
+        ) -> (label: Int32, confidence: Double) {
+            guard contains(point) else { return (-1, 0) }
+            return tally { tree in
+                liveGenerations[tree] == generations[tree]
+                    ? Int(cachedChainEnds[tree])
+                    : MassForest.chainEnd(of: point.baseAddress!, root: nodes + tree &* nodesPerTree, height: height)
+            }
+        }
+
+        /// Whether the point lies in the padded box of the window the votes were built from.
+        private func contains(_ point: UnsafeBufferPointer<Double>) -> Bool {
+            for j in 0..<point.count where !(lower[j] <= point[j] && point[j] <= upper[j]) {
+                return false
+            }
+            return true
+        }
+
+        /// The share-weighted vote of the chain ends `chainEnd(tree)` of one point, one per tree.
+        @inline(__always)
+        private func tally(chainEnd: (Int) -> Int) -> (label: Int32, confidence: Double) {
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: treeCount) { candidates in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: treeCount) { weights in
+                    var distinct = 0
+                    for tree in 0..<treeCount {
+                        let vote = votes[LeafVotes.entry(tree: tree, chainEnd: chainEnd(tree), height: height)]
+                        guard vote.share > 0 else { continue }
+                        let (label, share) = (vote.label, Double(vote.share))
+                        var known = 0
+                        while known < distinct && candidates[known] != label {
+                            known += 1
+                        }
+                        if known < distinct {
+                            weights[known] += share
+                        } else {
+                            candidates[distinct] = label
+                            weights[distinct] = share
+                            distinct += 1
+                        }
                     }
-                    if known < distinct {
-                        weights[known] += share
-                    } else {
-                        candidates[distinct] = label
-                        weights[distinct] = share
-                        distinct += 1
+                    guard distinct > 0 else { return (-1, 0) }
+                    var winner = 0
+                    for candidate in 1..<distinct
+                    where weights[candidate] > weights[winner]
+                        || (weights[candidate] == weights[winner] && candidates[candidate] < candidates[winner])
+                    {
+                        winner = candidate
                     }
+                    return (candidates[winner], weights[winner] / Double(treeCount))
                 }
-                guard distinct > 0 else { return (-1, 0) }
-                var winner = 0
-                for candidate in 1..<distinct
-                where weights[candidate] > weights[winner]
-                    || (weights[candidate] == weights[winner] && candidates[candidate] < candidates[winner])
-                {
-                    winner = candidate
-                }
-                return (candidates[winner], weights[winner] / Double(treeCount))
             }
         }
     }

@@ -442,6 +442,15 @@ public struct MassForest: Sendable {
     /// The cached chain end of a counted slot in one tree (unchecked).
     func chainEnd(slot: Int, tree: Int) -> Int { Int(chainEnds[slot &* treeCount &+ tree]) }
 
+    /// Calls `body` with a slot's cached chain ends (one per tree) and the trees' generations.
+    func withCachedChainEnds<Result>(
+        slot: Int, _ body: (UnsafePointer<Int32>, UnsafePointer<UInt64>) -> Result
+    ) -> Result {
+        chainEnds.withUnsafeBufferPointer { ends in
+            treeGenerations.withUnsafeBufferPointer { body(ends.baseAddress! + slot &* treeCount, $0.baseAddress!) }
+        }
+    }
+
     /// Whether a slot's point is counted by the forest.
     public func isCounted(slot: Int) -> Bool {
         slot >= 0 && slot * treeCount < chainEnds.count && chainEnds[slot * treeCount] >= 0

@@ -366,13 +366,6 @@ struct PaddedBox: Sendable {
     var upper: [Double]
 
     func isBounded(_ dimension: Int) -> Bool { lower[dimension] != -.infinity }
-
-    func contains(_ point: UnsafeBufferPointer<Double>) -> Bool {
-        for j in 0..<point.count where !(lower[j] <= point[j] && point[j] <= upper[j]) {
-            return false
-        }
-        return true
-    }
 }
 
 extension Collection<Double> {

@@ -57,6 +57,59 @@ public struct StreamModel: Sendable {
         values.withContiguousDoubles { insert(id: id, timestamp: timestamp, contiguous: $0) }
     }
 
+    /// Inserts points in order, as ``insert(id:timestamp:values:)`` does one by one, and with
+    /// `votes` labels each right after its insert, from the chain ends the insert cached (see
+    /// ``LeafVotes/provisionalLabel(slot:of:countedBy:)``); a point the window rejects is
+    /// labelled from its values.
+    ///
+    /// - Parameters:
+    ///   - values: `ids.count * window.dimension` values, row-major.
+    ///   - votes: the votes of a re-clustering of this model, or `nil` for no labels.
+    ///   - labels: with `votes`, receives a label (-1 noise) and a confidence per point, in order.
+    /// - Returns: the number of points the window took.
+    /// - Precondition: `timestamps.count == ids.count`; finite timestamps and values.
+    /// - Complexity: O(t * h) per point inserted or expired, O(t) per label (O(h) more per tree
+    ///   regrown since `votes` were built).
+    @discardableResult
+    public mutating func insert(
+        ids: [UInt64], timestamps: [Double], values: [Double], labelledBy votes: LeafVotes?,
+        into labels: inout [(label: Int32, confidence: Double)]
+    ) -> Int {
+        guard let votes else { return insertEach(ids: ids, timestamps: timestamps, values: values) { _, _, _ in } }
+        labels.reserveCapacity(labels.count + ids.count)
+        return votes.withTables { tables in
+            insertEach(ids: ids, timestamps: timestamps, values: values) { slot, point, forest in
+                // Optional chaining reads the forest in place; binding it would copy it per point.
+                let cached = slot.flatMap { slot in
+                    forest?.withCachedChainEnds(slot: slot) {
+                        tables.label(of: point, cachedChainEnds: $0, liveGenerations: $1)
+                    }
+                }
+                labels.append(cached ?? tables.label(of: point))
+            }
+        }
+    }
+
+    /// Inserts points in order and calls `afterInsert` after each with its slot (`nil` when the
+    /// window rejected it), its values and the forest.
+    private mutating func insertEach(
+        ids: [UInt64], timestamps: [Double], values: [Double],
+        _ afterInsert: (_ slot: Int?, _ point: UnsafeBufferPointer<Double>, _ forest: MassForest?) -> Void
+    ) -> Int {
+        let dimension = window.dimension
+        precondition(timestamps.count == ids.count && values.count == ids.count * dimension, "one row per id")
+        var inserted = 0
+        values.withUnsafeBufferPointer { values in
+            for index in ids.indices {
+                let point = UnsafeBufferPointer(rebasing: values[index * dimension..<(index + 1) * dimension])
+                let slot = insert(id: ids[index], timestamp: timestamps[index], contiguous: point)
+                inserted += slot == nil ? 0 : 1
+                afterInsert(slot, point, forest)
+            }
+        }
+        return inserted
+    }
+
     @usableFromInline
     mutating func insert(id: UInt64, timestamp: Double, contiguous point: UnsafeBufferPointer<Double>) -> Int? {
         guard let slot = window.append(id: id, timestamp: timestamp, contiguous: point, expired: &lastExpired)

@@ -168,6 +168,30 @@ func bruteForceMajority(
         #expect(checked > 100, "most points fall inside the votes' box and get a real vote")
     }
 
+    /// The batch insert labels each point right after its own insert: a later point of the same
+    /// batch that takes over its slot (the window is smaller than the batch) cannot change it.
+    @Test func aBatchInsertLabelsEveryPointAsItsValuesWould() throws {
+        let setup = try LabelledWindow(seed: 6)
+        var model = StreamModel(window: setup.window, parameters: setup.forest.parameters)
+        let votes = try LeafVotes(forest: model.forest!, window: model.window, labels: setup.labels)
+        var generator = SeededGenerator(seed: 11)
+        let count = 900
+        let values = (0..<2 * count).map { _ in generator.nextDouble() * 1.2 - 0.1 }
+        var labels: [(label: Int32, confidence: Double)] = []
+        let inserted = model.insert(
+            ids: (0..<UInt64(count)).map { 5_000 + $0 }, timestamps: Array(repeating: 0, count: count), values: values,
+            labelledBy: votes, into: &labels)
+        #expect(inserted == count && model.window.count == 400)
+        try #require(labels.count == count)
+        for index in 0..<count {
+            let expected = votes.provisionalLabel(of: values[2 * index..<2 * index + 2])
+            #expect(labels[index].label == expected.label && labels[index].confidence == expected.confidence)
+        }
+        var unlabelled: [(label: Int32, confidence: Double)] = []
+        model.insert(ids: [9_999], timestamps: [0], values: [0.5, 0.5], labelledBy: nil, into: &unlabelled)
+        #expect(unlabelled.isEmpty)
+    }
+
     @Test func aFloorBelowOneIsRejected() throws {
         let setup = try LabelledWindow(seed: 8)
         #expect(throws: ParameterError.self) {
