@@ -159,7 +159,7 @@ public final class Daemon: Sendable {
                 let server = MetricsServer(
                     host: configuration.http.address, port: configuration.http.port, registry: metrics.registry,
                     health: context.health, logger: logger,
-                    live: configuration.http.livePage ? LiveView(feed: context.live, plot: LivePlotCache(model: model)) : nil)
+                    live: configuration.http.livePage ? Self.liveView(feed: context.live, model: model) : nil)
                 metricsServer = server
                 services.append(server)
             } else {
@@ -280,6 +280,12 @@ public final class Daemon: Sendable {
         } catch {
             throw DaemonError("the model refuses the [window]/[forest] settings: \(error)")
         }
+    }
+
+    /// The live page over `model`, its plot rendered once per model version.
+    private static func liveView(feed: LiveFeed, model: DaemonModel) -> LiveView {
+        let cache = LivePlotCache(model: model)
+        return LiveView(feed: feed, plot: { await cache.svg() })
     }
 
     /// Restores the state snapshot, reporting every outcome; `nil` starts empty.

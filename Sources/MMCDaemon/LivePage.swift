@@ -7,7 +7,7 @@ internal import NIOCore
 /// | route | content |
 /// |---|---|
 /// | `GET /`, `GET /live` | the page: one self-contained HTML document, no external resources |
-/// | `GET /live/plot.svg` | the window's scatter plot (``LivePlotCache``) |
+/// | `GET /live/plot.svg` | the window's scatter plot |
 /// | `GET /live/summary.json` | the latest re-clustering's summary (``LiveFeed``) |
 /// | `GET /live/events` | `text/event-stream`: `summary` at once, `recluster` after each re-clustering |
 ///
@@ -16,7 +16,8 @@ internal import NIOCore
 /// counters. The browser's `EventSource` reconnects by itself after a restart.
 struct LiveView: Sendable {
     let feed: LiveFeed
-    let plot: LivePlotCache
+    /// The SVG of the latest clustering's window (the daemon's ``LivePlotCache``).
+    let plot: @Sendable () async -> String
     /// How often an idle event stream is written to, so a departed reader is noticed.
     var keepAliveInterval = Duration.seconds(15)
 
@@ -33,7 +34,7 @@ struct LiveView: Sendable {
         router.get("live/plot.svg") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "no-cache"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: await plot.svg())))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: await plot())))
         }
         let feed = feed
         router.get("live/summary.json") { _, _ in

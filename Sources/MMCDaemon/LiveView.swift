@@ -11,7 +11,8 @@ struct LiveWindow: Sendable {
     let modelVersion: UInt64
     /// The window's points, oldest first.
     let snapshot: SlidingWindow.Snapshot
-    /// The stable cluster id (`-1` noise) of every point id at the latest re-clustering.
+    /// The stable cluster id (`-1` noise) of every point id at the latest re-clustering. As in
+    /// published assignments, an id that a producer reused stands for its newest point.
     let assignments: [UInt64: Int64]
 
     /// The SVG scatter plot of the window: the same renderer as `mmc plot`, aggregating above
@@ -65,9 +66,11 @@ final class LiveFeed: Sendable {
         var nextSubscriber = 0
         var stopped = false
         var history: [Int64: ClusterHistory] = [:]
-        var latest: String?
+        /// The JSON members describing the latest re-clustering; `nil` before the first.
+        var clustering: String?
         var reclusterings: UInt64 = 0
-        var lastRate: (at: ContinuousClock.Instant, accepted: UInt64)?
+        /// When the latest re-clustering was reported, and the points accepted by then.
+        var lastReport: (at: ContinuousClock.Instant, accepted: UInt64)?
     }
 
     private let state = Mutex(State())
@@ -90,7 +93,7 @@ final class LiveFeed: Sendable {
             let id = state.nextSubscriber
             state.nextSubscriber += 1
             state.subscribers[id] = continuation
-            continuation.yield(Self.event(named: "summary", state.latest ?? summary(&state, update: nil, duration: nil)))
+            continuation.yield(Self.event(named: "summary", summary(state)))
             return (id, state.subscribers.count)
         }
         guard let (id, count) = opened else { return nil }
@@ -121,16 +124,16 @@ final class LiveFeed: Sendable {
         state.withLock { state in
             state.reclusterings += 1
             Self.track(update, history: &state.history)
-            let summary = summary(&state, update: update, duration: duration)
-            state.latest = summary
-            let event = Self.event(named: "recluster", summary)
+            state.clustering = Self.clustering(update, duration: duration, history: state.history)
+            let event = Self.event(named: "recluster", summary(state))
+            state.lastReport = (.now, counters.pointsAccepted.load(ordering: .relaxed))
             for continuation in state.subscribers.values { continuation.yield(event) }
         }
     }
 
     /// The latest summary as JSON (counters as of now).
     func currentSummary() -> String {
-        state.withLock { $0.latest ?? summary(&$0, update: nil, duration: nil) }
+        state.withLock { summary($0) }
     }
 
     /// Ends every stream and refuses new ones: the daemon is shutting down.
@@ -178,34 +181,40 @@ final class LiveFeed: Sendable {
         history = history.filter { present.contains($0.key) }
     }
 
-    /// The JSON summary: the latest clustering (if any), the counters and the rate since the
-    /// previous summary.
-    private func summary(_ state: inout State, update: ClusterUpdate?, duration: Duration?) -> String {
+    /// The JSON summary: the counters as of now, the rate of accepted points since the
+    /// previous re-clustering was reported (since the start before that), and the latest
+    /// re-clustering.
+    private func summary(_ state: State) -> String {
         let now = ContinuousClock.now
         let accepted = counters.pointsAccepted.load(ordering: .relaxed)
-        let since = state.lastRate ?? (counters.started, 0)
+        let since = state.lastReport ?? (counters.started, 0)
         let elapsed = (now - since.at).seconds
         let rate = elapsed > 0 ? Double(accepted &- since.accepted) / elapsed : 0
-        if update != nil { state.lastRate = (now, accepted) }
-        var json = "{\"model_version\":\(update?.modelVersion ?? 0),\"reclusterings\":\(state.reclusterings)"
+        var json = "{\"reclusterings\":\(state.reclusterings)"
         json += ",\"points_accepted\":\(accepted),\"points_per_second\":\(Self.number(rate))"
         json += ",\"points_rejected\":\(counters.pointsRejected.load(ordering: .relaxed))"
         json += ",\"points_dropped\":\(counters.pointsDropped.load(ordering: .relaxed))"
-        json += ",\"uptime_seconds\":\(Self.number((now - counters.started).seconds))"
-        guard let update, let duration else { return json + ",\"window_size\":null,\"clusters\":[]}" }
-        json += ",\"time\":\(Self.number(update.time)),\"recluster_seconds\":\(Self.number(duration.seconds))"
+        json += ",\"uptime_seconds\":\(Self.number((now - counters.started).seconds)),"
+        return json + (state.clustering ?? "\"model_version\":null,\"window_size\":null,\"clusters\":[]") + "}"
+    }
+
+    /// The JSON members of a re-clustering: version, time, duration, window, noise and every
+    /// cluster with its mass, centroid, age and last event.
+    private static func clustering(_ update: ClusterUpdate, duration: Duration, history: [Int64: ClusterHistory]) -> String {
+        var json = "\"model_version\":\(update.modelVersion),\"time\":\(number(update.time))"
+        json += ",\"recluster_seconds\":\(number(duration.seconds))"
         json += ",\"window_size\":\(update.windowSize),\"noise\":\(update.noiseCount),\"clusters\":["
         for (index, cluster) in update.clusters.enumerated() {
-            let history = state.history[cluster.id]
+            let history = history[cluster.id]
             if index > 0 { json += "," }
             json += "{\"id\":\(cluster.id),\"mass\":\(cluster.mass),\"centroid\":["
-            json += cluster.centroid.map(Self.number).joined(separator: ",")
-            json += "],\"age_seconds\":\(Self.number(max(0, update.time - (history?.born ?? update.time))))"
+            json += cluster.centroid.map(number).joined(separator: ",")
+            json += "],\"age_seconds\":\(number(max(0, update.time - (history?.born ?? update.time))))"
             json += ",\"born_version\":\(history?.bornVersion ?? update.modelVersion)"
             json += ",\"last_event\":\"\(history?.lastEvent ?? "")\""
             json += ",\"last_event_version\":\(history?.lastEventVersion ?? update.modelVersion)}"
         }
-        return json + "]}"
+        return json + "]"
     }
 
     /// A finite number as JSON (the standard library's shortest form is valid JSON).
