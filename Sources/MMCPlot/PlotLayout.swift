@@ -7,6 +7,7 @@ struct Layout {
     static let inset = 8.0
     /// Approximate width of a character at the 12 px font size, to size the legend.
     static let characterWidth = 7.0
+    static let legendTitle = "cluster (points)"
 
     let width: Double
     let height: Double
@@ -31,7 +32,7 @@ struct Layout {
         domainX = Self.domain(projection.x)
         domainY = Self.domain(projection.y)
         let entries = (0..<categories.count).filter { categories.counts[$0] > 0 || $0 >= Categories.firstCluster }
-        let longest = entries.map { categories.legendText($0).count }.max() ?? 0
+        let longest = max(Self.legendTitle.count - 2, entries.map { categories.legendText($0).count }.max() ?? 0)
         legendRows = max(1, Int((plotBottom - plotTop - Self.rowHeight) / Self.rowHeight))
         legendColumnWidth = 28 + Self.characterWidth * Double(longest)
         let columns = (entries.count + legendRows - 1) / legendRows
@@ -135,7 +136,7 @@ struct Layout {
             + [Categories.noise, Categories.unassigned].filter { categories.counts[$0] > 0 }
         guard !entries.isEmpty else { return }
         svg.raw("<g class=\"legend\">\n")
-        text(&svg, width + 12, plotTop + 4, "cluster (points)", anchor: "start", className: "legend-title")
+        text(&svg, width + 12, plotTop + 4, Self.legendTitle, anchor: "start", className: "legend-title")
         for (position, category) in entries.enumerated() {
             let x = width + 12 + Double(position / legendRows) * legendColumnWidth
             let y = plotTop + Self.rowHeight * Double(position % legendRows + 1) + 4
