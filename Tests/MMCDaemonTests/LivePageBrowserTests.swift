@@ -10,8 +10,9 @@ import Testing
     private struct PageState: Decodable, Equatable {
         /// Points (`circle`) and cells (`rect`) in the plot's point groups.
         let marks: Int
-        /// The `data-cluster` of every cluster-table row.
+        /// The `data-cluster` of every cluster-table row, and the table's text.
         let rows: [String]
+        let table: String
         /// The model version the plot shows, and the one the counters show.
         let plotVersion: String
         let counterVersion: String
@@ -24,6 +25,7 @@ import Testing
         JSON.stringify({
           marks: document.querySelectorAll("#plot svg .points circle, #plot svg .cells rect").length,
           rows: Array.from(document.querySelectorAll("#clusters tbody tr")).map((row) => row.dataset.cluster),
+          table: document.querySelector("#clusters tbody").textContent,
           plotVersion: document.getElementById("plot").dataset.modelVersion,
           counterVersion: document.getElementById("model-version").textContent,
           seen: Number(document.getElementById("events-received").textContent),
@@ -83,6 +85,7 @@ import Testing
         let updated = try #require(after)
         #expect(followed, "the page did not follow a re-clustering: before \(shown), after \(updated)")
         #expect(updated.plotTitle != shown.plotTitle)
+        #expect(updated.table != shown.table, "the cluster table did not change: \(updated.table)")
         #expect(updated.marks == 3_000)
 
         let png = try browser.screenshot(session: session)
