@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "MassClustering", targets: ["MassClustering"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "MMCWire", targets: ["MMCWire"]),
+        .library(name: "MMCPlot", targets: ["MMCPlot"]),
         .executable(name: "mmc", targets: ["mmc"]),
         .executable(name: "mmcd", targets: ["mmcd"]),
     ],
@@ -38,11 +39,14 @@ let package = Package(
         // Wire protocol: encoding and total decoding of points and cluster updates. No I/O.
         .target(name: "MMCWire"),
 
+        // SVG scatter plots of a clustering (and the principal components they may show). No I/O.
+        .target(name: "MMCPlot", dependencies: ["MassClustering"]),
+
         // The daemon: configuration, services, metrics.
         .target(
             name: "MMCDaemon",
             dependencies: [
-                "MassClustering", "ZeroMQ", "MMCWire",
+                "MassClustering", "ZeroMQ", "MMCWire", "MMCPlot",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -63,7 +67,8 @@ let package = Package(
         .executableTarget(
             name: "mmc",
             dependencies: [
-                "MassClustering", "MMCWire", "ZeroMQ", "CZlib",
+                // MMCDaemon for the state file format and the daemon's [clustering] settings.
+                "MassClustering", "MMCWire", "ZeroMQ", "CZlib", "MMCPlot", "MMCDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +76,7 @@ let package = Package(
         .testTarget(name: "MassClusteringTests", dependencies: ["MassClustering"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "MMCWireTests", dependencies: ["MMCWire"]),
+        .testTarget(name: "MMCPlotTests", dependencies: ["MMCPlot", "MassClustering"]),
         .testTarget(
             name: "MMCDaemonTests",
             dependencies: [

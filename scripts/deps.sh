@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages mmcd builds and tests against (Debian 12), unless already present.
 set -euo pipefail
-packages=(libzmq3-dev pkg-config zlib1g-dev python3)
+packages=(libzmq3-dev pkg-config zlib1g-dev python3 chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -38,7 +38,7 @@ public struct DaemonConfiguration: Sendable, Hashable {
     public var control = Control()
     /// `[state]`: snapshots that survive a restart.
     public var state = State()
-    /// `[http]`: Prometheus metrics and the health endpoint.
+    /// `[http]`: Prometheus metrics, the health endpoint and the live page.
     public var http = HTTP()
     /// `[log]`: logging.
     public var log = Log()
@@ -231,12 +231,15 @@ extension DaemonConfiguration {
         public init() {}
     }
 
-    /// `[http]`: the metrics and health endpoint.
+    /// `[http]`: the metrics and health endpoint, and the live page.
     public struct HTTP: Sendable, Hashable {
         /// `http.address`: address the HTTP server listens on. Default `127.0.0.1`.
         public var address = "127.0.0.1"
         /// `http.port`: TCP port; 0 turns the HTTP server off. Default 9477.
         public var port = 9_477
+        /// `http.live_page`: serve the live page (`/`: the window's scatter plot, the cluster
+        /// table and the counters, updated after every re-clustering). Default `true`.
+        public var livePage = true
 
         /// The defaults.
         public init() {}

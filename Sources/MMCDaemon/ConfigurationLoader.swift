@@ -377,6 +377,7 @@ struct ConfigurationKey {
                 meaning: "0 = only at shutdown"),
             string("http.address", \.http.address, .host),
             integer("http.port", \.http.port, in: [0...65_535], meaning: "0 = off"),
+            boolean("http.live_page", \.http.livePage, live: false),
             choice("log.level", \.log.level, live: true),
             choice("log.format", \.log.format),
             string("security.curve_secret_key_file", \.security.curveSecretKeyFile, .optionalAbsolutePath),

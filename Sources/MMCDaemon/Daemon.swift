@@ -106,18 +106,15 @@ public final class Daemon: Sendable {
     ) throws(DaemonError) {
         self.handlesSignals = handlesSignals
         let staleAfter = Self.staleAfter(configuration.schedule)
+        let counters = DaemonCounters()
         let context = DaemonContext(
-            metrics: metrics, counters: DaemonCounters(), logger: logger, notifier: notifier,
-            health: HealthMonitor(staleAfter: staleAfter), rejects: RateLimitedLog(logger: logger))
+            metrics: metrics, counters: counters, logger: logger, notifier: notifier,
+            health: HealthMonitor(staleAfter: staleAfter), rejects: RateLimitedLog(logger: logger),
+            live: LiveFeed(counters: counters, clients: metrics.liveClients))
         let empty = try Self.emptyModel(configuration)
         let clustering: ClusteringParameters
         do {
-            clustering = try ClusteringParameters(
-                method: configuration.clustering.method == .mmc ? .mmc : .dmc,
-                minSamples: configuration.clustering.minSamples,
-                minClusterSize: configuration.clustering.minClusterSize == 0 ? nil : configuration.clustering.minClusterSize,
-                graphNeighbours: configuration.clustering.graphNeighbours,
-                outlierFactor: configuration.clustering.outlierFactor)
+            clustering = try configuration.clustering.parameters()
         } catch {
             throw DaemonError("the clusterer refuses the [clustering] settings: \(error)")
         }
@@ -161,7 +158,8 @@ public final class Daemon: Sendable {
             if configuration.http.port != 0 {
                 let server = MetricsServer(
                     host: configuration.http.address, port: configuration.http.port, registry: metrics.registry,
-                    health: context.health, logger: logger)
+                    health: context.health, logger: logger,
+                    live: configuration.http.livePage ? Self.liveView(feed: context.live, model: model) : nil)
                 metricsServer = server
                 services.append(server)
             } else {
@@ -282,6 +280,12 @@ public final class Daemon: Sendable {
         } catch {
             throw DaemonError("the model refuses the [window]/[forest] settings: \(error)")
         }
+    }
+
+    /// The live page over `model`, its plot rendered once per model version.
+    private static func liveView(feed: LiveFeed, model: DaemonModel) -> LiveView {
+        let cache = LivePlotCache(model: model)
+        return LiveView(feed: feed, plot: { await cache.svg() })
     }
 
     /// Restores the state snapshot, reporting every outcome; `nil` starts empty.

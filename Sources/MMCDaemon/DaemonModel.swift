@@ -28,6 +28,8 @@ struct DaemonContext: Sendable {
     let health: HealthMonitor
     /// Rate-limited warnings about bad input, one line per reason per 10 s.
     let rejects: RateLimitedLog
+    /// The live page's feed of re-clustering summaries.
+    let live: LiveFeed
 }
 
 /// The model owner: the one place that mutates the window, the forest and the cluster tracker.
@@ -165,6 +167,12 @@ actor DaemonModel {
         latest?.fullUpdate
     }
 
+    /// The window now with each point's cluster at the latest re-clustering, for the live page.
+    /// - Complexity: O(n) copies of the window; the assignments are shared, not copied.
+    func liveWindow() -> LiveWindow {
+        LiveWindow(modelVersion: modelVersion, snapshot: stream.window.snapshot(), assignments: latest?.assignments ?? [:])
+    }
+
     /// The model's part of the `stats` reply.
     func figures() -> Figures {
         Figures(
@@ -262,6 +270,7 @@ actor DaemonModel {
             update.windowSize > 0 ? Double(update.noiseCount) / Double(update.windowSize) : 0)
         context.metrics.reclusterDuration.record(duration)
         context.health.recordRecluster()
+        context.live.reclustered(update, duration: duration)
         let milliseconds = Int((duration.seconds * 1_000).rounded())
         let status =
             "window \(update.windowSize) points, \(update.clusters.count) clusters, last re-clustering \(milliseconds) ms"

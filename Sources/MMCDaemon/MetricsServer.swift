@@ -38,6 +38,8 @@ public struct DaemonMetrics: Sendable {
     /// declare them (a payload too malformed to tell counts 0; `mmcd_messages_rejected_total`
     /// counts every message).
     public let pointsRejected: Counter
+    /// `mmcd_live_clients`: live pages connected to `/live/events`.
+    public let liveClients: Gauge
 
     /// Bucket bounds of ``reclusterDuration``: 10 ms to 2 minutes.
     public static let reclusterDurationBuckets: [Duration] = [
@@ -67,6 +69,8 @@ public struct DaemonMetrics: Sendable {
                 "recluster_abandoned", "total", "Re-clusterings abandoned because they exceeded the time budget."))
         pointsRejected = registry.makeCounter(
             descriptor: Self.descriptor("points_rejected", "total", "Points in rejected messages, as declared."))
+        liveClients = registry.makeGauge(
+            descriptor: Self.descriptor("live_clients", "", "Live pages connected to the event stream."))
         for result in SnapshotWriteResult.allCases { _ = snapshotWrites(result: result) }
     }
 
@@ -215,10 +219,14 @@ public struct MetricsServerError: Error, Sendable, Hashable, CustomStringConvert
     public let description: String
 }
 
-/// The daemon's HTTP endpoint: `GET /metrics` (Prometheus text format) and `GET /healthz` (JSON).
+/// The daemon's HTTP endpoint: `GET /metrics` (Prometheus text format) and `GET /healthz` (JSON),
+/// and with the live page on (`http.live_page`): `GET /` (or `/live`) the page,
+/// `GET /live/plot.svg` the window's scatter plot, `GET /live/summary.json` the latest
+/// re-clustering's summary, `GET /live/events` those summaries as server-sent events.
 ///
 /// A ServiceLifecycle `Service` built on Hummingbird 2: run it in the daemon's `ServiceGroup`
-/// and it stops accepting connections and finishes in-flight requests on graceful shutdown.
+/// and it stops accepting connections and finishes in-flight requests on graceful shutdown
+/// (event streams are ended first, so none holds the shutdown up).
 /// Port 0 binds an ephemeral port; ``boundPort()`` returns the port actually bound.
 ///
 /// ```swift
@@ -237,15 +245,25 @@ public struct MetricsServer: Service {
     private let registry: PrometheusCollectorRegistry
     private let health: HealthMonitor
     private let logger: Logger
+    private let live: LiveView?
     private let binding = Binding()
 
-    /// A server for `registry` and `health` on `host:port`.
+    /// A server for `registry` and `health` on `host:port`, without the live page.
     public init(host: String, port: Int, registry: PrometheusCollectorRegistry, health: HealthMonitor, logger: Logger) {
+        self.init(host: host, port: port, registry: registry, health: health, logger: logger, live: nil)
+    }
+
+    /// A server that also serves the live page from `live`.
+    init(
+        host: String, port: Int, registry: PrometheusCollectorRegistry, health: HealthMonitor, logger: Logger,
+        live: LiveView?
+    ) {
         self.host = host
         self.port = port
         self.registry = registry
         self.health = health
         self.logger = logger
+        self.live = live
     }
 
     /// Serves until graceful shutdown of the enclosing service group.
@@ -268,6 +286,7 @@ public struct MetricsServer: Service {
                 status: report.isHealthy ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: report.json)))
         }
+        live?.addRoutes(to: router)
         let binding = binding
         let requested = port
         let application = Application(
@@ -276,7 +295,12 @@ public struct MetricsServer: Service {
             onServerRunning: { channel in binding.bound(channel.localAddress?.port ?? requested) },
             logger: logger)
         do {
-            try await application.run()
+            let live = live
+            try await withGracefulShutdownHandler {
+                try await application.run()
+            } onGracefulShutdown: {
+                live?.feed.stop()
+            }
             binding.finish(MetricsServerError(description: "the metrics server has stopped"))
         } catch {
             binding.finish(MetricsServerError(description: "the metrics server failed: \(error)"))

@@ -21,7 +21,13 @@ struct DataFile {
     ///
     /// - Throws: ``FileError`` naming the path and, for a parse error, the line and column.
     init(path: String) throws(FileError) {
-        let bytes = try GzipReader.readAll(path: path)
+        try self.init(path: path, bytes: try GzipReader.readAll(path: path))
+    }
+
+    /// Parses `bytes` already read from `path`.
+    ///
+    /// - Throws: ``FileError`` naming the path, the line and the column.
+    init(path: String, bytes: [UInt8]) throws(FileError) {
         do {
             table = try DelimitedParser.parse(bytes)
         } catch {
@@ -38,6 +44,23 @@ struct DataFile {
     /// The column names from the header, or `x1`, `x2`, ... when there is none.
     var featureNames: [String] {
         table.columnNames ?? (1...table.columnCount).map { "x\($0)" }
+    }
+}
+
+extension DataFile {
+    /// One integer label per row from `path`.
+    static func readLabels(_ path: String, rows: Int) throws(FileError) -> [Int] {
+        let table = try DataFile(path: path).table
+        let name = GzipReader.displayName(path)
+        guard table.columnCount == 1, table.rowCount == rows else {
+            throw FileError(path: name, reason: "expected \(rows) rows of one label each, got \(table.rowCount) rows of \(table.columnCount) columns")
+        }
+        return try table.values.enumerated().map { row, value throws(FileError) in
+            guard let label = Int(exactly: value) else {
+                throw FileError(path: name, reason: "row \(row + 1): label \(value) is not an integer")
+            }
+            return label
+        }
     }
 }
 

@@ -319,24 +319,9 @@ enum SourcePlan: Sendable {
                 throw FileError(path: GzipReader.displayName(path), reason: "holds no points")
             }
             let labels = try labelsPath.map { labelsPath throws(FileError) in
-                try Self.readLabels(labelsPath, rows: table.rowCount)
+                try DataFile.readLabels(labelsPath, rows: table.rowCount)
             }
             return .table(values: table.values, dimension: table.columnCount, labels: labels, passes: passes)
-        }
-    }
-
-    /// One integer label per row from `path`.
-    private static func readLabels(_ path: String, rows: Int) throws(FileError) -> [Int] {
-        let table = try DataFile(path: path).table
-        let name = GzipReader.displayName(path)
-        guard table.columnCount == 1, table.rowCount == rows else {
-            throw FileError(path: name, reason: "expected \(rows) rows of one label each, got \(table.rowCount) rows of \(table.columnCount) columns")
-        }
-        return try table.values.enumerated().map { row, value throws(FileError) in
-            guard let label = Int(exactly: value) else {
-                throw FileError(path: name, reason: "row \(row + 1): label \(value) is not an integer")
-            }
-            return label
         }
     }
 }

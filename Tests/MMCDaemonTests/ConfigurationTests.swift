@@ -24,7 +24,7 @@ import Testing
         #expect(try DaemonConfiguration(toml: "") == DaemonConfiguration())
         let paths = DaemonConfiguration.documentedKeys.map(\.path)
         #expect(Set(paths).count == paths.count)
-        #expect(paths.count == 40)
+        #expect(paths.count == 41)
     }
 
     @Test func shippedConfigIsTheDefaultsAndDocumentsEveryKey() throws {
@@ -81,6 +81,7 @@ import Testing
                 directory = ""
                 [http]
                 port = 0
+                live_page = false
                 [log]
                 level = "debug"
                 format = "json"
@@ -106,6 +107,7 @@ import Testing
         #expect(configuration.control.endpoint == "")
         #expect(configuration.state.directory == "")
         #expect(configuration.http.port == 0)
+        #expect(configuration.http.livePage == false)
         #expect(configuration.log.level == .debug)
         #expect(configuration.log.format == .json)
         #expect(configuration.security.curveSecretKeyFile == "/etc/mmcd/server.key")

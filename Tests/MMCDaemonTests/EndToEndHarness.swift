@@ -178,6 +178,8 @@ struct EndToEndSettings {
     var intervalSeconds = 0.5
     /// Whether the daemon keeps a state snapshot in the workspace's `state` directory.
     var keepsState = true
+    /// The HTTP port (metrics, health, live page); 0 turns the HTTP server off.
+    var httpPort = 0
 }
 
 /// One test's world: a temporary directory, free loopback ports, a configuration file, the
@@ -278,7 +280,7 @@ final class EndToEndWorkspace {
             [state]
             directory = "\(settings.keepsState ? stateDirectory : "")"
             [http]
-            port = 0
+            port = \(settings.httpPort)
 
             """
         try write(toml, to: configurationPath)

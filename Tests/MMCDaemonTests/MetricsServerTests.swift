@@ -25,11 +25,12 @@ struct HTTPTestError: Error, CustomStringConvertible {
     let description: String
 }
 
-private func blockingGet(port: Int, path: String) throws -> RawHTTPResponse {
+/// A TCP connection to 127.0.0.1:`port` whose receives time out after `timeout`; the caller
+/// closes it.
+func loopbackConnection(port: Int, timeout: timeval) throws -> Int32 {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard descriptor >= 0 else { throw HTTPTestError(description: "socket: errno \(errno)") }
-    defer { close(descriptor) }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    var timeout = timeout
     setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -40,7 +41,17 @@ private func blockingGet(port: Int, path: String) throws -> RawHTTPResponse {
             connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
         }
     }
-    guard connected == 0 else { throw HTTPTestError(description: "connect to port \(port): errno \(errno)") }
+    guard connected == 0 else {
+        let error = HTTPTestError(description: "connect to port \(port): errno \(errno)")
+        close(descriptor)
+        throw error
+    }
+    return descriptor
+}
+
+private func blockingGet(port: Int, path: String) throws -> RawHTTPResponse {
+    let descriptor = try loopbackConnection(port: port, timeout: timeval(tv_sec: 10, tv_usec: 0))
+    defer { close(descriptor) }
     let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
     let sent = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     guard sent == request.count else { throw HTTPTestError(description: "send: errno \(errno)") }

@@ -1,0 +1,17 @@
+public import MassClustering
+
+extension DaemonConfiguration.Clustering {
+    /// The core's parameters for these settings: what the daemon re-clusters with, and what
+    /// `mmc plot` uses to cluster a saved window the way the daemon would.
+    ///
+    /// `min_cluster_size = 0` leaves the size to be derived from the window at each
+    /// re-clustering.
+    /// - Throws: `ParameterError` when the core refuses a value (validated configurations
+    ///   never are).
+    public func parameters() throws(ParameterError) -> ClusteringParameters {
+        try ClusteringParameters(
+            method: method == .mmc ? .mmc : .dmc, minSamples: minSamples,
+            minClusterSize: minClusterSize == 0 ? nil : minClusterSize, graphNeighbours: graphNeighbours,
+            outlierFactor: outlierFactor)
+    }
+}
