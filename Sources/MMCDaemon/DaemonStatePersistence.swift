@@ -5,9 +5,10 @@ internal import Prometheus
 
 /// What a state snapshot is made from: copy-on-write copies taken by the model owner, turned
 /// into a ``DaemonStateSnapshot`` (an O(n) copy and a sort of the tracker's points) off the
-/// owner, by the writer.
+/// owner, by the writer. The window only: holding the forest would make the owner copy its
+/// per-slot leaf cache at its next insert.
 struct DaemonPersistedState: Sendable {
-    let model: StreamModel
+    let window: SlidingWindow
     let tracker: ClusterTracker
     let modelVersion: UInt64
     let sequenceNumbers: [String: UInt64]
@@ -16,7 +17,7 @@ struct DaemonPersistedState: Sendable {
     /// fresh forest (see ``DaemonRestoredState``), which keeps the file independent of the
     /// forest's memory layout.
     func snapshot(createdAt: Double) -> DaemonStateSnapshot {
-        let points = model.snapshot()
+        let points = window.snapshot()
         let tracked = tracker.state
         return DaemonStateSnapshot(
             createdAt: createdAt, modelVersion: modelVersion, dimension: points.dimension, windowIDs: points.ids,
@@ -97,7 +98,7 @@ struct DaemonStateWriter: Sendable {
             context.logger.debug(
                 "state snapshot written",
                 metadata: [
-                    "path": "\(store.path)", "window.size": "\(state.model.window.count)",
+                    "path": "\(store.path)", "window.size": "\(state.window.count)",
                     "write.ms": "\(Int(((ContinuousClock.now - started).seconds * 1_000).rounded()))",
                 ])
             return true

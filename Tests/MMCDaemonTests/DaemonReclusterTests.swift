@@ -35,7 +35,8 @@ struct DaemonReclusterTests {
     func job(_ model: StreamModel, tracker: ClusterTracker = ClusterTracker(), version: UInt64 = 1,
              base: (version: UInt64, assignments: [UInt64: Int64])? = nil) throws -> ReclusterJob {
         ReclusterJob(
-            model: model, tracker: tracker, parameters: try ClusteringParameters(), modelVersion: version, time: 10,
+            window: model.window, partition: model.forest?.partition, tracker: tracker,
+            parameters: try ClusteringParameters(), modelVersion: version, time: 10,
             diffBase: base)
     }
 
@@ -112,7 +113,7 @@ struct DaemonReclusterTests {
         let live = try model(points, ids: Array(500..<700))
         let result = try job(live).run()
         let saved = DaemonPersistedState(
-            model: live, tracker: result.tracker, modelVersion: 1, sequenceNumbers: ["clusters.mmcd": 4])
+            window: live.window, tracker: result.tracker, modelVersion: 1, sequenceNumbers: ["clusters.mmcd": 4])
             .snapshot(createdAt: 0)
         let decoded = try StateStore.decode(try StateStore.encode(saved))
         let empty = try model([], ids: [])
