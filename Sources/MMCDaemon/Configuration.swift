@@ -86,6 +86,10 @@ extension DaemonConfiguration {
         /// `input.queue_capacity`: decoded batches buffered between the receive thread and the
         /// model; batches beyond it are dropped and counted. Default 1,024.
         public var queueCapacity = 1_024
+        /// `input.max_future_seconds`: points stamped more than this many seconds after the
+        /// daemon's clock are rejected (counted, the rest of their message is taken); 0 means no
+        /// check. Default 300.
+        public var maxFutureSeconds = 300.0
 
         /// The defaults.
         public init() {}

@@ -65,6 +65,10 @@ private struct ConfigurationReader {
     }
 
     mutating func read(toml: String, source: String) {
+        if let (line, problem) = TOMLGuard.firstAssertion(in: toml) {
+            issues.append(ConfigurationIssue(key: "\(source):\(line)", value: nil, problem: "invalid TOML: \(problem)"))
+            return
+        }
         let document: TOMLTable
         do {
             document = try TOMLTable(string: toml)
@@ -337,6 +341,8 @@ struct ConfigurationKey {
             integer("input.max_batch_points", \.input.maxBatchPoints, in: [1...1_000_000]),
             integer("input.dimension", \.input.dimension, in: [1...1_024]),
             integer("input.queue_capacity", \.input.queueCapacity, in: [1...1_000_000]),
+            number(
+                "input.max_future_seconds", \.input.maxFutureSeconds, in: [0...31_536_000], meaning: "0 = no check"),
             integer("window.size", \.window.size, in: [0...maxWindowPoints], meaning: "0 = time-only window"),
             number(
                 "window.max_age_seconds", \.window.maxAgeSeconds, in: [0...31_536_000], meaning: "0 = no age limit"),

@@ -128,7 +128,7 @@ public final class Daemon: Sendable {
             throw DaemonError("cannot create the ZeroMQ context: \(error)")
         }
         do {
-            let security = try DaemonSecurity(configuration: configuration.security, zmq: zmq)
+            let security = try DaemonSecurity(configuration: configuration.security, zmq: zmq, context: context)
             let publisher = try Self.makePublisher(
                 configuration.output, lastSequences: restored?.sequenceNumbers ?? [:], zmq: zmq, security: security,
                 context: context)
@@ -152,7 +152,7 @@ public final class Daemon: Sendable {
             endpoints = DaemonEndpoints(input: input.bound, output: publisher.endpoint, control: control?.bound)
             reloader = DaemonReloader(
                 path: configurationPath, overrides: overrides, running: configuration, model: model,
-                logLevel: logLevel, context: context)
+                security: security, logLevel: logLevel, context: context)
 
             var services: [any Service] = []
             if configuration.http.port != 0 {
@@ -180,7 +180,8 @@ public final class Daemon: Sendable {
                 DaemonIngestService(
                     loop: input.loop, model: model, publisher: publisher,
                     topicFilter: configuration.input.socket == .pull ? configuration.input.topics.map { Array($0.utf8) } : nil,
-                    dimension: configuration.input.dimension, limits: limits, context: context))
+                    dimension: configuration.input.dimension, limits: limits,
+                    admission: DaemonAdmission(configuration: configuration.input, context: context), context: context))
             services.append(DaemonShutdownAnnouncer(context: context))
             group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
             self.model = model
@@ -375,25 +376,35 @@ final class DaemonReloader: Sendable {
     private let overrides: [String]
     private let running: Mutex<DaemonConfiguration>
     private let model: DaemonModel
+    private let security: DaemonSecurity
     private let logLevel: DaemonLogLevel
     private let context: DaemonContext
 
     init(
-        path: String, overrides: [String], running: DaemonConfiguration, model: DaemonModel, logLevel: DaemonLogLevel,
-        context: DaemonContext
+        path: String, overrides: [String], running: DaemonConfiguration, model: DaemonModel, security: DaemonSecurity,
+        logLevel: DaemonLogLevel, context: DaemonContext
     ) {
         self.path = path
         self.overrides = overrides
         self.running = Mutex(running)
         self.model = model
+        self.security = security
         self.logLevel = logLevel
         self.context = context
     }
 
-    /// Reloads; an invalid file changes nothing and is reported key by key.
+    /// Reloads; an invalid file changes nothing and is reported key by key. The CURVE
+    /// allow-list file is read again in any case (a bad one keeps the previous list).
     func reload() async -> DaemonReloadReport {
         let logger = context.logger
         notify { () throws(SystemdNotifierError) in try context.notifier.reloading(status: "reloading the configuration") }
+        do {
+            if let count = try security.reloadAllowList() {
+                logger.info("CURVE allow-list reloaded", metadata: ["keys": "\(count)"])
+            }
+        } catch {
+            logger.error("CURVE allow-list not reloaded; the previous one stays in force", metadata: ["error": "\(error)"])
+        }
         let new: DaemonConfiguration
         do {
             new = try DaemonConfiguration(contentsOfFile: path, overrides: overrides)

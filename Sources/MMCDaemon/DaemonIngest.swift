@@ -26,6 +26,8 @@ struct DaemonIngestService: Service {
     let topicFilter: [[UInt8]]?
     let dimension: Int
     let limits: DecodingLimits
+    /// Message size and timestamp policy (``DaemonAdmission``).
+    let admission: DaemonAdmission
     let context: DaemonContext
 
     func run() async throws {
@@ -45,6 +47,10 @@ struct DaemonIngestService: Service {
 
     /// Decodes one message and applies it, or rejects it whole.
     func handle(_ message: ZMQMessage) async {
+        if let refusal = admission.sizeRefusal(message) {
+            reject(message, reason: "message_too_large", refusal.message)
+            return
+        }
         let decoded: PointMessage
         do {
             decoded = try PointMessage.decode(frames: message.frames, expectedDimension: dimension, limits: limits)
@@ -56,8 +62,8 @@ struct DaemonIngestService: Service {
             reject(message, reason: "topic", "topic \"\(decoded.topic)\" matches none of input.topics")
             return
         }
-        let batch = decoded.batch
-        context.metrics.pointsReceived.increment(by: Int64(batch.count))
+        context.metrics.pointsReceived.increment(by: Int64(decoded.batch.count))
+        guard let batch = admission.admit(decoded.batch) else { return }
         let labels = await model.ingest(batch)
         context.metrics.pointsDecoded.increment(by: Int64(batch.count))
         guard let labels else { return }
@@ -110,11 +116,13 @@ extension DaemonIngestService {
     ) throws(ZMQError) -> (loop: ZMQReceiveLoop, bound: [String]) {
         let socket = try ZMQSocket(context: zmq, type: configuration.socket == .sub ? .sub : .pull)
         try socket.set(.receiveHighWaterMark(configuration.receiveHighWaterMark))
-        // libzmq drops a peer sending a frame above this instead of buffering it; the decoder
-        // checks the limit too (a frame may be up to this size).
-        try socket.set(.maxMessageSize(configuration.maxMessageBytes))
-        try socket.set(.heartbeatInterval(milliseconds: 10_000))
-        try socket.set(.heartbeatTimeout(milliseconds: 30_000))
+        // libzmq drops a peer sending a frame above this instead of buffering it; up to it, the
+        // ingest service sees an oversized message and counts it (DaemonAdmission).
+        try socket.set(.maxMessageSize(DaemonAdmission.hardFrameLimit(maxMessageBytes: configuration.maxMessageBytes)))
+        // Dead producers are found by TCP keepalive, not ZMTP heartbeats: libzmq stops reading a
+        // connection whose queue is full, so a heartbeat timeout would close a live PULL
+        // producer while the model catches up, losing what was in flight (DaemonInputKeepalive).
+        for option in DaemonInputKeepalive.options { try socket.set(option) }
         try security.apply(to: socket)
         if configuration.socket == .sub {
             for topic in configuration.topics {

@@ -1,4 +1,6 @@
 internal import Foundation
+internal import Logging
+internal import Prometheus
 internal import ZeroMQ
 
 /// ZeroMQ CURVE for the daemon's sockets, from `[security]`.
@@ -6,6 +8,11 @@ internal import ZeroMQ
 /// With `curve_secret_key_file` set, every daemon socket is a CURVE server with that key; with
 /// `curve_authorized_keys_file` also set, a ZAP handler admits only the listed client public
 /// keys (ZAP domain `mmcd`). Without either, sockets use ZeroMQ's NULL mechanism.
+///
+/// Every decision of the handler is counted (`mmcd_auth_accepted_total`,
+/// `mmcd_auth_refused_total{reason}`) and refusals are logged at a limited rate with the
+/// client's public key and address. ``reloadAllowList()`` re-reads the allow-list file (on
+/// `SIGHUP`); connections already admitted stay open.
 struct DaemonSecurity: Sendable {
     /// The ZAP domain the daemon's sockets authenticate under.
     static let zapDomain = "mmcd"
@@ -13,20 +20,23 @@ struct DaemonSecurity: Sendable {
     private let secretKey: CurveKey?
     /// Keeps the ZAP handler's object; the handler itself runs until the context shuts down.
     private let authenticator: ZAPAuthenticator?
+    /// The allow-list file ``reloadAllowList()`` reads.
+    private let authorizedKeysFile: String
 
     /// No CURVE.
-    static let none = DaemonSecurity(secretKey: nil, authenticator: nil)
+    static let none = DaemonSecurity(secretKey: nil, authenticator: nil, authorizedKeysFile: "")
 
-    private init(secretKey: CurveKey?, authenticator: ZAPAuthenticator?) {
+    private init(secretKey: CurveKey?, authenticator: ZAPAuthenticator?, authorizedKeysFile: String) {
         self.secretKey = secretKey
         self.authenticator = authenticator
+        self.authorizedKeysFile = authorizedKeysFile
     }
 
     /// Reads the key files of `configuration` and starts the ZAP handler in `zmq` if an
-    /// allow-list is given.
+    /// allow-list is given; its decisions go to `context`'s metrics and log.
     ///
     /// - Throws: ``DaemonError`` naming the file and what is wrong with it.
-    init(configuration: DaemonConfiguration.Security, zmq: ZMQContext) throws(DaemonError) {
+    init(configuration: DaemonConfiguration.Security, zmq: ZMQContext, context: DaemonContext) throws(DaemonError) {
         guard !configuration.curveSecretKeyFile.isEmpty else {
             self = .none
             return
@@ -38,22 +48,58 @@ struct DaemonSecurity: Sendable {
         }
         var authenticator: ZAPAuthenticator?
         if !configuration.curveAuthorizedKeysFile.isEmpty {
-            var keys = Set<CurveKey>()
-            for (number, line) in try Self.keyLines(configuration.curveAuthorizedKeysFile).enumerated() {
-                guard let key = try? CurveKey(z85: line) else {
-                    throw DaemonError(
-                        "security.curve_authorized_keys_file \(configuration.curveAuthorizedKeysFile): key \(number + 1) is not a Z85 public key of 40 characters"
-                    )
-                }
-                keys.insert(key)
-            }
+            let keys = try Self.allowList(configuration.curveAuthorizedKeysFile)
+            for refusal in ZAPDecision.Refusal.allCases { _ = context.metrics.authRefused(reason: refusal.rawValue) }
+            let accepted = context.metrics.authAccepted
             do {
-                authenticator = try ZAPAuthenticator(context: zmq, allowedKeys: keys)
+                authenticator = try ZAPAuthenticator(context: zmq, allowedKeys: keys) { decision in
+                    Self.record(decision, accepted: accepted, context: context)
+                }
             } catch {
                 throw DaemonError("cannot start the CURVE authenticator: \(error)")
             }
         }
-        self.init(secretKey: secret, authenticator: authenticator)
+        self.init(
+            secretKey: secret, authenticator: authenticator, authorizedKeysFile: configuration.curveAuthorizedKeysFile)
+    }
+
+    /// Re-reads the allow-list file; handshakes from now on are judged by it.
+    ///
+    /// - Returns: the number of keys now allowed, `nil` without an allow-list.
+    /// - Throws: ``DaemonError`` when the file cannot be read or holds a bad key; the previous
+    ///   list then stays in force.
+    func reloadAllowList() throws(DaemonError) -> Int? {
+        guard let authenticator else { return nil }
+        let keys = try Self.allowList(authorizedKeysFile)
+        authenticator.replaceAllowedKeys(keys)
+        return keys.count
+    }
+
+    /// Counts a decision of the ZAP handler and logs a refusal (at most one line per reason
+    /// every 10 s).
+    private static func record(_ decision: ZAPDecision, accepted: Counter, context: DaemonContext) {
+        switch decision {
+        case .accepted:
+            accepted.increment()
+        case .refused(let refusal, let key, let address):
+            context.metrics.authRefused(reason: refusal.rawValue).increment()
+            context.rejects.log(
+                .warning, key: "auth." + refusal.rawValue, "refused a client",
+                metadata: ["reason": "\(refusal.rawValue)", "client.key": "\(key?.z85 ?? "-")", "client.address": "\(address)"])
+        }
+    }
+
+    /// The keys of an allow-list file: Z85 public keys, one a line.
+    private static func allowList(_ path: String) throws(DaemonError) -> Set<CurveKey> {
+        var keys = Set<CurveKey>()
+        for (number, line) in try keyLines(path).enumerated() {
+            guard let key = try? CurveKey(z85: line) else {
+                throw DaemonError(
+                    "security.curve_authorized_keys_file \(path): key \(number + 1) is not a Z85 public key of 40 characters")
+            }
+            keys.insert(key)
+        }
+        return keys
     }
 
     /// Makes `socket` a CURVE server (and routes its handshakes through the ZAP handler).

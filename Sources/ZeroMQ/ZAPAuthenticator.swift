@@ -36,17 +36,20 @@ public final class ZAPAuthenticator: Sendable {
     ///   - allowedKeys: The CURVE public keys of the clients to admit.
     ///   - pollIntervalMilliseconds: The longest the thread waits before checking for
     ///     ``stop()``.
+    ///   - observer: Told of every decision, on the handler's thread, before the reply leaves
+    ///     (so it must be quick): for metrics and logs.
     /// - Throws: ``ZMQError`` (`EADDRINUSE` when the context already has a ZAP handler,
     ///   `ETERM` after ``ZMQContext/shutdown()``).
     public init(
-        context: ZMQContext, allowedKeys: Set<CurveKey>, pollIntervalMilliseconds: Int = 100
+        context: ZMQContext, allowedKeys: Set<CurveKey>, pollIntervalMilliseconds: Int = 100,
+        observer: (@Sendable (ZAPDecision) -> Void)? = nil
     ) throws(ZMQError) {
         precondition(pollIntervalMilliseconds > 0, "pollIntervalMilliseconds must be positive")
         let socket = try ZMQSocket(context: context, type: .rep)
         try socket.set(.linger(milliseconds: 0))
         try socket.set(.receiveTimeout(milliseconds: pollIntervalMilliseconds))
         try socket.bind(Self.endpoint)
-        policy = ZAPPolicy(allowedKeys: allowedKeys)
+        policy = ZAPPolicy(allowedKeys: allowedKeys, observer: observer)
         startSocketThread(named: "zeromq.zap", handing: socket) { [policy, state] socket in
             Self.serve(socket: socket, policy: policy, state: state)
         }
@@ -99,6 +102,24 @@ public final class ZAPAuthenticator: Sendable {
     }
 }
 
+/// One decision of a ``ZAPAuthenticator``.
+public enum ZAPDecision: Sendable, Hashable {
+    /// Why a handshake was refused.
+    public enum Refusal: String, Sendable, Hashable, CaseIterable {
+        /// A CURVE client whose public key is not on the allow-list.
+        case unknownKey = "unknown_key"
+        /// A client of another mechanism (NULL, PLAIN) on a socket with a ZAP domain.
+        case mechanism
+        /// A request that does not follow RFC 27.
+        case malformed
+    }
+
+    /// The client with this key was admitted.
+    case accepted(CurveKey)
+    /// The client was refused; `key` is its CURVE public key when it sent one.
+    case refused(Refusal, key: CurveKey?, address: String)
+}
+
 /// The allow-list and counters, shared by the handler thread and its owner.
 private final class ZAPPolicy: Sendable {
     static let version = Array("1.0".utf8)
@@ -107,9 +128,11 @@ private final class ZAPPolicy: Sendable {
     let allowedKeys: Mutex<Set<CurveKey>>
     let accepted = Atomic<Int>(0)
     let refused = Atomic<Int>(0)
+    let observer: (@Sendable (ZAPDecision) -> Void)?
 
-    init(allowedKeys: Set<CurveKey>) {
+    init(allowedKeys: Set<CurveKey>, observer: (@Sendable (ZAPDecision) -> Void)?) {
         self.allowedKeys = Mutex(allowedKeys)
+        self.observer = observer
     }
 
     /// The RFC 27 reply to `request`, counting the decision.
@@ -123,19 +146,23 @@ private final class ZAPPolicy: Sendable {
         func answer(_ status: String, _ text: String, userID: String = "") -> ZMQMessage {
             ZMQMessage([Self.version, requestID, Array(status.utf8), Array(text.utf8), Array(userID.utf8), []])
         }
-        guard frames.count >= 6, frames[0] == Self.version else {
+        let address = frames.count > 3 ? String(decoding: frames[3], as: UTF8.self) : ""
+        func refuse(_ refusal: ZAPDecision.Refusal, key: CurveKey?, _ status: String, _ text: String) -> ZMQMessage {
             refused.add(1, ordering: .relaxed)
-            return answer("500", "Malformed ZAP request")
+            observer?(.refused(refusal, key: key, address: address))
+            return answer(status, text)
+        }
+        guard frames.count >= 6, frames[0] == Self.version else {
+            return refuse(.malformed, key: nil, "500", "Malformed ZAP request")
         }
         guard frames[5] == Self.curve, frames.count == 7, let key = try? CurveKey(bytes: frames[6]) else {
-            refused.add(1, ordering: .relaxed)
-            return answer("400", "Only CURVE clients are admitted")
+            return refuse(.mechanism, key: nil, "400", "Only CURVE clients are admitted")
         }
         guard allowedKeys.withLock({ $0.contains(key) }) else {
-            refused.add(1, ordering: .relaxed)
-            return answer("400", "Unknown client key")
+            return refuse(.unknownKey, key: key, "400", "Unknown client key")
         }
         accepted.add(1, ordering: .relaxed)
+        observer?(.accepted(key))
         return answer("200", "OK", userID: key.z85)
     }
 }

@@ -56,6 +56,16 @@ public enum ZMQSocketOption: Sendable, Hashable {
     /// Disconnect a peer that sends a message larger than this many bytes
     /// (`ZMQ_MAXMSGSIZE`; -1 means no limit).
     case maxMessageSize(Int)
+    /// Turn TCP keepalive on (`ZMQ_TCP_KEEPALIVE`): the kernel probes an idle connection and
+    /// closes it when the peer is gone. Unlike ZMTP heartbeats it needs no reading by libzmq, so
+    /// it does not close a live connection whose receiver is behind.
+    case tcpKeepalive(Bool)
+    /// Seconds a connection is idle before the first keepalive probe (`ZMQ_TCP_KEEPALIVE_IDLE`).
+    case tcpKeepaliveIdle(seconds: Int)
+    /// Seconds between keepalive probes (`ZMQ_TCP_KEEPALIVE_INTVL`).
+    case tcpKeepaliveInterval(seconds: Int)
+    /// Unanswered probes before the connection is closed (`ZMQ_TCP_KEEPALIVE_CNT`).
+    case tcpKeepaliveCount(Int)
 
     /// What `zmq_setsockopt` is given for this option.
     fileprivate enum Value {
@@ -96,6 +106,10 @@ public enum ZMQSocketOption: Sendable, Hashable {
         case .zapDomain(let domain): return ("ZMQ_ZAP_DOMAIN", ZMQ_ZAP_DOMAIN, .bytes(Array(domain.utf8)))
         case .immediate(let on): return bool("ZMQ_IMMEDIATE", ZMQ_IMMEDIATE, on)
         case .maxMessageSize(let size): return ("ZMQ_MAXMSGSIZE", ZMQ_MAXMSGSIZE, .int64(Int64(size)))
+        case .tcpKeepalive(let on): return bool("ZMQ_TCP_KEEPALIVE", ZMQ_TCP_KEEPALIVE, on)
+        case .tcpKeepaliveIdle(let time): return try int("ZMQ_TCP_KEEPALIVE_IDLE", ZMQ_TCP_KEEPALIVE_IDLE, time)
+        case .tcpKeepaliveInterval(let time): return try int("ZMQ_TCP_KEEPALIVE_INTVL", ZMQ_TCP_KEEPALIVE_INTVL, time)
+        case .tcpKeepaliveCount(let count): return try int("ZMQ_TCP_KEEPALIVE_CNT", ZMQ_TCP_KEEPALIVE_CNT, count)
         }
     }
 }

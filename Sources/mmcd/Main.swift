@@ -41,6 +41,9 @@ struct MMCD: AsyncParsableCommand {
             throw ExitCode.failure
         }
         if checkConfig {
+            for warning in configuration.warnings {
+                FileHandle.standardError.write(Data("mmcd: warning: \(warning)\n".utf8))
+            }
             let lines = configuration.settings.map { "\($0.key) = \($0.value)" }
             print("mmcd: configuration \(config) is valid; effective settings:")
             print(lines.joined(separator: "\n"))
@@ -54,6 +57,9 @@ struct MMCD: AsyncParsableCommand {
         logger.info("starting", metadata: ["config": "\(config)", "overrides": "\(overrides.joined(separator: " "))"])
         for (key, value) in configuration.settings {
             logger.debug("setting", metadata: ["key": "\(key)", "value": "\(value)"])
+        }
+        for warning in configuration.warnings {
+            logger.warning("unauthenticated endpoint", metadata: ["warning": "\(warning)"])
         }
         let daemon: Daemon
         do {

@@ -1,0 +1,56 @@
+extension DaemonConfiguration {
+    /// Settings that are valid but unsafe: every TCP endpoint reachable from another host while
+    /// CURVE is off (`security.curve_secret_key_file = ""`).
+    ///
+    /// Without CURVE anyone who can reach such an endpoint can feed points, read the cluster
+    /// updates or query the daemon, in clear text. Loopback addresses (`127.0.0.0/8`, `::1`,
+    /// `localhost`, the `lo` interface), `ipc://` and `inproc://` are local and never warned
+    /// about. `mmcd --check-config` prints these warnings and the daemon logs them at start.
+    ///
+    /// ```swift
+    /// var configuration = DaemonConfiguration()
+    /// configuration.input.bind = ["tcp://0.0.0.0:5556"]
+    /// configuration.warnings.map(\.description)
+    /// // ["input.bind = \"tcp://0.0.0.0:5556\": reachable from other hosts without CURVE; ..."]
+    /// ```
+    public var warnings: [ConfigurationIssue] {
+        guard security.curveSecretKeyFile.isEmpty else { return [] }
+        let endpoints =
+            input.bind.map { ("input.bind", $0) } + input.connect.map { ("input.connect", $0) }
+            + [("output.endpoint", output.endpoint), ("control.endpoint", control.endpoint)]
+        return endpoints.filter { !$0.1.isEmpty && !Self.isLocal(endpoint: $0.1) }.map { key, endpoint in
+            ConfigurationIssue(
+                key: key, value: TOMLLiteral.string(endpoint),
+                problem:
+                    "reachable from other hosts without CURVE; anyone who reaches it can use it in clear text "
+                    + "(set security.curve_secret_key_file and security.curve_authorized_keys_file, or bind 127.0.0.1)")
+        }
+    }
+
+    /// Whether `endpoint` only reaches this host: `ipc://`, `inproc://`, or TCP on a loopback
+    /// address. A TCP connect endpoint with a source (`tcp://source;host:port`) is judged by its
+    /// destination.
+    static func isLocal(endpoint: String) -> Bool {
+        guard let separator = endpoint.firstRange(of: "://") else { return false }
+        let address = endpoint[separator.upperBound...]
+        switch endpoint[..<separator.lowerBound] {
+        case "ipc", "inproc":
+            return true
+        case "tcp":
+            let destination = address.split(separator: ";").last ?? address
+            guard let colon = destination.lastIndex(of: ":") else { return false }
+            var host = destination[..<colon]
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+            return isLoopback(host: String(host))
+        default:
+            return false
+        }
+    }
+
+    /// `localhost`, the `lo` interface, `::1` or an IPv4 address in `127.0.0.0/8`.
+    private static func isLoopback(host: String) -> Bool {
+        if ["localhost", "lo", "::1", "0:0:0:0:0:0:0:1"].contains(host.lowercased()) { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false).map { UInt8($0) }
+        return octets.count == 4 && octets.allSatisfy { $0 != nil } && octets[0] == 127
+    }
+}
