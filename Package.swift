@@ -67,7 +67,8 @@ let package = Package(
         .executableTarget(
             name: "mmc",
             dependencies: [
-                // MMCDaemon for the state file format and the daemon's [clustering] settings.
+                // MMCDaemon for the state file format, the daemon's [clustering] settings and the
+                // configuration parser `mmc fuzz` fuzzes.
                 "MassClustering", "MMCWire", "ZeroMQ", "CZlib", "MMCPlot", "MMCDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -512,7 +512,7 @@ private struct Sender {
 
 extension Duration {
     /// The duration in seconds.
-    fileprivate var inSeconds: Double {
+    var inSeconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -8,66 +8,29 @@ import Testing
 struct FuzzTests {
     private enum Kind: CaseIterable { case points, update, request, reply }
 
-    /// Interesting bytes to insert: structure, digits, signs, quotes, escapes, UTF-8 leads.
-    private static let tokens: [[UInt8]] = [
-        "{", "}", "[", "]", ",", ":", "\"", "\\", "-", "0", "9", ".", "e", "E", "+", "1e400", "null", "true",
-        "\"id\"", "\"v\"", "\"t\"", "\\u", "\\ud800", "NaN", " ",
-    ].map { Array($0.utf8) } + [[0xFF], [0xC3], [0xED, 0xA0, 0x80], [0x00], [0x4D, 0x4D, 0x43, 0x42]]
-
-    private static func mutate(_ input: [UInt8], _ random: inout TestRandom) -> [UInt8] {
-        var bytes = input
-        for _ in 0..<random.int(1...4) {
-            let index = bytes.isEmpty ? 0 : random.int(0...bytes.count - 1)
-            switch random.int(0...6) {
-            case 0 where !bytes.isEmpty: bytes[index] ^= UInt8(1 << random.int(0...7))
-            case 1 where !bytes.isEmpty: bytes.removeSubrange(index..<min(bytes.count, index + random.int(1...8)))
-            case 2: bytes.insert(contentsOf: tokens[random.int(0...tokens.count - 1)], at: index)
-            case 3: bytes = Array(bytes.prefix(index))
-            case 4 where !bytes.isEmpty:
-                let end = min(bytes.count, index + random.int(1...16))
-                bytes.insert(contentsOf: bytes[index..<end], at: random.int(0...bytes.count))
-            case 5 where !bytes.isEmpty: bytes[index] = UInt8(truncatingIfNeeded: random.generator.next())
-            default: bytes.append(contentsOf: tokens[random.int(0...tokens.count - 1)])
-            }
+    /// The target that decodes `kind`.
+    private static func target(_ kind: Kind) -> FuzzTarget {
+        switch kind {
+        case .points: .binaryBatch
+        case .update: .update
+        case .request: .request
+        case .reply: .reply
         }
-        return bytes
     }
 
-    /// Decodes `bytes` as `kind`; on success checks that the value survives a second round trip.
+    /// Decodes `bytes` as `kind`, expecting a decoded value that survives a round trip or a
+    /// `WireError`.
     ///
     /// - Returns: whether `bytes` decoded.
     @discardableResult
-    private static func check(_ bytes: [UInt8], as kind: Kind) throws -> Bool {
-        var limits = DecodingLimits.default
-        limits.maxPointCount = 100_000
-        do {
-            switch kind {
-            case .points:
-                // The peek runs on every input too; whatever decodes must declare its true count.
-                let declared = PointBatch.declaredCount(bytes, limits: limits)
-                let batch = try PointBatch.decode(bytes, limits: limits)
-                #expect(declared == batch.count)
-                #expect(try PointBatch.decode(batch.encodedBinary()) == batch)
-                #expect(try PointBatch.decode(batch.encodedJSON(layout: .columns)) == batch)
-            case .update:
-                let message = try UpdateMessage.decode(bytes, limits: limits)
-                #expect(try UpdateMessage.decode(message.encoded()) == message)
-            case .request:
-                let request = try Request.decode(bytes, limits: limits)
-                #expect(try Request.decode(request.encoded()) == request)
-            case .reply:
-                let reply = try Reply.decode(bytes, limits: limits)
-                #expect(try Reply.decode(reply.encoded()) == reply)
-            }
-            return true
-        } catch {
-            #expect(!error.message.isEmpty)
-            return false
-        }
+    private static func check(_ bytes: [UInt8], as kind: Kind) -> Bool {
+        let outcome = target(kind).check(bytes)
+        if case .failed(let problem) = outcome { Issue.record("\(kind): \(problem)") }
+        return outcome == .accepted
     }
 
     @Test("mutated valid messages", arguments: 0..<8)
-    func mutations(seed: Int) throws {
+    func mutations(seed: Int) {
         var random = TestRandom(seed: UInt64(90_000 + seed))
         var outcomes: Set<Bool> = []
         for iteration in 0..<1_500 {
@@ -81,21 +44,34 @@ struct FuzzTests {
             case .request: valid = random.request().encoded()
             case .reply: valid = random.reply().encoded()
             }
-            let mutated = Self.mutate(valid, &random)
-            outcomes.insert(try Self.check(mutated, as: kind))
+            var mutator = FuzzMutator(generator: random.generator.next(), corpus: [valid], tokens: FuzzTarget.jsonTokens)
+            outcomes.insert(Self.check(mutator.mutate(valid), as: kind))
         }
         // Some mutations keep a message valid (a flipped bit in a value), most break it.
         #expect(outcomes == [true, false])
     }
 
     @Test("random bytes, plain and behind a binary header", arguments: 0..<4)
-    func randomBytes(seed: Int) throws {
+    func randomBytes(seed: Int) {
         var random = TestRandom(seed: UInt64(70_000 + seed))
         for _ in 0..<2_000 {
             var bytes = (0..<random.int(0...64)).map { _ in UInt8(truncatingIfNeeded: random.generator.next()) }
             if random.bool() { bytes = [0x4D, 0x4D, 0x43, 0x42, 1, 1, 0, 0] + bytes }
             if random.bool() { bytes = Array("{\"".utf8) + bytes }
-            for kind in Kind.allCases { try Self.check(bytes, as: kind) }
+            for kind in Kind.allCases { Self.check(bytes, as: kind) }
         }
+    }
+
+    /// The `mmc fuzz` targets, 20,000 inputs each with a fixed seed: no broken property, and the
+    /// mutations both keep some inputs valid and break most of them.
+    @Test(arguments: FuzzTarget.wireTargets.map(\.name))
+    func seededRun(target name: String) throws {
+        let target = try #require(FuzzTarget.wireTargets.first { $0.name == name })
+        let report = target.run(execs: 20_000, seed: 2024)
+        #expect(report.execs == 20_000)
+        #expect(report.failures.isEmpty, "\(report.failures.prefix(5))")
+        #expect(report.accepted > 0)
+        #expect(report.rejected.values.reduce(0, +) > report.execs / 2)
+        #expect(target.input(at: 17, seed: 2024) == target.input(at: 17, seed: 2024))
     }
 }
