@@ -67,6 +67,9 @@ final class EndToEndProcess {
 
     var isRunning: Bool { process.isRunning }
 
+    /// The process id.
+    var processIdentifier: Int32 { process.processIdentifier }
+
     /// Sends `signal` to the process.
     func send(_ signal: Int32) {
         Glibc.kill(process.processIdentifier, signal)
@@ -303,9 +306,9 @@ final class EndToEndWorkspace {
 
     // MARK: Processes
 
-    /// Starts `mmcd --config <workspace configuration>`.
-    func startDaemon(environment: [String: String] = [:]) throws -> EndToEndProcess {
-        try start("mmcd", ["--config", configurationPath], environment: environment)
+    /// Starts `mmcd --config <workspace configuration>` with `--set` for each of `overrides`.
+    func startDaemon(environment: [String: String] = [:], overrides: [String] = []) throws -> EndToEndProcess {
+        try start("mmcd", ["--config", configurationPath] + overrides.flatMap { ["--set", $0] }, environment: environment)
     }
 
     /// Starts `mmc` with `arguments`.

@@ -1,4 +1,7 @@
 import Foundation
+// `stat` and `timespec` come from Glibc or, depending on which module the compiler loads first,
+// from CDispatch (through Foundation); MemberImportVisibility needs the one it picked imported.
+import CDispatch
 import Glibc
 import MMCDaemon
 import Testing
