@@ -88,11 +88,15 @@ struct DaemonIngestService: Service {
 
     /// Counts the loop's drops since `accounted` (messages and points); returns the new totals.
     private func accountDrops(after accounted: Drops) -> Drops {
+        // The loop thread adds to the two counters one after the other, so either may be ahead
+        // of the other here: each is accounted on its own, and the rest comes next time.
         let now = Drops(messages: loop.dropped, points: loop.droppedWeight)
-        if now.messages > accounted.messages {
-            context.metrics.messagesDropped(reason: "queue_full").increment(by: Int64(now.messages - accounted.messages))
+        if now.points > accounted.points {
             context.metrics.pointsDropped(reason: "queue_full").increment(by: Int64(now.points - accounted.points))
             context.counters.pointsDropped.add(UInt64(now.points - accounted.points), ordering: .relaxed)
+        }
+        if now.messages > accounted.messages {
+            context.metrics.messagesDropped(reason: "queue_full").increment(by: Int64(now.messages - accounted.messages))
             context.rejects.log(
                 .warning, key: "queue_full", "input queue full; messages dropped",
                 metadata: ["dropped.messages": "\(now.messages)", "dropped.points": "\(now.points)"])
