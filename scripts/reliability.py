@@ -652,6 +652,19 @@ def report():
                      f"{number(k['sequence_missed'])} sequence gaps",
                      f"{number(k['sent'] - k['received'])} points (received {number(k['received'])}, "
                      f"rejected {number(k['rejected'])}, dropped {number(k['dropped'])})"])
+    first = os.path.join(RESULTS, "soak-heartbeats.json")
+    if os.path.exists(first):
+        with open(first) as file:
+            k = json.load(file)
+        rows.append([f"first soak, stopped after {k['feed_seconds'] / 60:.0f} min: {number(k['target_rate'])} points/s, "
+                     f"PULL, commit {k['commit']} (before the fix below)",
+                     f"RSS grew from {number(k['rss_baseline_mib'], 1)} to {number(k['rss_max_mib'], 1)} MiB: the daemon "
+                     "fell behind (other builds on the machine) and libzmq's receive queue (then 10,000 messages) filled",
+                     f"**{number(k['sent'] - k['received'])} points** of {number(k['sent'])} "
+                     f"({100 * (k['sent'] - k['received']) / k['sent']:.2f}%) on a PULL input, and points out of order: "
+                     "the input's ZMTP heartbeat timed out while libzmq was not reading the full queue, the connection "
+                     "closed with messages in flight and the producer reconnected. Fixed: the input uses TCP keepalive "
+                     "(`DaemonInputKeepalive`)"])
     if "overload" in have:
         o = have["overload"]
         rows.append([f"overload: {number(o['target_rate'])} points/s (10x) for {o['seconds']:.0f} s, SUB",

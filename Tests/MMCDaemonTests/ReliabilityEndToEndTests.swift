@@ -130,13 +130,14 @@ import ZeroMQ
         ])
         let subscriber = try workspace.clusterSubscriber()
         _ = try await workspace.stats()
-        // One point per message, so drops counted per message or per point agree; a few seconds
-        // long, so that re-clusterings fall inside the overload.
+        // A few seconds long, so that re-clusterings fall inside the overload. A PUB drops what it
+        // sends before the subscription reaches it (on the producer's side, where the daemon
+        // cannot count it), so the feed waits 3 s for the daemon's subscription first.
         let sent = 150_000
         let feed = try await workspace.run(
             "mmc",
             Self.feed(workspace, [
-                "--socket", "pub", "--hwm", "0", "--warmup-ms", "1000", "--batch", "1", "--rate", "50000",
+                "--socket", "pub", "--hwm", "0", "--warmup-ms", "3000", "--batch", "1", "--rate", "50000",
                 "--count", "\(sent)",
             ]), within: .seconds(120))
         #expect(feed.exit == .exited(0), "\(feed.error)")
