@@ -1,3 +1,4 @@
+import Foundation
 import MMCDaemon
 import MMCWire
 import Testing
@@ -30,6 +31,8 @@ struct ConfigurationFuzzTests {
     ("[input]\nbind = [\"tcp://127.0.0.1:5556\"]\nconnect = [}\n", 3, "the array expects a value"),
     ("[input]\nbind = [\"a\", # c\n\n }", 4, "the array expects a value"),
     ("x = [[}]]", 1, "the array expects a value"), ("x = {a = [}]}", 1, "the array expects a value"),
+    ("[forest]\ntrees = 1979-05-27T\"07:32:00Z32\n", 2, "needs a time"), ("x = [1979-05-27Tx7:3]", 1, "needs a time"),
+    ("x = {a=1979-05-27T_07:32:00}", 1, "needs a time"), ("x = 1979-05-27T+0:00:00", 1, "needs a time"),
 ])
 func aDocumentTOMLPlusPlusWouldAbortOnIsRefusedNotACrash(_ text: String, line: Int, problem: String) {
     #expect {
@@ -50,8 +53,15 @@ func aDocumentTOMLPlusPlusWouldAbortOnIsRefusedNotACrash(_ text: String, line: I
         multi [ line } "\"\"\"]
         [ window ]
         size = 5000
+        1979-05-27Tx = 1979-05-27T07:32:00Z
         """
-    let configuration = try DaemonConfiguration(toml: text)
+    #expect {
+        try DaemonConfiguration(toml: text)
+    } throws: { error in
+        // Only the unknown key: the guard let everything through to the parser.
+        (error as? ConfigurationError)?.issues.map(\.key) == ["window.1979-05-27Tx"]
+    }
+    let configuration = try DaemonConfiguration(toml: text.replacingOccurrences(of: "1979-05-27Tx = 1979-05-27T07:32:00Z", with: ""))
     #expect(configuration.input.bind == ["tcp://127.0.0.1:5556", "ipc:///run/a]b}"])
     #expect(configuration.input.topics == ["[}", "multi [ line } \""])
 }
