@@ -4,8 +4,8 @@ import MMCWire
 import Testing
 import ZeroMQ
 
-/// Faults inside the daemon that leave it serving.
-@Suite(.serialized) struct DaemonFaultTests {
+/// Faults inside the daemon that leave it serving (in the runtime suite: one daemon at a time).
+extension DaemonRuntimeTests {
     @Test func aReclusteringOverItsBudgetIsAbandonedAndThePreviousClusteringStaysPublished() async throws {
         let running = try RunningDaemon()
         let peers = try Peers()

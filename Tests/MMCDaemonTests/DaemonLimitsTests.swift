@@ -4,8 +4,9 @@ import MMCWire
 import Testing
 import ZeroMQ
 
-/// The input policy: message size, batch size, timestamps (see `DaemonAdmission`).
-@Suite(.serialized) struct DaemonLimitsTests {
+/// The input policy: message size, batch size, timestamps (see `DaemonAdmission`). In the
+/// runtime suite, so that its in-process daemons run one at a time with the others.
+extension DaemonRuntimeTests {
     @Test func aFutureTimestampRejectsItsPointAloneAndOutOfOrderPointsAreTakenAndCounted() async throws {
         let running = try RunningDaemon(overrides: ["input.max_future_seconds=60"])
         let peers = try Peers()
