@@ -165,7 +165,8 @@ class Daemon:
         return None
 
     def log_text(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log.name, errors="replace") as file:
             return file.read()
 
@@ -389,8 +390,9 @@ def faults(args, scratch):
         "input.bind": [daemon.input], "output.endpoint": daemon.output, "control.endpoint": daemon.control,
         "http.port": daemon.http}))
     restarted.start()
-    restored = restarted.metric("mmcd_window_points")
     downtime = time.monotonic() - killed_at
+    restored_lines = re.findall(r"state restored .*window\.size=(\d+)", restarted.log_text())
+    restored = int(restored_lines[-1]) if restored_lines else 0
     summary = feed_summary(process)
     wait_until(lambda: restarted.metric("mmcd_points_received_total") + restored >= summary["points"], 30, 0.5)
     time.sleep(2)
@@ -450,8 +452,9 @@ def faults(args, scratch):
                 "snapshot_errors": daemon.metric('mmcd_snapshot_writes_total{result="error"}', m),
                 "snapshot_ok": daemon.metric('mmcd_snapshot_writes_total{result="ok"}', m),
                 "reclusters": daemon.metric("mmcd_recluster_duration_seconds_count", m),
-                "exit": daemon.stop(), "logged": "snapshot" in daemon.log_text(),
             }
+            results[f"state_{kind}"]["exit"] = daemon.stop()
+            results[f"state_{kind}"]["logged"] = "cannot write the state snapshot" in daemon.log_text()
         finally:
             subprocess.run(["umount", "-l", state])
 
@@ -595,8 +598,10 @@ def main():
             subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=REPO, check=True)
     scratch = args.scratch or tempfile.mkdtemp(prefix="mmcd-reliability-")
     for section in sections:
-        progress(f"running {section} in {scratch}")
-        save(section, RUNNERS[section](args, scratch))
+        folder = os.path.join(scratch, section)
+        shutil.rmtree(folder, ignore_errors=True)
+        progress(f"running {section} in {folder}")
+        save(section, RUNNERS[section](args, folder))
     if not args.scratch:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -667,8 +672,13 @@ def report():
                      "(`DaemonInputKeepalive`)"])
     if "overload" in have:
         o = have["overload"]
-        rows.append([f"overload: {number(o['target_rate'])} points/s (10x) for {o['seconds']:.0f} s, SUB",
-                     f"{number(o['sent'])} sent at {number(o['feed_rate'])} points/s; {number(o['reclusters'])} "
+        taken = o["received"] / o["seconds"]
+        rows.append([f"overload: SUB input offered {number(o['feed_rate'])} points/s for {o['seconds']:.0f} s (aimed at "
+                     f"{number(o['target_rate'])}, ten times the sustainable rate; one feeder process could not send "
+                     f"faster)",
+                     f"the daemon took {number(taken)} points/s meanwhile, so it was offered "
+                     f"{o['feed_rate'] / taken:.1f} times what it could take; {number(o['sent'])} sent; "
+                     f"{number(o['reclusters'])} "
                      f"re-clusterings, {number(o['updates'])} updates, largest gap {number(o['update_gap_max'], 2)} s; "
                      f"RSS at most {number(o['rss_max_mib'], 1)} MiB",
                      f"{number(o['dropped'])} dropped and counted (`queue_full`, counted in {o['drop_unit']}), "
@@ -683,9 +693,11 @@ def report():
             rows.append([f"daemon SIGKILL at {number(d['rate'])} points/s, snapshot every {d['snapshot_interval']:.0f} s",
                          f"restarted from the last periodic snapshot ({number(d['restored'])} points restored, "
                          f"back in {d['restart_seconds']:.1f} s); the producer's PUSH reconnected by itself",
-                         f"{number(d['lost_by_kill'])} points of the {number(d['received_before_kill'])} received before "
-                         f"the kill (bound: rate x interval = {number(d['bound'])}); {number(d['lost_total'])} of "
-                         f"{number(d['sent'])} over the whole run"])
+                         f"{number(d['lost_by_kill'])} of the {number(d['received_before_kill'])} points taken in before "
+                         f"the kill were not in the last snapshot (rate x interval = {number(d['bound'])}; more when the "
+                         f"daemon takes in a backlog faster than the rate); {number(d['lost_total'])} of "
+                         f"{number(d['sent'])} over the whole run, the rest being the messages queued in the killed "
+                         f"process (at most receive_hwm + queue_capacity messages)"])
         if "producer_sigkill" in r:
             p = r["producer_sigkill"]
             rows.append(["producer SIGKILL, then a new producer",
