@@ -1,3 +1,6 @@
+// `stat` comes from Glibc or, depending on which module the compiler loads first, from
+// CDispatch (through Foundation); MemberImportVisibility needs the one it picked imported.
+import CDispatch
 import Foundation
 @testable import MMCDaemon
 import Testing
