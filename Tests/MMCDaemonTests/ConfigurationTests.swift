@@ -24,7 +24,7 @@ import Testing
         #expect(try DaemonConfiguration(toml: "") == DaemonConfiguration())
         let paths = DaemonConfiguration.documentedKeys.map(\.path)
         #expect(Set(paths).count == paths.count)
-        #expect(paths.count == 41)
+        #expect(paths.count == 42)
     }
 
     @Test func shippedConfigIsTheDefaultsAndDocumentsEveryKey() throws {

@@ -170,7 +170,8 @@ import ZeroMQ
         let restarted = try await workspace.run(
             "mmc", Self.feed(workspace, ["--socket", "push", "--count", "2000", "--first-id", "10000000"]))
         #expect(restarted.exit == .exited(0), "\(restarted.error)")
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().pointsReceived == before + 2_000 })
+        // At least: what the killed producer had already queued in the daemon still arrives after `before`.
+        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().pointsReceived >= before + 2_000 })
         #expect(daemon.isRunning)
         #expect(try await daemon.terminate() == .exited(0))
     }
