@@ -270,6 +270,7 @@ def soak(args, scratch):
     daemon = Daemon(args, os.path.join(scratch, "soak"), settings).start()
     subscriber = Subscriber(daemon.output)
     progress(f"soak: {rate:,} points/s for {minutes} min")
+    commit = git_commit()
     started = time.monotonic()
     # The feed runs until interrupted: when the daemon is behind, a PUSH feed waits, so a fixed
     # count could take longer than the soak.
@@ -324,7 +325,7 @@ def soak(args, scratch):
         "abandoned": daemon.metric("mmcd_recluster_abandoned_total", m),
         "updates": len(arrivals), "update_gap_max": max(gaps) if gaps else None,
         "update_gap_mean": sum(gaps) / len(gaps) if gaps else None, "sequence_missed": missed,
-        "recluster_p99_bucket": None, "samples": samples, "machine": machine(), "commit": git_commit(),
+        "samples": samples, "machine": machine(), "commit": commit,
     }
 
 
@@ -542,6 +543,7 @@ def auth(args, scratch):
 def fuzz(args, scratch):
     """`mmc fuzz` over every target, --fuzz-execs inputs each."""
     reports = []
+    commit = git_commit()
     for target in ("binary-batch", "json-batch", "update", "request", "reply", "config"):
         progress(f"fuzz: {target}, {args.fuzz_execs:,} inputs")
         started = time.monotonic()
@@ -557,7 +559,7 @@ def fuzz(args, scratch):
                       "done_before_crash": int(done[-1]) if done else 0, "stderr": run.stderr[-2000:],
                       "seconds": time.monotonic() - started}
         reports.append(report)
-    return {"reports": reports, "seed": args.fuzz_seed, "machine": machine(), "commit": git_commit()}
+    return {"reports": reports, "seed": args.fuzz_seed, "machine": machine(), "commit": commit}
 
 
 # MARK: plumbing
