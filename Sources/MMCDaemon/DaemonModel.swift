@@ -220,8 +220,7 @@ actor DaemonModel {
         let publishFull =
             latest == nil || settings.assignments == .full || updatesSinceFull + 1 >= settings.fullEvery
         let job = ReclusterJob(
-            window: stream.window, partition: stream.forest?.partition, tracker: tracker, parameters: clustering,
-            modelVersion: modelVersion + 1,
+            model: stream, tracker: tracker, parameters: clustering, modelVersion: modelVersion + 1,
             time: Date().timeIntervalSince1970,
             diffBase: publishFull ? nil : latest.map { ($0.fullUpdate.modelVersion, $0.assignments) })
         pointsSinceStart = 0

@@ -73,12 +73,11 @@ struct DaemonClassifier: Sendable {
 /// labels, summarises the clusters in the points' original units, and encodes the update to
 /// publish and the full update that late joiners and `snapshot` requests get.
 struct ReclusterJob: Sendable {
-    /// The window as it was when the re-clustering started (a copy-on-write value).
-    let window: SlidingWindow
-    /// The forest's trees then, for the leaf votes; `nil` before the forest was grown. Only the
-    /// splits: holding the whole forest would make the owner copy its per-slot leaf cache (128
-    /// bytes a point) at its next insert.
-    let partition: MassForest.Partition?
+    /// The model as it was when the re-clustering started (a copy-on-write value). The leaf
+    /// votes read its forest's cached chain ends, so the owner copies that cache (4 bytes x trees
+    /// per window slot) at its next insert: a memcpy of a few milliseconds at 50,000 points,
+    /// where descending every point again here took 150-200 ms of a core that ingestion shares.
+    let model: StreamModel
     /// The tracker as of the previous re-clustering.
     let tracker: ClusterTracker
     /// The clusterer's parameters.
@@ -97,7 +96,7 @@ struct ReclusterJob: Sendable {
     /// - Complexity: the clusterer's, plus O(n * t + n log n) for the votes and O(n) hash
     ///   operations for the tracker and the diff.
     func run() throws(WireError) -> ReclusterResult {
-        let snapshot = window.snapshot()
+        let snapshot = model.snapshot()
         let count = snapshot.count
         let dimension = snapshot.dimension
         let matrix = PointMatrix(count: count, dimension: dimension, values: snapshot.values).minMaxScaled()
@@ -163,9 +162,9 @@ struct ReclusterJob: Sendable {
         }
 
         let votes: LeafVotes?
-        if let partition, count > 0 {
+        if let forest = model.forest, count > 0 {
             // minimumLeafMass 1 cannot be refused.
-            votes = try? LeafVotes(partition: partition, window: window, labels: labels)
+            votes = try? LeafVotes(forest: forest, window: model.window, labels: labels)
         } else {
             votes = nil
         }

@@ -162,7 +162,7 @@ public struct FuzzMutator: Sendable {
                 // Splice: this input's head with another corpus entry's tail.
                 let other = corpus[int(0...corpus.count - 1)]
                 bytes = Array(bytes.prefix(index)) + other.suffix(other.isEmpty ? 0 : int(0...other.count))
-            case 7, 8 where !bytes.isEmpty:
+            case 7...8 where !bytes.isEmpty:
                 // A boundary integer over 1, 2, 4 or 8 little-endian bytes.
                 let width = [1, 2, 4, 8][int(0...3)]
                 var value = Self.boundaries[int(0...Self.boundaries.count - 1)]

@@ -18,21 +18,19 @@
 /// - noise-labelled points carry the vote.
 /// Ties between labels, in a leaf or in the vote, go to the smaller label (so noise first).
 ///
-/// The votes copy the split structure they need (``MassForest/partition``, shared copy-on-write
-/// with the forest until it changes), so they stay valid while the live forest moves on; building
-/// them descends every window point through it and changes nothing. Internally a leaf's vote is
-/// kept at the end of its pass-through chain (see ``MassForest``), where the forest caches each
-/// window point, so a query is a fixed-length descent or, for a point the live forest has just
-/// counted, a lookup of its cached chain ends.
+/// The votes copy the split structure they need (shared copy-on-write with the forest until it
+/// changes), so they stay valid while the live forest moves on; building them reads the forest,
+/// window and labels and changes none of them. Internally a leaf's vote is kept at the end of
+/// its pass-through chain (see ``MassForest``), where the forest caches each window point, so
+/// building is one pass over the cached chain ends and a query is a fixed-length descent.
 ///
 /// ```swift
-/// // `window` and `partition` were taken from the model together, `labels` is the re-clustering
-/// // result in window order.
-/// let votes = try LeafVotes(partition: partition, window: window, labels: labels)
+/// // `model` is a StreamModel copy taken for re-clustering, `labels` the result in window order.
+/// let votes = try LeafVotes(forest: model.forest!, window: model.window, labels: labels)
 /// let (label, confidence) = votes.provisionalLabel(of: [0.31, 0.42])
 /// ```
 ///
-/// - Complexity: building O(n * t * h + n log n) for n window points; a query O(t * h). Memory:
+/// - Complexity: building O(n * t + n log n) for n window points; a query O(t * h). Memory:
 ///   8 bytes (an `Int32` label and a `Float` share) per node at depth `height`, `t * 2^h` in
 ///   all, plus the shared splits.
 public struct LeafVotes: Sendable {
@@ -69,38 +67,34 @@ public struct LeafVotes: Sendable {
     /// Builds the votes from one re-clustering.
     ///
     /// - Parameters:
-    ///   - partition: the trees of the forest that counted `window` (``MassForest/partition``,
-    ///     taken with the window that was clustered); the points are descended through them.
+    ///   - forest: the forest that counts `window` (e.g. from the model copy that was clustered).
     ///   - window: the window that was clustered; not empty.
     ///   - labels: one label per window point in arrival order (the order of
     ///     ``SlidingWindow/slots`` and of ``SlidingWindow/snapshot()``); -1 is noise.
     ///   - minimumLeafMass: the floor below which a leaf abstains, `>= 1`.
     /// - Throws: ``ParameterError`` when `minimumLeafMass < 1`.
-    /// - Precondition: `labels.count == window.count`, the same dimension.
+    /// - Precondition: `labels.count == window.count == forest.pointCount`.
     public init(
-        partition: MassForest.Partition, window: SlidingWindow, labels: [Int32], minimumLeafMass: Int = 1
+        forest: MassForest, window: SlidingWindow, labels: [Int32], minimumLeafMass: Int = 1
     ) throws(ParameterError) {
         guard minimumLeafMass >= 1 else {
             throw ParameterError(key: "minimumLeafMass", value: "\(minimumLeafMass)", allowed: ">= 1")
         }
         precondition(!window.isEmpty && labels.count == window.count, "one label per window point")
-        precondition(partition.dimension == window.dimension, "the partition's dimension differs from the window's")
+        precondition(forest.pointCount == window.count, "the forest must count this window")
         self.minimumLeafMass = minimumLeafMass
-        treeCount = partition.treeCount
-        dimension = partition.dimension
-        height = partition.height
-        nodesPerTree = partition.nodesPerTree
-        nodes = partition.nodes
-        generations = partition.generations
+        treeCount = forest.treeCount
+        dimension = forest.dimension
+        height = forest.parameters.height
+        nodesPerTree = forest.nodesPerTree
+        nodes = forest.nodes
+        generations = forest.treeGenerations
         box = window.paddedBox()
 
         // Visit the points grouped by label, smallest label first. Within a group, tally its
         // points per chain end; after it, a chain end takes the group's label if it beats the
-        // best so far (strictly, so ties keep the smaller label). O(n * t * h) for the descents
-        // apart from the sort.
+        // best so far (strictly, so ties keep the smaller label). O(n * t) apart from the sort.
         let slots = Array(window.slots)
-        let chainEnds = Self.chainEnds(of: slots, in: window, partition: partition)
-        let (treeCount, height) = (treeCount, height)
         let byLabel = slots.indices.sorted { (labels[$0], $0) < (labels[$1], $1) }
         let ends = 1 << height
         var groupTally = [Int32](repeating: 0, count: treeCount * ends)
@@ -113,9 +107,10 @@ public struct LeafVotes: Sendable {
             let label = labels[byLabel[start]]
             var end = start
             while end < byLabel.count && labels[byLabel[end]] == label {
-                let first = byLabel[end] * treeCount
+                let slot = slots[byLabel[end]]
                 for tree in 0..<treeCount {
-                    let entry = Self.entry(tree: tree, chainEnd: Int(chainEnds[first + tree]), height: height)
+                    let end = forest.chainEnd(slot: slot, tree: tree)
+                    let entry = Self.entry(tree: tree, chainEnd: end, height: height)
                     if groupTally[entry] == 0 {
                         touched.append(entry)
                     }
@@ -138,28 +133,6 @@ public struct LeafVotes: Sendable {
             Vote(
                 label: majority[entry],
                 share: Int(total[entry]) >= minimumLeafMass ? Float(best[entry]) / Float(total[entry]) : 0)
-        }
-    }
-
-    /// The chain end of each of `slots` in each tree of `partition`, at `index * treeCount + tree`.
-    private static func chainEnds(
-        of slots: [Int], in window: SlidingWindow, partition: MassForest.Partition
-    ) -> [Int32] {
-        let (trees, stride, height, dimension) =
-            (partition.treeCount, partition.nodesPerTree, partition.height, partition.dimension)
-        return [Int32](unsafeUninitializedCapacity: slots.count * trees) { ends, initialized in
-            window.values.withUnsafeBufferPointer { points in
-                partition.nodes.withUnsafeBufferPointer { nodes in
-                    for (index, slot) in slots.enumerated() {
-                        let point = points.baseAddress! + slot &* dimension
-                        for tree in 0..<trees {
-                            let end = MassForest.chainEnd(of: point, root: nodes.baseAddress! + tree &* stride, height: height)
-                            ends[index &* trees &+ tree] = Int32(truncatingIfNeeded: end)
-                        }
-                    }
-                }
-            }
-            initialized = slots.count * trees
         }
     }
 

@@ -442,26 +442,6 @@ public struct MassForest: Sendable {
     /// The cached chain end of a counted slot in one tree (unchecked).
     func chainEnd(slot: Int, tree: Int) -> Int { Int(chainEnds[slot &* treeCount &+ tree]) }
 
-    /// The trees' splits without the per-slot leaf cache: what ``LeafVotes`` need from a forest.
-    ///
-    /// Taking it shares the node records (copy-on-write) but not the cache, so the live forest
-    /// that moves on copies 16 bytes per node when it next counts a point, not `4 * t` per slot.
-    public struct Partition: Sendable {
-        let nodes: [Node]
-        let generations: [UInt64]
-        let treeCount: Int
-        let height: Int
-        let nodesPerTree: Int
-        let dimension: Int
-    }
-
-    /// The trees' splits as they are now; see ``Partition``.
-    public var partition: Partition {
-        Partition(
-            nodes: nodes, generations: treeGenerations, treeCount: treeCount, height: parameters.height,
-            nodesPerTree: nodesPerTree, dimension: dimension)
-    }
-
     /// Calls `body` with a slot's cached chain ends (one per tree) and the trees' generations.
     func withCachedChainEnds<Result>(
         slot: Int, _ body: (UnsafePointer<Int32>, UnsafePointer<UInt64>) -> Result

@@ -35,8 +35,7 @@ struct DaemonReclusterTests {
     func job(_ model: StreamModel, tracker: ClusterTracker = ClusterTracker(), version: UInt64 = 1,
              base: (version: UInt64, assignments: [UInt64: Int64])? = nil) throws -> ReclusterJob {
         ReclusterJob(
-            window: model.window, partition: model.forest?.partition, tracker: tracker,
-            parameters: try ClusteringParameters(), modelVersion: version, time: 10,
+            model: model, tracker: tracker, parameters: try ClusteringParameters(), modelVersion: version, time: 10,
             diffBase: base)
     }
 

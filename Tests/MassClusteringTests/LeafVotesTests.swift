@@ -45,7 +45,7 @@ func bruteForceMajority(
     func leafMajoritiesMatchBruteForce(floor: Int) throws {
         let setup = try LabelledWindow(seed: 1)
         let votes = try LeafVotes(
-            partition: setup.forest.partition, window: setup.window, labels: setup.labels, minimumLeafMass: floor)
+            forest: setup.forest, window: setup.window, labels: setup.labels, minimumLeafMass: floor)
         for tree in 0..<setup.forest.treeCount {
             for node in 0..<setup.forest.nodesPerTree {
                 let actual = votes.majority(tree: tree, node: node)
@@ -57,7 +57,7 @@ func bruteForceMajority(
 
     @Test func provisionalLabelIsTheShareWeightedVote() throws {
         let setup = try LabelledWindow(seed: 2)
-        let votes = try LeafVotes(partition: setup.forest.partition, window: setup.window, labels: setup.labels)
+        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels)
         // The window's bounding box, padded by 5% of the range on each side.
         let points = contents(of: setup.window)
         let box = (0..<2).map { j in
@@ -89,7 +89,7 @@ func bruteForceMajority(
 
     @Test func windowPointsGetTheirClusterLabel() throws {
         let setup = try LabelledWindow(seed: 3)
-        let votes = try LeafVotes(partition: setup.forest.partition, window: setup.window, labels: setup.labels)
+        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels)
         for (point, label) in zip(contents(of: setup.window), setup.labels) where label >= 0 {
             let result = votes.provisionalLabel(of: point.values)
             #expect(result.label == label)
@@ -99,7 +99,7 @@ func bruteForceMajority(
 
     @Test func farAwayPointsAreNoiseWithZeroConfidence() throws {
         let setup = try LabelledWindow(seed: 4)
-        let votes = try LeafVotes(partition: setup.forest.partition, window: setup.window, labels: setup.labels)
+        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels)
         for query in [[5.0, 5.0], [-3, 0.5], [0.5, 40], [0.1, -0.2]] {
             let result = votes.provisionalLabel(of: query)
             #expect(result.label == -1 && result.confidence == 0)
@@ -111,7 +111,7 @@ func bruteForceMajority(
     @Test func noiseDominatedLeavesVoteNoise() throws {
         let setup = try LabelledWindow(seed: 5)
         let allNoise = [Int32](repeating: -1, count: setup.labels.count)
-        let votes = try LeafVotes(partition: setup.forest.partition, window: setup.window, labels: allNoise)
+        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: allNoise)
         for point in contents(of: setup.window) {
             let result = votes.provisionalLabel(of: point.values)
             #expect(result.label == -1 && result.confidence == 1)
@@ -121,7 +121,7 @@ func bruteForceMajority(
     @Test func leavesBelowTheMassFloorAbstain() throws {
         let setup = try LabelledWindow(seed: 6)
         let votes = try LeafVotes(
-            partition: setup.forest.partition, window: setup.window, labels: setup.labels, minimumLeafMass: setup.window.count + 1)
+            forest: setup.forest, window: setup.window, labels: setup.labels, minimumLeafMass: setup.window.count + 1)
         for point in contents(of: setup.window) {
             let result = votes.provisionalLabel(of: point.values)
             #expect(result.label == -1 && result.confidence == 0)
@@ -131,7 +131,7 @@ func bruteForceMajority(
     @Test func votesStayValidWhileTheForestMovesOnAndLeaveItUntouched() throws {
         var setup = try LabelledWindow(seed: 7)
         let countsBefore = nodeTable(setup.forest)
-        let votes = try LeafVotes(partition: setup.forest.partition, window: setup.window, labels: setup.labels)
+        let votes = try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels)
         #expect(nodeTable(setup.forest) == countsBefore)
         let queries = contents(of: setup.window).map(\.values)
         let answers = queries.map { votes.provisionalLabel(of: $0) }
@@ -152,7 +152,7 @@ func bruteForceMajority(
     func labellingALiveSlotAgreesWithLabellingItsValues(refreshedTrees: Int) throws {
         let setup = try LabelledWindow(seed: 4)
         var model = StreamModel(window: setup.window, parameters: setup.forest.parameters)
-        let votes = try LeafVotes(partition: model.forest!.partition, window: model.window, labels: setup.labels)
+        let votes = try LeafVotes(forest: model.forest!, window: model.window, labels: setup.labels)
         var generator = SeededGenerator(seed: 9)
         var checked = 0
         for id in UInt64(1_000)..<1_300 {
@@ -173,7 +173,7 @@ func bruteForceMajority(
     @Test func aBatchInsertLabelsEveryPointAsItsValuesWould() throws {
         let setup = try LabelledWindow(seed: 6)
         var model = StreamModel(window: setup.window, parameters: setup.forest.parameters)
-        let votes = try LeafVotes(partition: model.forest!.partition, window: model.window, labels: setup.labels)
+        let votes = try LeafVotes(forest: model.forest!, window: model.window, labels: setup.labels)
         var generator = SeededGenerator(seed: 11)
         let count = 900
         let values = (0..<2 * count).map { _ in generator.nextDouble() * 1.2 - 0.1 }
@@ -195,7 +195,7 @@ func bruteForceMajority(
     @Test func aFloorBelowOneIsRejected() throws {
         let setup = try LabelledWindow(seed: 8)
         #expect(throws: ParameterError.self) {
-            try LeafVotes(partition: setup.forest.partition, window: setup.window, labels: setup.labels, minimumLeafMass: 0)
+            try LeafVotes(forest: setup.forest, window: setup.window, labels: setup.labels, minimumLeafMass: 0)
         }
     }
 }
