@@ -32,9 +32,11 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         // zlib, for reading .gz data files.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Linux calls Glibc does not expose (thread names and priorities, malloc tuning).
+        .systemLibrary(name: "CLinuxSupport"),
 
         // Thin Swift wrapper over libzmq: every pointer and errno stays in here.
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CLinuxSupport"]),
 
         // Wire protocol: encoding and total decoding of points and cluster updates. No I/O.
         .target(name: "MMCWire"),
@@ -46,7 +48,7 @@ let package = Package(
         .target(
             name: "MMCDaemon",
             dependencies: [
-                "MassClustering", "ZeroMQ", "MMCWire", "MMCPlot",
+                "MassClustering", "ZeroMQ", "MMCWire", "MMCPlot", "CLinuxSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -60,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "mmcd",
             dependencies: [
-                "MMCDaemon",
+                "MMCDaemon", "CLinuxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -166,6 +166,13 @@ def metric(values: dict, name: str, **labels) -> float:
     return sum(v for k, v in values.items() if k.startswith(name + "{"))
 
 
+def steal_seconds() -> float:
+    """CPU time stolen by the hypervisor so far, all CPUs (the `steal` column of /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> dict:
     model = ""
     with open("/proc/cpuinfo") as f:
@@ -213,6 +220,8 @@ class Monitor(threading.Thread):
                     "rejected": metric(values, "mmcd_points_rejected_total"),
                     "reclusters": metric(values, "mmcd_recluster_duration_seconds_count"),
                     "recluster_seconds": metric(values, "mmcd_recluster_duration_seconds_sum"),
+                    "batch_ingest": {k[len(INGEST_BUCKET):-2]: v for k, v in values.items()
+                                     if k.startswith(INGEST_BUCKET)},
                     "rss": proc["rss"], "cpu": proc["cpu"],
                 })
             next_time += self.interval
@@ -223,6 +232,7 @@ class Monitor(threading.Thread):
                 next_time = time.time()
 
 
+INGEST_BUCKET = 'mmcd_batch_ingest_duration_seconds_bucket{le="'
 TIME_FIELD = re.compile(rb'"model_version":(\d+),"time":([-+0-9.eE]+)')
 
 
@@ -307,9 +317,11 @@ def run_ingest(args, sock: str, fmt: str, points: int, rate, label: str) -> dict
     time.sleep(1.0)  # subscriptions settle
     command = feed_command(os.path.join(args.bin, "mmc"), daemon.input, sock, fmt, points, rate)
     load_before = machine()["loadavg"]
+    steal_before = steal_seconds()
     feed_start = time.time()
     feed = subprocess.run(command, capture_output=True, text=True)
     feed_end = time.time()
+    steal = steal_seconds() - steal_before
     if feed.returncode != 0:
         print(feed.stderr, file=sys.stderr)
     match = re.search(r"sent (\d+) points in (\d+) batch\w* in ([0-9.]+) s", feed.stdout)
@@ -344,6 +356,9 @@ def run_ingest(args, sock: str, fmt: str, points: int, rate, label: str) -> dict
         "feed_stdout": feed.stdout.strip(), "feed_command": " ".join(command),
         "mmcd_command": daemon.command_line(), "mmcd_exit": status, "loadavg_before": load_before,
         "loadavg_after": machine()["loadavg"],
+        # CPU time the hypervisor gave to other guests while the feed ran (all CPUs summed):
+        # a run with steal is disturbed from outside.
+        "steal_seconds": steal,
     })
     if args.keep_samples:
         result["samples"] = monitor.samples
@@ -430,8 +445,23 @@ def analyse(samples, watcher, final, stats, sent, feed_start, feed_end, args, ra
         period = BATCH / rate
         latency = {"batch_period_ms": period * 1000, "during": gap_summary(during_l),
                    "between": gap_summary(between_l)}
+    # The daemon's own view: per batch, input queue -> window (mmcd_batch_ingest_duration_seconds),
+    # counted from the first sample with the window full, as the rates are.
+    def ingest_histogram(values: dict) -> dict:
+        return {float(bound): count for bound, count in values.items()}
+    batch_ingest = None
+    if full is not None:
+        first_hist = ingest_histogram(samples[full].get("batch_ingest", {}))
+        last_hist = {float(k[len(INGEST_BUCKET):-2]): v for k, v in final.items() if k.startswith(INGEST_BUCKET)}
+        bounds = sorted(last_hist)
+        counts = {b: last_hist[b] - first_hist.get(b, 0.0) for b in bounds}
+        total = counts[bounds[-1]] if bounds else 0.0
+        within = max((counts[b] for b in bounds if rate and b <= BATCH / rate + 1e-12), default=None)
+        batch_ingest = {"batches": total, "at_most_ms": {f"{b * 1000:g}": c for b, c in counts.items()},
+                        "over_batch_period": total - within if within is not None else None}
     return {
         "excess_latency": latency,
+        "batch_ingest": batch_ingest,
         "sent": sent,
         "received": received,
         "decoded": metric(final, "mmcd_points_decoded_total"),

@@ -73,7 +73,9 @@ struct DaemonIngestService: Service {
         }
         context.metrics.pointsReceived.increment(by: Int64(decoded.batch.count))
         guard let batch = admission.admit(decoded.batch) else { return nil }
+        let dequeued = ContinuousClock.now
         let labels = await model.ingest(batch)
+        context.metrics.batchIngestDuration.record(.now - dequeued)
         context.metrics.pointsDecoded.increment(by: Int64(batch.count))
         guard let labels else { return nil }
         do {

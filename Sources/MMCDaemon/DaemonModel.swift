@@ -226,7 +226,7 @@ actor DaemonModel {
         pointsSinceStart = 0
         lastStart = now
         running = Task {
-            let result = await runOnDedicatedThread(named: "mmcd.recluster") {
+            let result = await runOnDedicatedThread(named: "mmcd.recluster", priority: .background) {
                 Result { () throws(WireError) in try job.run() }
             }
             finish(result, startedAt: now)

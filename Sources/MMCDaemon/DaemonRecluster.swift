@@ -74,9 +74,9 @@ struct DaemonClassifier: Sendable {
 /// publish and the full update that late joiners and `snapshot` requests get.
 struct ReclusterJob: Sendable {
     /// The model as it was when the re-clustering started (a copy-on-write value). The leaf
-    /// votes read its forest's cached chain ends, so the owner copies that cache (4 bytes x trees
-    /// per window slot) at its next insert: a memcpy of a few milliseconds at 50,000 points,
-    /// where descending every point again here took 150-200 ms of a core that ingestion shares.
+    /// votes read its forest's cached chain ends, which the owner's inserts meanwhile copy one
+    /// 512-slot chunk at a time (see `LeafCache`), where descending every point again here took
+    /// 150-200 ms of a core that ingestion shares.
     let model: StreamModel
     /// The tracker as of the previous re-clustering.
     let tracker: ClusterTracker

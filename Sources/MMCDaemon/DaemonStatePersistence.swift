@@ -5,8 +5,8 @@ internal import Prometheus
 
 /// What a state snapshot is made from: copy-on-write copies taken by the model owner, turned
 /// into a ``DaemonStateSnapshot`` (an O(n) copy and a sort of the tracker's points) off the
-/// owner, by the writer. The window only: holding the forest would make the owner copy its
-/// per-slot leaf cache at its next insert.
+/// owner, by the writer. The window only: the forest is regrown on restore, and holding it
+/// would make the owner's inserts copy the chunks of its leaf cache while the write runs.
 struct DaemonPersistedState: Sendable {
     let window: SlidingWindow
     let tracker: ClusterTracker

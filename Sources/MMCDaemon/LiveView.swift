@@ -240,7 +240,7 @@ actor LivePlotCache {
         let window = await model.liveWindow()
         // Another caller may have rendered this version while this one waited.
         if let cached, cached.version == window.modelVersion { return await cached.svg.value }
-        let task = Task { await runOnDedicatedThread(named: "mmcd.live-plot") { window.svg() } }
+        let task = Task { await runOnDedicatedThread(named: "mmcd.live-plot", priority: .background) { window.svg() } }
         cached = (window.modelVersion, task)
         return await task.value
     }

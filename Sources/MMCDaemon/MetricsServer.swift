@@ -32,6 +32,10 @@ public struct DaemonMetrics: Sendable {
     public let noiseFraction: Gauge
     /// `mmcd_recluster_duration_seconds`: how long re-clusterings took.
     public let reclusterDuration: DurationHistogram
+    /// `mmcd_batch_ingest_duration_seconds`: per batch, from leaving the input queue to being in
+    /// the window, waiting for the model owner included: what a re-clustering or anything else
+    /// on the owner adds to ingestion shows here.
+    public let batchIngestDuration: DurationHistogram
     /// `mmcd_recluster_abandoned_total`: re-clusterings abandoned past the time budget.
     public let reclusterAbandoned: Counter
     /// `mmcd_points_rejected_total`: points in rejected messages, as far as their payloads
@@ -46,6 +50,12 @@ public struct DaemonMetrics: Sendable {
         .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
         .milliseconds(500), .seconds(1), .milliseconds(2_500), .seconds(5), .seconds(10), .seconds(30),
         .seconds(60), .seconds(120),
+    ]
+
+    /// Bucket bounds of ``batchIngestDuration``: 0.5 ms to 1 second.
+    public static let batchIngestDurationBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
     ]
 
     /// Registers every metric on `registry` (the `result` series of snapshot writes start at 0).
@@ -64,6 +74,10 @@ public struct DaemonMetrics: Sendable {
         reclusterDuration = registry.makeDurationHistogram(
             descriptor: Self.descriptor("recluster_duration", "seconds", "Duration of completed re-clusterings."),
             labels: [], buckets: Self.reclusterDurationBuckets)
+        batchIngestDuration = registry.makeDurationHistogram(
+            descriptor: Self.descriptor(
+                "batch_ingest_duration", "seconds", "Time from a batch leaving the input queue to being in the window."),
+            labels: [], buckets: Self.batchIngestDurationBuckets)
         reclusterAbandoned = registry.makeCounter(
             descriptor: Self.descriptor(
                 "recluster_abandoned", "total", "Re-clusterings abandoned because they exceeded the time budget."))

@@ -40,7 +40,8 @@ import Darwin
 /// steps in every tree, and an expiry exactly `height + 1` updates from the cached chain end.
 /// The accessors hide the chains: below a leaf, nodes read as unreachable (no split, count 0,
 /// log volume -inf), and the leaf queries answer with the real leaf. Chain ends are cached per
-/// window slot at `slot * treeCount + k` (`Int32`).
+/// window slot, `treeCount` `Int32` side by side, in chunks that are copied on write one by one
+/// (``LeafCache``), so that a copy of the forest costs the owner little when it next inserts.
 ///
 /// The forest draws every random choice from its own ``SeededGenerator`` seeded with
 /// `parameters.seed`, so the same seed and the same window updates give identical trees,
@@ -131,10 +132,9 @@ public struct MassForest: Sendable {
     var nodes: [Node]
     /// Parallel to `nodes`.
     var logVolumes: [Double]
-    /// The chain end (depth `height`) of each counted slot in each tree, at
-    /// `slot * treeCount + tree`. The tree-0 entry is -1 while the slot is not counted, which
-    /// catches a double insert or removal.
-    var chainEnds: [Int32]
+    /// The chain end (depth `height`) of each counted slot in each tree. The tree-0 entry is -1
+    /// while the slot is not counted, which catches a double insert or removal.
+    var leafCache: LeafCache
     var generator: SeededGenerator
     /// The tree the next refresh regrows; trees are regrown round-robin, oldest first.
     var oldestTree = 0
@@ -174,7 +174,7 @@ public struct MassForest: Sendable {
         nodesPerTree = (1 << (parameters.height + 1)) - 1
         nodes = Array(repeating: .passThrough, count: parameters.treeCount * nodesPerTree)
         logVolumes = Array(repeating: -.infinity, count: parameters.treeCount * nodesPerTree)
-        chainEnds = Array(repeating: -1, count: window.capacity * parameters.treeCount)
+        leafCache = LeafCache(treeCount: parameters.treeCount, slotCapacity: window.capacity)
         generator = SeededGenerator(seed: parameters.seed)
         treeGenerations = Array(repeating: 0, count: parameters.treeCount)
         pointCount = window.count
@@ -189,7 +189,7 @@ public struct MassForest: Sendable {
     /// the cached chain ends. At the defaults: 65,504 nodes (1.57 MB) and 128 bytes per slot.
     public var memoryFootprint: Int {
         let perNode = MemoryLayout<Node>.stride + MemoryLayout<Double>.stride
-        return nodes.count * perNode + chainEnds.count * MemoryLayout<Int32>.stride
+        return nodes.count * perNode + leafCache.byteCount
     }
 
     /// The position in `nodes` of a tree's root.
@@ -225,14 +225,14 @@ public struct MassForest: Sendable {
     public mutating func remove(slot: Int) {
         precondition(isCounted(slot: slot), "slot is not counted")
         let trees = treeCount
-        let firstEnd = slot * trees
         let (stride, height) = (nodesPerTree, parameters.height)
-        withStorage { storage in
-            for tree in 0..<trees {
-                Self.uncount(
-                    from: Int(storage.chainEnds[firstEnd &+ tree]), root: storage.nodes + tree &* stride, height: height)
+        nodes.withUnsafeMutableBufferPointer { records in
+            leafCache.withMutableEnds(slot: slot) { ends in
+                for tree in 0..<trees {
+                    Self.uncount(from: Int(ends[tree]), root: records.baseAddress! + tree &* stride, height: height)
+                }
+                ends[0] = -1
             }
-            storage.chainEnds[firstEnd] = -1
         }
         pointCount -= 1
         forgetInRegrowth(slot: slot)
@@ -244,38 +244,44 @@ public struct MassForest: Sendable {
         precondition(slot >= 0 && slot < window.capacity, "slot out of range")
         growLeafCache(to: window.capacity)
         let trees = treeCount
-        let firstEnd = slot * trees
-        precondition(slot == expired || chainEnds[firstEnd] < 0, "slot is already counted")
-        let firstExpired = (expired ?? 0) * trees
+        precondition(slot == expired || !isCounted(slot: slot), "slot is already counted")
         let (stride, height) = (nodesPerTree, parameters.height)
         window.values.withUnsafeBufferPointer { points in
             let point = points.baseAddress! + slot * dimension
-            withStorage { storage in
-                // Uncount the expired point in a tree before its chain end can be overwritten
-                // (when the slot is reused), and before counting the new point in that tree.
-                func uncount(trees range: Range<Int>) {
-                    guard expired != nil else { return }
-                    for tree in range {
-                        let end = Int(storage.chainEnds[firstExpired &+ tree])
-                        Self.uncount(from: end, root: storage.nodes + tree &* stride, height: height)
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: trees) { expiredEnds in
+                // The expired point's chain ends are read first: a reused slot overwrites them.
+                if let expired {
+                    leafCache.withMutableEnds(slot: expired) { ends in
+                        expiredEnds.baseAddress!.update(from: ends, count: trees)
+                        if expired != slot { ends[0] = -1 }
                     }
                 }
-                var tree = 0
-                while tree &+ Self.laneCount <= trees {
-                    uncount(trees: tree ..< tree &+ Self.laneCount)
-                    Self.countInEightTrees(
-                        point, roots: storage.nodes + tree &* stride, stride: stride, height: height,
-                        chainEnds: storage.chainEnds + (firstEnd &+ tree))
-                    tree &+= Self.laneCount
-                }
-                while tree < trees {
-                    uncount(trees: tree ..< tree &+ 1)
-                    let end = Self.count(point, root: storage.nodes + tree &* stride, height: height)
-                    storage.chainEnds[firstEnd &+ tree] = Int32(truncatingIfNeeded: end)
-                    tree &+= 1
-                }
-                if let expired, expired != slot {
-                    storage.chainEnds[firstExpired] = -1
+                nodes.withUnsafeMutableBufferPointer { records in
+                    let roots = records.baseAddress!
+                    leafCache.withMutableEnds(slot: slot) { ends in
+                        // Uncount the expired point in a tree before counting the new one there,
+                        // tree group by tree group: the uncounts overlap the descents' misses.
+                        func uncount(trees range: Range<Int>) {
+                            guard expired != nil else { return }
+                            for tree in range {
+                                Self.uncount(from: Int(expiredEnds[tree]), root: roots + tree &* stride, height: height)
+                            }
+                        }
+                        var tree = 0
+                        while tree &+ Self.laneCount <= trees {
+                            uncount(trees: tree ..< tree &+ Self.laneCount)
+                            Self.countInEightTrees(
+                                point, roots: roots + tree &* stride, stride: stride, height: height,
+                                chainEnds: ends + tree)
+                            tree &+= Self.laneCount
+                        }
+                        while tree < trees {
+                            uncount(trees: tree ..< tree &+ 1)
+                            let end = Self.count(point, root: roots + tree &* stride, height: height)
+                            ends[tree] = Int32(truncatingIfNeeded: end)
+                            tree &+= 1
+                        }
+                    }
                 }
             }
         }
@@ -301,27 +307,10 @@ public struct MassForest: Sendable {
 
     /// Extends the leaf cache with uncounted entries to cover a window that has grown.
     private mutating func growLeafCache(to slotCapacity: Int) {
-        if slotCapacity * treeCount > chainEnds.count {
-            chainEnds.append(contentsOf: repeatElement(-1, count: slotCapacity * treeCount - chainEnds.count))
-        }
+        leafCache.grow(toSlots: slotCapacity)
         if let covered = regrowth?.chainEnds.count, slotCapacity > covered {
             regrowth?.chainEnds.append(contentsOf: repeatElement(-1, count: slotCapacity - covered))
         }
-    }
-
-    /// Calls `body` with the base addresses of the node records and the leaf cache.
-    private mutating func withStorage(_ body: (Storage) -> Void) {
-        nodes.withUnsafeMutableBufferPointer { records in
-            chainEnds.withUnsafeMutableBufferPointer { cached in
-                body(Storage(nodes: records.baseAddress!, chainEnds: cached.baseAddress!))
-            }
-        }
-    }
-
-    /// The forest's arrays as raw pointers, valid only inside ``withStorage(_:)``.
-    struct Storage {
-        let nodes: UnsafeMutablePointer<Node>
-        let chainEnds: UnsafeMutablePointer<Int32>
     }
 
     /// How many trees ``countInEightTrees(_:roots:stride:height:chainEnds:)`` descends at once.
@@ -440,20 +429,20 @@ public struct MassForest: Sendable {
     }
 
     /// The cached chain end of a counted slot in one tree (unchecked).
-    func chainEnd(slot: Int, tree: Int) -> Int { Int(chainEnds[slot &* treeCount &+ tree]) }
+    func chainEnd(slot: Int, tree: Int) -> Int { Int(leafCache.end(slot: slot, tree: tree)) }
 
     /// Calls `body` with a slot's cached chain ends (one per tree) and the trees' generations.
     func withCachedChainEnds<Result>(
         slot: Int, _ body: (UnsafePointer<Int32>, UnsafePointer<UInt64>) -> Result
     ) -> Result {
-        chainEnds.withUnsafeBufferPointer { ends in
-            treeGenerations.withUnsafeBufferPointer { body(ends.baseAddress! + slot &* treeCount, $0.baseAddress!) }
+        leafCache.withEnds(slot: slot) { ends in
+            treeGenerations.withUnsafeBufferPointer { body(ends, $0.baseAddress!) }
         }
     }
 
     /// Whether a slot's point is counted by the forest.
     public func isCounted(slot: Int) -> Bool {
-        slot >= 0 && slot * treeCount < chainEnds.count && chainEnds[slot * treeCount] >= 0
+        slot >= 0 && slot < leafCache.slotCapacity && leafCache.end(slot: slot, tree: 0) >= 0
     }
 
     /// The leaf (heap index) each tree puts an arbitrary point in, one per tree, in tree order.

@@ -57,7 +57,7 @@ extension MassForest {
             countNext(steps, in: &grown, window: window)
             budget -= steps
             if grown.counted == window.count {
-                install(grown, window: window)
+                install(grown)
             } else {
                 regrowth = grown
             }
@@ -116,17 +116,13 @@ extension MassForest {
     }
 
     /// Puts a replacement that counts the whole window in place of its tree.
-    private mutating func install(_ grown: Regrowth, window: SlidingWindow) {
+    private mutating func install(_ grown: Regrowth) {
         let root = rootPosition(of: grown.tree)
         nodes.replaceSubrange(root..<root + nodesPerTree, with: grown.nodes)
         logVolumes.replaceSubrange(root..<root + nodesPerTree, with: grown.logVolumes)
-        let (trees, tree) = (treeCount, grown.tree)
-        chainEnds.withUnsafeMutableBufferPointer { cached in
-            for slot in window.slots {
-                cached[slot &* trees &+ tree] = grown.chainEnds[slot]
-            }
-        }
-        treeGenerations[tree] = grownTrees
+        // The column is -1 exactly at the slots outside the window, which are uncounted already.
+        leafCache.install(column: grown.chainEnds, tree: grown.tree)
+        treeGenerations[grown.tree] = grownTrees
         grownTrees += 1
     }
 

@@ -1,3 +1,4 @@
+internal import CLinuxSupport
 import Foundation
 import Synchronization
 
@@ -47,7 +48,9 @@ func startSocketThread<Value>(
     named name: String, handing value: sending Value, body: @escaping @Sendable (Value) -> Void
 ) {
     let handoff = ThreadHandoff(value: value)
-    let thread = Thread { body(handoff.value) }
-    thread.name = name
+    let thread = Thread {
+        mmc_name_current_thread(name)
+        body(handoff.value)
+    }
     thread.start()
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLinuxSupport
 import Foundation
 import Logging
 import MMCDaemon
@@ -32,6 +33,11 @@ struct MMCD: AsyncParsableCommand {
     @Flag(name: .customLong("check-config"), help: "Validate the configuration, print the effective settings and exit.")
     var checkConfig = false
 
+    /// Blocks from 32 MiB (glibc's largest allowed threshold) are mapped and unmapped as they come.
+    static let mallocMmapThreshold: Int32 = 32 << 20
+    /// Free memory at the top of a heap beyond 128 MiB is returned to the kernel.
+    static let mallocTrimThreshold: Int32 = 128 << 20
+
     func run() async throws {
         let configuration: DaemonConfiguration
         do {
@@ -49,6 +55,12 @@ struct MMCD: AsyncParsableCommand {
             print(lines.joined(separator: "\n"))
             return
         }
+
+        // Every re-clustering allocates and frees tens of megabytes (kNN table, spanning forest,
+        // copies of the window); glibc would hand them back to the kernel each time and fault them
+        // in again a second later. Kept, the resident size settles at the peak a re-clustering
+        // needs, which is what a memory limit has to allow for anyway.
+        _ = mmc_keep_freed_memory(Self.mallocMmapThreshold, Self.mallocTrimThreshold)
 
         let level = DaemonLogLevel(configuration.log.level)
         let format = configuration.log.format

@@ -414,6 +414,73 @@ struct StreamingForest {
         }
         let forest = MassForest(window: window)
         #expect(forest.nodesPerTree == 2_047)
-        #expect(forest.memoryFootprint == 32 * 2_047 * 24 + 1_000 * 32 * 4)
+        // The leaf cache covers the window's 1,000 slots in chunks of 512.
+        #expect(forest.memoryFootprint == 32 * 2_047 * 24 + 1_024 * 32 * 4)
+    }
+
+    /// Copies of the forest held while it moves on (what a re-clustering does) share the leaf
+    /// cache chunk by chunk, and trees regrown meanwhile leave pending columns in the shared
+    /// chunks. Neither may change a result: the forest that was copied must match, count for
+    /// count and cached leaf for cached leaf, a twin fed the same points of which no copy is held, and
+    /// every copy must still read as it was when it was taken.
+    @Test(arguments: [false, true])
+    func copiesHeldWhileTheForestMovesOnChangeNothingOnEitherSide(timeWindow: Bool) throws {
+        // Several 512-slot chunks; a time window also grows its capacity (and the cache) as it fills.
+        var stream = RandomStream(seed: 11, dimension: 2, lateness: 0)
+        var window = timeWindow
+            ? try SlidingWindow(dimension: 2, horizon: 600, maximumCount: 3_000)
+            : try SlidingWindow(dimension: 2, windowSize: 2_000)
+        var expired: [SlidingWindow.Expiry] = []
+        for _ in 0..<300 {
+            let point = stream.next()
+            _ = window.append(id: point.id, timestamp: point.timestamp, values: point.values, expired: &expired)
+        }
+        var forest = MassForest(window: window, parameters: try smallParameters(seed: 11))
+        var twin = forest
+        func leaves(_ forest: MassForest, slots: [Int]) -> [[Int]] {
+            slots.map { slot in (0..<forest.treeCount).map { forest.leaf(slot: slot, tree: $0) } }
+        }
+        var held: [(forest: MassForest, slots: [Int], leaves: [[Int]], nodes: [[Double]])] = []
+        var generator = SeededGenerator(seed: 12)
+        for step in 0..<40 {
+            if step % 3 == 0 {
+                let slots = Array(window.slots)
+                held.append((forest, slots, leaves(forest, slots: slots), nodeTable(forest)))
+            }
+            if step % 7 == 6 {
+                held.removeFirst(min(2, held.count))  // some copies let go, others stay
+            }
+            forest.scheduleRefresh(trees: 2)
+            twin.scheduleRefresh(trees: 2)
+            for _ in 0..<(50 + generator.nextInt(below: 200)) {
+                let point = stream.next()
+                var expired: [SlidingWindow.Expiry] = []
+                guard let slot = window.append(
+                    id: point.id, timestamp: point.timestamp, values: point.values, expired: &expired)
+                else { continue }
+                for expiry in expired.dropLast() {
+                    forest.remove(slot: expiry.slot)
+                    twin.remove(slot: expiry.slot)
+                }
+                if let last = expired.last {
+                    forest.insert(slot: slot, of: window, replacing: last.slot)
+                    twin.insert(slot: slot, of: window, replacing: last.slot)
+                } else {
+                    forest.insert(slot: slot, of: window)
+                    twin.insert(slot: slot, of: window)
+                }
+                forest.continueRefresh(budget: 400, window: window)
+                twin.continueRefresh(budget: 400, window: window)
+            }
+            #expect(nodeTable(forest) == nodeTable(twin), "step \(step)")
+            let slots = Array(window.slots)
+            #expect(leaves(forest, slots: slots) == leaves(twin, slots: slots), "step \(step)")
+        }
+        expectConsistent(forest, window)
+        try #require(!held.isEmpty)
+        for copy in held {
+            #expect(nodeTable(copy.forest) == copy.nodes)
+            #expect(leaves(copy.forest, slots: copy.slots) == copy.leaves)
+        }
     }
 }
