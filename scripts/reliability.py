@@ -258,7 +258,7 @@ def sustain(args, scratch):
         daemon.stop()
     rate = (last - first) / (t1 - t0)
     progress(f"sustainable rate {rate:,.0f} points/s")
-    return {"rate": rate, "seconds": t1 - t0, "machine": machine()}
+    return {"rate": rate, "seconds": t1 - t0, "machine": machine(), "commit": git_commit()}
 
 
 def soak(args, scratch):
@@ -272,18 +272,15 @@ def soak(args, scratch):
     progress(f"soak: {rate:,} points/s for {minutes} min")
     commit = git_commit()
     started = time.monotonic()
-    # The feed runs until interrupted: when the daemon is behind, a PUSH feed waits, so a fixed
-    # count could take longer than the soak.
-    process = feed(args, daemon.input, "--socket", "push", "--batch", 1000, "--rate", rate, "--loop", wait=False)
+    # A paced feed of exactly rate x duration points: it ends by itself once the daemon has taken
+    # its last batch (a PUSH feed waits while the daemon is behind, so it may take longer).
+    count = int(rate * minutes * 60)
+    process = feed(args, daemon.input, "--socket", "push", "--batch", 1000, "--rate", rate, "--count", count,
+                   wait=False)
     samples = []
-    interrupted = False
     try:
         while process.poll() is None:
             time.sleep(args.sample_seconds)
-            if not interrupted and time.monotonic() - started >= minutes * 60:
-                # Once: a second SIGINT would make the feed quit without its queued messages.
-                process.send_signal(signal.SIGINT)
-                interrupted = True
             m = daemon.metrics()
             samples.append({
                 "t": time.monotonic() - started, "rss_mib": daemon.rss_mib(),
@@ -304,11 +301,17 @@ def soak(args, scratch):
         daemon.stop()
     warm = args.warmup_minutes * 60
     after = [s["rss_mib"] for s in samples if s["t"] >= warm]
-    baseline = after[0] if after else None
+    # The level after warm-up: the mean of the first minute's samples after it.
+    first_minute = [s["rss_mib"] for s in samples if warm <= s["t"] < warm + 60]
+    baseline = sum(first_minute) / len(first_minute) if first_minute else None
     duration = samples[-1]["t"] - samples[0]["t"] if len(samples) > 1 else 0
     reclusters = samples[-1]["reclusters"] - samples[0]["reclusters"] if samples else 0
     arrivals = subscriber.arrivals
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    # "On schedule": an update at least every interval; one that took longer than the interval
+    # delays the next start, so a gap above 1.5 intervals is a late re-clustering.
+    interval = settings["schedule.interval_seconds"]
+    late = sum(1 for gap in gaps if gap > 1.5 * interval)
     sequences = subscriber.sequences
     missed = sum(max(0, b - a - 1) for a, b in zip(sequences, sequences[1:]))
     return {
@@ -324,7 +327,8 @@ def soak(args, scratch):
         "reclusters_total": daemon.metric("mmcd_recluster_duration_seconds_count", m),
         "abandoned": daemon.metric("mmcd_recluster_abandoned_total", m),
         "updates": len(arrivals), "update_gap_max": max(gaps) if gaps else None,
-        "update_gap_mean": sum(gaps) / len(gaps) if gaps else None, "sequence_missed": missed,
+        "update_gap_mean": sum(gaps) / len(gaps) if gaps else None, "updates_late": late,
+        "sequence_missed": missed,
         "samples": samples, "machine": machine(), "commit": commit,
     }
 
@@ -338,14 +342,22 @@ def overload(args, scratch):
     settings.update({"input.socket": "sub", "input.receive_hwm": 0})
     daemon = Daemon(args, os.path.join(scratch, "overload"), settings).start()
     subscriber = Subscriber(daemon.output)
-    count = int(rate * args.overload_seconds)
-    process = feed(args, daemon.input, "--socket", "pub", "--hwm", 0, "--warmup-ms", 1000, "--batch", batch,
-                   "--rate", rate, "--count", count, wait=False)
+    # One feeder process cannot offer ten times the daemon's rate: several share it, each with
+    # its own seed and id range.
+    feeders = args.overload_feeders
+    count = int(rate * args.overload_seconds / feeders)
+    processes = [feed(args, daemon.input, "--socket", "pub", "--hwm", 0, "--warmup-ms", 1000, "--batch", batch,
+                      "--rate", rate // feeders, "--count", count, "--seed", 1 + index,
+                      "--first-id", index * count, wait=False)
+                 for index in range(feeders)]
     rss = []
-    while process.poll() is None:
+    while any(process.poll() is None for process in processes):
         rss.append(daemon.rss_mib())
         time.sleep(1)
-    summary = feed_summary(process)
+    summaries = [feed_summary(process) for process in processes]
+    seconds = max(s["seconds"] for s in summaries)
+    summary = {"points": sum(s["points"] for s in summaries), "seconds": seconds,
+               "rate": int(sum(s["points"] for s in summaries) / seconds)}
 
     def accounted():
         m = daemon.metrics()
@@ -370,7 +382,7 @@ def overload(args, scratch):
         "drop_unit": unit, "unaccounted": summary["points"] - received - dropped - rejected,
         "updates": len(subscriber.arrivals), "update_gap_max": max(gaps) if gaps else None,
         "reclusters": daemon.metric("mmcd_recluster_duration_seconds_count", m),
-        "rss_max_mib": max(r for r in rss if r), "rss_samples": rss, "machine": machine(),
+        "rss_max_mib": max(r for r in rss if r), "rss_samples": rss, "feeders": feeders, "machine": machine(),
     }
 
 
@@ -594,6 +606,7 @@ def main():
     parser.add_argument("--fuzz-execs", type=int, default=1_000_000, help="executions per fuzz target")
     parser.add_argument("--fuzz-seed", type=int, default=1)
     parser.add_argument("--overload-seconds", type=float, default=30)
+    parser.add_argument("--overload-feeders", type=int, default=3, help="feeder processes sharing the overload")
     parser.add_argument("--scratch", help="folder for configurations, state and logs (default: a temporary one)")
     args = parser.parse_args()
     if args.command == "report":
@@ -632,10 +645,11 @@ def report():
            "What `mmcd` survives, measured by `scripts/reliability.py` with release binaries on loopback; "
            "every figure below comes from `docs/reliability/*.json`, which that script writes. Rerun:", "",
            "```sh",
-           "/work/venv/bin/python scripts/reliability.py run sustain overload faults auth fuzz   # ~20 min",
-           "/work/venv/bin/python scripts/reliability.py run soak --no-build --soak-minutes 60  # after sustain",
-           "/work/venv/bin/python scripts/reliability.py report                                 # this file",
+           "python3 scripts/reliability.py run sustain overload faults auth fuzz   # ~20 min",
+           "python3 scripts/reliability.py run soak --no-build --soak-minutes 60  # after sustain",
+           "python3 scripts/reliability.py report                                 # this file",
            "```", "",
+           "(`python3` with `pyzmq`: `pip install pyzmq`.)", "",
            "The behaviour behind each row is also asserted by tests (`Tests/MMCDaemonTests/ReliabilityEndToEndTests.swift`, "
            "`DaemonLimitsTests.swift`, `DaemonFaultTests.swift`, `ConfigurationFuzzTests.swift`, "
            "`Tests/MMCWireTests/FuzzTests.swift`); the script adds the numbers.", ""]
@@ -646,33 +660,29 @@ def report():
                 f"Unpaced binary batches of 1,000 points over PUSH into a PULL input, 50,000-point window "
                 f"re-clustered every second: **{number(sustain_result['rate'])} points/s** decoded, over "
                 f"{sustain_result['seconds']:.0f} s after a 5 s warm-up ({m['cpus']} CPUs, {m['cpu']}, load average "
-                f"{m['load'][0]:.1f} at the end: the machine was shared with other builds, so this is lower than an "
-                f"idle machine gives). The soak runs at 80% of it, the overload at ten times it.", ""]
+                f"{m['load'][0]:.1f} at the end, commit {sustain_result.get('commit', 'not recorded')}). The soak runs "
+                f"at 80% of it, the overload at ten times it.", ""]
     rows = []
     if "soak" in have:
         k = have["soak"]
         expected = k["sampled_seconds"] / 1.0
         rss_ok = k["rss_baseline_mib"] and k["rss_max_mib"] <= k["rss_baseline_mib"] * 1.1 \
             and k["rss_min_mib"] >= k["rss_baseline_mib"] * 0.9
+        late = k.get("updates_late")
         rows.append([f"soak: {k['minutes']:.0f} min aimed at {number(k['target_rate'])} points/s (80%), PULL, "
                      f"commit {k['commit']}",
                      f"{number(k['sent'])} points sent in {number(k['feed_seconds'] / 60, 1)} min, "
-                     f"{number(k['sent'] / k['feed_seconds'])} points/s on average (the PUSH feed waits when the daemon is "
-                     f"behind; the machine was shared with other builds); "
-                     f"RSS after {k['warmup_minutes']:.0f} min warm-up {number(k['rss_baseline_mib'], 1)} MiB, then "
-                     f"{number(k['rss_min_mib'], 1)}-{number(k['rss_max_mib'], 1)} MiB "
-                     f"({'within' if rss_ok else 'NOT within'} 10%"
-                     + ("" if rss_ok else ": the swing is the input backlog, up to receive_hwm + queue_capacity = 2,024 "
-                        "messages of 32 KB (65 MB) held whenever the daemon falls behind, as it did on this shared "
-                        "machine; bounded by configuration, not growing") + f"); {number(k['reclusters_sampled'])} re-clusterings in "
-                     f"{number(k['sampled_seconds'])} s (one a second would be {number(expected)}; one starts when the "
-                     f"interval has passed and none is running, so a re-clustering longer than the interval delays the "
-                     f"next), {number(k['abandoned'])} abandoned; {number(k['updates'])} updates, mean gap "
-                     f"{number(k['update_gap_mean'], 2)} s, largest {number(k['update_gap_max'], 2)} s, "
-                     f"{number(k['sequence_missed'])} sequence gaps",
-                     f"{number(k['sent'] - k['received'])} of the points the feed handed to its socket never reached "
-                     f"the daemon (received {number(k['received'])}, rejected {number(k['rejected'])}, dropped "
-                     f"{number(k['dropped'])}): see the note below the table"])
+                     f"{number(k['sent'] / k['feed_seconds'])} points/s on average (load average at the end "
+                     f"{k['machine']['load'][0]:.1f}); RSS in the minute after the {k['warmup_minutes']:.0f}-min warm-up "
+                     f"{number(k['rss_baseline_mib'], 1)} MiB on average, then {number(k['rss_min_mib'], 1)}-"
+                     f"{number(k['rss_max_mib'], 1)} MiB to the end (**{'within' if rss_ok else 'NOT within'} 10%**); "
+                     f"{number(k['reclusters_sampled'])} re-clusterings in {number(k['sampled_seconds'])} s (one a second "
+                     f"would be {number(expected)}), {number(k['abandoned'])} abandoned; {number(k['updates'])} updates, "
+                     f"mean gap {number(k['update_gap_mean'], 2)} s, largest {number(k['update_gap_max'], 2)} s"
+                     + (f", {number(late)} gaps above 1.5 s" if late is not None else "")
+                     + f"; {number(k['sequence_missed'])} sequence gaps",
+                     f"**{number(k['sent'] - k['received'])}** (sent {number(k['sent'])}, received "
+                     f"{number(k['received'])}, rejected {number(k['rejected'])}, dropped {number(k['dropped'])})"])
     first = os.path.join(RESULTS, "soak-heartbeats.json")
     if os.path.exists(first):
         with open(first) as file:
@@ -689,9 +699,9 @@ def report():
     if "overload" in have:
         o = have["overload"]
         taken = o["received"] / o["seconds"]
-        rows.append([f"overload: SUB input offered {number(o['feed_rate'])} points/s for {o['seconds']:.0f} s (aimed at "
-                     f"{number(o['target_rate'])}, ten times the sustainable rate; one feeder process could not send "
-                     f"faster)",
+        rows.append([f"overload: SUB input offered {number(o['feed_rate'])} points/s for {o['seconds']:.0f} s by "
+                     f"{o.get('feeders', 1)} feeder processes (aimed at {number(o['target_rate'])}, ten times the "
+                     f"sustainable rate)",
                      f"the daemon took {number(taken)} points/s meanwhile, so it was offered "
                      f"{o['feed_rate'] / taken:.1f} times what it could take; {number(o['sent'])} sent; "
                      f"{number(o['reclusters'])} "
@@ -701,12 +711,6 @@ def report():
                      f"{number(o['unaccounted'])} unaccounted"])
     if rows:
         out += ["## Load held", "", table(["load", "what held", "lost"], rows), ""]
-        if "soak" in have and have["soak"]["sent"] > have["soak"]["received"]:
-            out += ["Note on the soak's difference: the feed is stopped with SIGINT at the hour, and an interrupted "
-                    "`mmc feed` waits only 10 s for its queue (up to `--hwm` 10,000 messages of 1,000 points) before "
-                    "it exits; the daemon was behind on this shared machine, so that queue had not left the feeder. "
-                    "It is the producer's loss at its own exit: the daemon counted 0 points dropped and 0 rejected. The "
-                    "first soak's loss (next row) was the daemon's, and is fixed.", ""]
     if "faults" in have:
         r = have["faults"]["results"]
         rows = []

@@ -440,6 +440,18 @@ public struct MassForest: Sendable {
         }
     }
 
+    /// ``withCachedChainEnds(slot:_:)`` for the forest's owner, right after an insert: `mutating`
+    /// only so that a caller holding the forest in a mutable property reaches it in place (a
+    /// non-mutating call from there copies the forest, a retain per array, per point). It changes
+    /// nothing: the slot's chunk of the leaf cache is already the owner's after the insert.
+    mutating func withInsertedChainEnds<Result>(
+        slot: Int, _ body: (UnsafePointer<Int32>, UnsafePointer<UInt64>) -> Result
+    ) -> Result {
+        treeGenerations.withUnsafeBufferPointer { generations in
+            leafCache.withMutableEnds(slot: slot) { body($0, generations.baseAddress!) }
+        }
+    }
+
     /// Whether a slot's point is counted by the forest.
     public func isCounted(slot: Int) -> Bool {
         slot >= 0 && slot < leafCache.slotCapacity && leafCache.end(slot: slot, tree: 0) >= 0

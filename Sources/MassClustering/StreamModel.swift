@@ -75,26 +75,25 @@ public struct StreamModel: Sendable {
         ids: [UInt64], timestamps: [Double], values: [Double], labelledBy votes: LeafVotes?,
         into labels: inout [(label: Int32, confidence: Double)]
     ) -> Int {
-        guard let votes else { return insertEach(ids: ids, timestamps: timestamps, values: values) { _, _, _ in } }
+        guard let votes else { return insertEach(ids: ids, timestamps: timestamps, values: values) { _, _ in } }
         labels.reserveCapacity(labels.count + ids.count)
         return votes.withTables { tables in
-            insertEach(ids: ids, timestamps: timestamps, values: values) { slot, point, forest in
-                // Optional chaining reads the forest in place; binding it would copy it per point.
-                let cached = slot.flatMap { slot in
-                    forest?.withCachedChainEnds(slot: slot) {
-                        tables.label(of: point, cachedChainEnds: $0, liveGenerations: $1)
-                    }
-                }
-                labels.append(cached ?? tables.label(of: point))
+            insertEach(ids: ids, timestamps: timestamps, values: values) { point, cached in
+                labels.append(
+                    cached.map { tables.label(of: point, cachedChainEnds: $0.ends, liveGenerations: $0.generations) }
+                        ?? tables.label(of: point))
             }
         }
     }
 
-    /// Inserts points in order and calls `afterInsert` after each with its slot (`nil` when the
-    /// window rejected it), its values and the forest.
+    /// Inserts points in order and calls `afterInsert` after each with its values and, when the
+    /// window took it and the forest counts it, the chain ends the insert cached and the trees'
+    /// generations (see ``MassForest/withCachedChainEnds(slot:_:)``).
     private mutating func insertEach(
         ids: [UInt64], timestamps: [Double], values: [Double],
-        _ afterInsert: (_ slot: Int?, _ point: UnsafeBufferPointer<Double>, _ forest: MassForest?) -> Void
+        _ afterInsert: (
+            _ point: UnsafeBufferPointer<Double>, _ cached: (ends: UnsafePointer<Int32>, generations: UnsafePointer<UInt64>)?
+        ) -> Void
     ) -> Int {
         let dimension = window.dimension
         precondition(timestamps.count == ids.count && values.count == ids.count * dimension, "one row per id")
@@ -102,9 +101,14 @@ public struct StreamModel: Sendable {
         values.withUnsafeBufferPointer { values in
             for index in ids.indices {
                 let point = UnsafeBufferPointer(rebasing: values[index * dimension..<(index + 1) * dimension])
-                let slot = insert(id: ids[index], timestamp: timestamps[index], contiguous: point)
-                inserted += slot == nil ? 0 : 1
-                afterInsert(slot, point, forest)
+                guard let slot = insert(id: ids[index], timestamp: timestamps[index], contiguous: point) else {
+                    afterInsert(point, nil)
+                    continue
+                }
+                inserted += 1
+                if forest?.withInsertedChainEnds(slot: slot, { afterInsert(point, ($0, $1)) }) == nil {
+                    afterInsert(point, nil)
+                }
             }
         }
         return inserted
@@ -114,7 +118,8 @@ public struct StreamModel: Sendable {
     mutating func insert(id: UInt64, timestamp: Double, contiguous point: UnsafeBufferPointer<Double>) -> Int? {
         guard let slot = window.append(id: id, timestamp: timestamp, contiguous: point, expired: &lastExpired)
         else { return nil }
-        if forest == nil {
+        // A pattern, not `forest == nil`: that comparison copied the forest (a retain per array).
+        if case .none = forest {
             if window.count >= growthThreshold {
                 forest = MassForest(window: window, parameters: parameters)
             }
