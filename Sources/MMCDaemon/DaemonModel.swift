@@ -100,6 +100,8 @@ actor DaemonModel {
     private var stopping = false
     private var reclusterCount: UInt64 = 0
     private var lastDuration: Duration = .zero
+    /// The priority the next re-clustering's thread runs at.
+    private var reclusterPriority = DedicatedThreadPriority.background
 
     /// A model owner over `stream` (empty, or restored with `tracker` and `modelVersion`).
     ///
@@ -225,8 +227,9 @@ actor DaemonModel {
             diffBase: publishFull ? nil : latest.map { ($0.fullUpdate.modelVersion, $0.assignments) })
         pointsSinceStart = 0
         lastStart = now
+        let priority = reclusterPriority
         running = Task {
-            let result = await runOnDedicatedThread(named: "mmcd.recluster", priority: .background) {
+            let result = await runOnDedicatedThread(named: "mmcd.recluster", priority: priority) {
                 Result { () throws(WireError) in try job.run() }
             }
             finish(result, startedAt: now)
@@ -237,6 +240,15 @@ actor DaemonModel {
         running = nil
         let duration = ContinuousClock.now - startedAt
         defer { startIfDue(now: .now) }
+        let priority = reclusterPriority.next(afterReclusterTaking: duration, interval: settings.intervalSeconds)
+        if priority != reclusterPriority {
+            context.logger.info(
+                priority == .normal
+                    ? "re-clusterings overrun their interval; running them at normal priority"
+                    : "re-clusterings fit their interval again; running them at background priority",
+                metadata: ["recluster.seconds": "\(duration.seconds)", "interval.seconds": "\(settings.intervalSeconds)"])
+            reclusterPriority = priority
+        }
         let outcome: ReclusterResult
         switch result {
         case .success(let value):

@@ -39,6 +39,20 @@ struct DaemonReclusterTests {
             diffBase: base)
     }
 
+    @Test func reclusteringsYieldToIngestionUntilOneOverrunsItsInterval() {
+        var priority = DedicatedThreadPriority.background
+        let durations: [(seconds: Double, then: DedicatedThreadPriority)] = [
+            (0.3, .background), (0.7, .background), (1.2, .normal), (0.8, .normal), (0.6, .normal),
+            (0.4, .background), (0.9, .background),
+        ]
+        for step in durations {
+            priority = priority.next(afterReclusterTaking: .seconds(step.seconds), interval: 1)
+            #expect(priority == step.then, "after \(step.seconds) s")
+        }
+        // Scheduled by point count only: no deadline to keep.
+        #expect(DedicatedThreadPriority.normal.next(afterReclusterTaking: .seconds(30), interval: 0) == .background)
+    }
+
     @Test func clustersAreSummarisedInTheOriginalUnits() throws {
         let points = twoBlobs(count: 400, seed: 1)
         let result = try job(try model(points, ids: Array(0..<400))).run()
