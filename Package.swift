@@ -71,7 +71,7 @@ let package = Package(
             dependencies: [
                 // MMCDaemon for the state file format, the daemon's [clustering] settings and the
                 // configuration parser `mmc fuzz` fuzzes.
-                "MassClustering", "MMCWire", "ZeroMQ", "CZlib", "MMCPlot", "MMCDaemon",
+                "MassClustering", "MMCWire", "ZeroMQ", "CZlib", "CLinuxSupport", "MMCPlot", "MMCDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

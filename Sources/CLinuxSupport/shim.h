@@ -18,8 +18,10 @@ static inline int mmc_set_current_thread_niceness(int niceness) {
 }
 
 // Makes glibc keep freed memory instead of returning it to the kernel: blocks below
-// `mmap_threshold` bytes come from the heap, and a heap is trimmed only when more than
-// `trim_threshold` bytes are free at its top. Returns 1 on success.
-static inline int mmc_keep_freed_memory(int mmap_threshold, int trim_threshold) {
-    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) && mallopt(M_TRIM_THRESHOLD, trim_threshold);
+// `mmap_threshold` bytes come from the heap, a heap is trimmed only when more than
+// `trim_threshold` bytes are free at its top, and at most `arenas` heaps (arenas) exist, so
+// that what is kept is bounded. Returns 1 on success.
+static inline int mmc_keep_freed_memory(int mmap_threshold, int trim_threshold, int arenas) {
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) && mallopt(M_TRIM_THRESHOLD, trim_threshold)
+        && mallopt(M_ARENA_MAX, arenas);
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLinuxSupport
 import Foundation
 import MMCWire
 import MassClustering
@@ -564,9 +565,9 @@ private func runOnDedicatedThread<Result: Sendable>(
 ) async throws -> Result {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread {
+            mmc_name_current_thread(name)
             continuation.resume(with: Swift.Result { try body() })
         }
-        thread.name = name
         thread.start()
     }
 }

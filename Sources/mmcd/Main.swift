@@ -37,6 +37,8 @@ struct MMCD: AsyncParsableCommand {
     static let mallocMmapThreshold: Int32 = 32 << 20
     /// Free memory at the top of a heap beyond 128 MiB is returned to the kernel.
     static let mallocTrimThreshold: Int32 = 128 << 20
+    /// Two heaps: ingestion and a re-clustering each have one to allocate from without waiting.
+    static let mallocArenas: Int32 = 2
 
     func run() async throws {
         let configuration: DaemonConfiguration
@@ -59,8 +61,10 @@ struct MMCD: AsyncParsableCommand {
         // Every re-clustering allocates and frees tens of megabytes (kNN table, spanning forest,
         // copies of the window); glibc would hand them back to the kernel each time and fault them
         // in again a second later. Kept, the resident size settles at the peak a re-clustering
-        // needs, which is what a memory limit has to allow for anyway.
-        _ = mmc_keep_freed_memory(Self.mallocMmapThreshold, Self.mallocTrimThreshold)
+        // needs, which is what a memory limit has to allow for anyway. Each re-clustering runs on
+        // a new thread, which glibc may give another arena: with the default 16 arenas on two
+        // CPUs the kept memory grew for minutes as more arenas reached that peak.
+        _ = mmc_keep_freed_memory(Self.mallocMmapThreshold, Self.mallocTrimThreshold, Self.mallocArenas)
 
         let level = DaemonLogLevel(configuration.log.level)
         let format = configuration.log.format
