@@ -47,8 +47,8 @@ struct LeafCache: Sendable {
     /// The chain end of `slot` in `tree`; -1 in tree 0 marks an uncounted slot.
     func end(slot: Int, tree: Int) -> Int32 {
         let chunk = chunks[slot / Self.slotsPerChunk]
-        // A slot beyond a pending column was outside the window when the column was installed
-        // and has not been written since (that would have brought the chunk up to date).
+        // A slot beyond a pending column (past the window's capacity when it was installed, in
+        // the last chunk) has not been written since: that would have brought the chunk up to date.
         if chunk.installs < installs,
             let column = pending.first(where: { $0.tree == tree && $0.sequence > chunk.installs }),
             slot < column.ends.count

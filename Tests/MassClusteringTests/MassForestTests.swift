@@ -426,7 +426,7 @@ struct StreamingForest {
     @Test(arguments: [false, true])
     func copiesHeldWhileTheForestMovesOnChangeNothingOnEitherSide(timeWindow: Bool) throws {
         // Several 512-slot chunks. A time window starts at 64 slots and doubles as it fills, so
-        // slots inside the first chunk come into use after columns were installed without them.
+        // its cache grows while copies are held.
         var stream = RandomStream(seed: 11, dimension: 2, lateness: 0)
         var window = timeWindow
             ? try SlidingWindow(dimension: 2, horizon: 600, maximumCount: 3_000)
