@@ -88,7 +88,7 @@ public struct StreamModel: Sendable {
 
     /// Inserts points in order and calls `afterInsert` after each with its values and, when the
     /// window took it and the forest counts it, the chain ends the insert cached and the trees'
-    /// generations (see ``MassForest/withCachedChainEnds(slot:_:)``).
+    /// generations (read in place: see `MassForest.withInsertedChainEnds(slot:_:)`).
     private mutating func insertEach(
         ids: [UInt64], timestamps: [Double], values: [Double],
         _ afterInsert: (
@@ -118,8 +118,7 @@ public struct StreamModel: Sendable {
     mutating func insert(id: UInt64, timestamp: Double, contiguous point: UnsafeBufferPointer<Double>) -> Int? {
         guard let slot = window.append(id: id, timestamp: timestamp, contiguous: point, expired: &lastExpired)
         else { return nil }
-        // A pattern, not `forest == nil`: that comparison copied the forest (a retain per array).
-        if case .none = forest {
+        if forest == nil {
             if window.count >= growthThreshold {
                 forest = MassForest(window: window, parameters: parameters)
             }
