@@ -47,8 +47,8 @@ public struct LeafVotes: Sendable {
     let nodes: [MassForest.Node]
     /// The forest's tree generations when the votes were built.
     let generations: [UInt64]
-    /// Per tree and node at depth `height` (a chain end; see ``entry(tree:chainEnd:height:)``):
-    /// the majority label of the window points whose chain ends there, and its share (0 = abstain).
+    /// Per tree and node at depth `height` (a chain end, at
+    /// ``MassForest/chainEndIndex(tree:chainEnd:height:)``): the majority label of the window points whose chain ends there, and its share (0 = abstain).
     let votes: [Vote]
     let box: PaddedBox
 
@@ -56,12 +56,6 @@ public struct LeafVotes: Sendable {
     struct Vote: Sendable {
         let label: Int32
         let share: Float
-    }
-
-    /// Where a tree's chain end (a node at depth `height`, `2^height - 1 ..< 2^(height+1) - 1`)
-    /// keeps its vote.
-    static func entry(tree: Int, chainEnd: Int, height: Int) -> Int {
-        (tree << height) + chainEnd - ((1 << height) - 1)
     }
 
     /// Builds the votes from one re-clustering.
@@ -110,7 +104,7 @@ public struct LeafVotes: Sendable {
                 let slot = slots[byLabel[end]]
                 for tree in 0..<treeCount {
                     let end = forest.chainEnd(slot: slot, tree: tree)
-                    let entry = Self.entry(tree: tree, chainEnd: end, height: height)
+                    let entry = MassForest.chainEndIndex(tree: tree, chainEnd: end, height: height)
                     if groupTally[entry] == 0 {
                         touched.append(entry)
                     }
@@ -146,7 +140,7 @@ public struct LeafVotes: Sendable {
         // The leaf's chain end: its leftmost descendant at depth `height`.
         let depth = Int.bitWidth - 1 - (node + 1).leadingZeroBitCount
         let end = ((node + 1) << (height - depth)) - 1
-        let entry = Self.entry(tree: tree, chainEnd: end, height: height)
+        let entry = MassForest.chainEndIndex(tree: tree, chainEnd: end, height: height)
         return (votes[entry].label, Double(votes[entry].share))
     }
 
@@ -260,7 +254,7 @@ public struct LeafVotes: Sendable {
                 withUnsafeTemporaryAllocation(of: Double.self, capacity: treeCount) { weights in
                     var distinct = 0
                     for tree in 0..<treeCount {
-                        let vote = votes[LeafVotes.entry(tree: tree, chainEnd: chainEnd(tree), height: height)]
+                        let vote = votes[MassForest.chainEndIndex(tree: tree, chainEnd: chainEnd(tree), height: height)]
                         guard vote.share > 0 else { continue }
                         let (label, share) = (vote.label, Double(vote.share))
                         var known = 0

@@ -16,10 +16,10 @@ import Darwin
 /// points: a node picks a random dimension on which its subsample varies and splits uniformly
 /// inside that range (`x < split` goes left); it is a leaf at depth `height`, or when its
 /// subsample has fewer than two points or no varying dimension. The trees then count the
-/// *whole window*: ``insert(slot:of:)`` adds 1 on a point's root-to-leaf path in every tree and
-/// caches where the path ends per slot, ``remove(slot:)`` subtracts 1 on the same path, walking
-/// up from the cached end without re-descending. ``refresh(trees:from:)`` regrows the oldest trees on a
-/// fresh subsample so that the partition follows drift.
+/// *whole window*: ``insert(slot:of:)`` descends a point to its leaf in every tree, counts it
+/// there and caches where the path ends per slot; ``remove(slot:)`` uncounts it at the cached
+/// end without re-descending. ``refresh(trees:from:)`` regrows the oldest trees on a fresh
+/// subsample so that the partition follows drift.
 ///
 /// The lowest common node of two points is the smallest region holding both; the mean of its
 /// count over the trees (``commonMass(_:_:)``) is the mass-based dissimilarity (Aryal, Ting et
@@ -29,19 +29,23 @@ import Darwin
 /// underflow nor overflow in many dimensions.
 ///
 /// Storage is flat: for tree `k`, node `i` (heap order, children `2i+1` and `2i+2`, parent
-/// `(i-1)/2`) lives at `k * nodesPerTree + i` of two parallel arrays: a packed 16-byte record
-/// of split value (`Double`), split dimension (`Int32`) and window count (`Int32`), which are
-/// what a descent and a count update touch, so that a level costs one cache line; and the log
-/// volume (`Double`), which only queries read.
+/// `(i-1)/2`) lives at `k * nodesPerTree + i` of two parallel arrays: a 16-byte record of split
+/// value (`Double`) and split dimension (`Int32`), what a descent reads, so that a level costs
+/// one cache line; and the log volume (`Double`), which only queries read.
 ///
 /// To keep the per-point loops free of data-dependent branches, every leaf above depth `height`
 /// is extended down to depth `height` by a chain of pass-through records (split value +inf, so
-/// every point goes left) that mirror its count. A counting descent is then exactly `height`
-/// steps in every tree, and an expiry exactly `height + 1` updates from the cached chain end.
-/// The accessors hide the chains: below a leaf, nodes read as unreachable (no split, count 0,
-/// log volume -inf), and the leaf queries answer with the real leaf. Chain ends are cached per
-/// window slot, `treeCount` `Int32` side by side, in chunks that are copied on write one by one
-/// (``LeafCache``), so that a copy of the forest costs the owner little when it next inserts.
+/// every point goes left). A descent is then exactly `height` steps in every tree and ends at a
+/// node of depth `height`, the *chain end*. Only chain ends hold counts (`2^height` `Int32` per
+/// tree, 4 KB at the defaults): an insert adds 1 at its chain end and an expiry subtracts 1 at
+/// the cached one, so the node records are only read while the window moves (a copy of the
+/// forest held by a re-clustering stays shared) and an expiry is one store per tree. A node's
+/// count is the sum over the chain ends below it, a contiguous run at depth `height`, added up
+/// when a query asks. The accessors hide the chains: below a leaf, nodes read as unreachable
+/// (no split, count 0, log volume -inf), and the leaf queries answer with the real leaf. Chain
+/// ends are cached per window slot, `treeCount` `Int32` side by side, in chunks that are copied
+/// on write one by one (``LeafCache``), so that a copy of the forest costs the owner little when
+/// it next inserts.
 ///
 /// The forest draws every random choice from its own ``SeededGenerator`` seeded with
 /// `parameters.seed`, so the same seed and the same window updates give identical trees,
@@ -64,9 +68,9 @@ import Darwin
 /// let mass = forest.mass(slot: window.slots.last!)
 /// ```
 ///
-/// - Complexity: insert and remove are O(`treeCount * height`) without allocation (except when
-///   a time-only window has doubled and the per-slot cache follows it). Memory: see
-///   ``memoryFootprint``.
+/// - Complexity: insert is O(`treeCount * height`) reads and `treeCount` counter stores, remove
+///   O(`treeCount`), both without allocation (except when a time-only window has doubled and
+///   the per-slot cache follows it). Memory: see ``memoryFootprint``.
 public struct MassForest: Sendable {
     /// The forest's parameters, named as in the mass-estimation literature.
     public struct Parameters: Sendable, Hashable {
@@ -81,8 +85,8 @@ public struct MassForest: Sendable {
         public let seed: UInt64
 
         /// The defaults, in this one place: t = 32, h = 10, psi = 256, seed 0. Thirty-two trees
-        /// of height 10 keep an insert plus an expiry to 32 * (10 + 11) = 672 node updates, in
-        /// the range of a million points per second on one core; psi = 256 is the usual
+        /// of height 10 keep an insert plus an expiry to 32 * 10 node reads and 64 counter
+        /// updates, above a million points per second on one core; psi = 256 is the usual
         /// mass-estimation and iForest subsample.
         public static let `default` = Parameters(
             uncheckedTreeCount: 32, height: 10, sampleSize: 256, seed: 0)
@@ -132,6 +136,9 @@ public struct MassForest: Sendable {
     var nodes: [Node]
     /// Parallel to `nodes`.
     var logVolumes: [Double]
+    /// Per tree, the number of counted points whose path ends at each chain end (node of depth
+    /// `height`), at ``chainEndIndex(tree:chainEnd:height:)``.
+    var chainEndCounts: [Int32]
     /// The chain end (depth `height`) of each counted slot in each tree. The tree-0 entry is -1
     /// while the slot is not counted, which catches a double insert or removal.
     var leafCache: LeafCache
@@ -149,17 +156,15 @@ public struct MassForest: Sendable {
     /// Trees scheduled for regrowth after `regrowth`.
     var pendingRegrowths = 0
 
-    /// A node's split and count, packed in 16 bytes: see the storage paragraph of
-    /// ``MassForest``.
+    /// A node's split: see the storage paragraph of ``MassForest``.
     struct Node: Sendable {
         /// The split value; +inf for a leaf, a pass-through or an unreachable record.
         var split: Double
         /// The split dimension; 0 (a valid index) where `split` is +inf.
         var dimension: Int32
-        var count: Int32
 
         /// A leaf or anything below one: every point goes left, to the next pass-through.
-        static let passThrough = Node(split: .infinity, dimension: 0, count: 0)
+        static let passThrough = Node(split: .infinity, dimension: 0)
 
         var splits: Bool { split != .infinity }
     }
@@ -174,6 +179,7 @@ public struct MassForest: Sendable {
         nodesPerTree = (1 << (parameters.height + 1)) - 1
         nodes = Array(repeating: .passThrough, count: parameters.treeCount * nodesPerTree)
         logVolumes = Array(repeating: -.infinity, count: parameters.treeCount * nodesPerTree)
+        chainEndCounts = Array(repeating: 0, count: parameters.treeCount << parameters.height)
         leafCache = LeafCache(treeCount: parameters.treeCount, slotCapacity: window.capacity)
         generator = SeededGenerator(seed: parameters.seed)
         treeGenerations = Array(repeating: 0, count: parameters.treeCount)
@@ -184,16 +190,24 @@ public struct MassForest: Sendable {
     /// t, the number of trees.
     public var treeCount: Int { parameters.treeCount }
 
-    /// Bytes held by the forest: 24 per node (split value 8, split dimension 4, count 4, log
-    /// volume 8) for `treeCount * nodesPerTree` nodes, plus `4 * treeCount` per window slot for
-    /// the cached chain ends. At the defaults: 65,504 nodes (1.57 MB) and 128 bytes per slot.
+    /// Bytes held by the forest: 24 per node (split value 8, split dimension 4 and padding 4,
+    /// log volume 8) for `treeCount * nodesPerTree` nodes, 4 per chain end for the counts
+    /// (`treeCount * 2^height`), plus `4 * treeCount` per window slot for the cached chain ends.
+    /// At the defaults: 65,504 nodes and 32,768 chain ends (1.70 MB), and 128 bytes per slot.
     public var memoryFootprint: Int {
         let perNode = MemoryLayout<Node>.stride + MemoryLayout<Double>.stride
-        return nodes.count * perNode + leafCache.byteCount
+        return nodes.count * perNode + chainEndCounts.count * MemoryLayout<Int32>.stride + leafCache.byteCount
     }
 
     /// The position in `nodes` of a tree's root.
     func rootPosition(of tree: Int) -> Int { tree &* nodesPerTree }
+
+    /// Where a tree's chain end (a node at depth `height`, `2^height - 1 ..< 2^(height+1) - 1`)
+    /// keeps its count in ``chainEndCounts`` (and ``LeafVotes`` its vote): the chain ends of a
+    /// tree side by side, trees one after the other.
+    static func chainEndIndex(tree: Int, chainEnd: Int, height: Int) -> Int {
+        (tree &<< height) &+ chainEnd &- ((1 &<< height) &- 1)
+    }
 
     // MARK: Following the window
 
@@ -218,18 +232,17 @@ public struct MassForest: Sendable {
         update(inserting: slot, of: window, removing: expired)
     }
 
-    /// Uncounts the point in a slot: -1 on the path from its cached chain end to the root in
-    /// every tree. Call it for each slot a window append expired, before inserting the new point.
+    /// Uncounts the point in a slot: -1 at its cached chain end in every tree. Call it for each
+    /// slot a window append expired, before inserting the new point.
     /// - Precondition: `slot` is counted.
-    /// - Complexity: O(t * h), no allocation.
+    /// - Complexity: O(t), no allocation.
     public mutating func remove(slot: Int) {
         precondition(isCounted(slot: slot), "slot is not counted")
-        let trees = treeCount
-        let (stride, height) = (nodesPerTree, parameters.height)
-        nodes.withUnsafeMutableBufferPointer { records in
+        let (trees, height) = (treeCount, parameters.height)
+        chainEndCounts.withUnsafeMutableBufferPointer { counts in
             leafCache.withMutableEnds(slot: slot) { ends in
                 for tree in 0..<trees {
-                    Self.uncount(from: Int(ends[tree]), root: records.baseAddress! + tree &* stride, height: height)
+                    counts[Self.chainEndIndex(tree: tree, chainEnd: Int(ends[tree]), height: height)] &-= 1
                 }
                 ends[0] = -1
             }
@@ -238,7 +251,7 @@ public struct MassForest: Sendable {
         forgetInRegrowth(slot: slot)
     }
 
-    /// Counts `slot` and, when given, first uncounts `expired`, tree group by tree group.
+    /// Counts `slot` and, when given, first uncounts `expired`.
     private mutating func update(inserting slot: Int, of window: SlidingWindow, removing expired: Int?) {
         precondition(window.dimension == dimension, "the window's dimension differs from the forest's")
         precondition(slot >= 0 && slot < window.capacity, "slot out of range")
@@ -248,38 +261,33 @@ public struct MassForest: Sendable {
         let (stride, height) = (nodesPerTree, parameters.height)
         window.values.withUnsafeBufferPointer { points in
             let point = points.baseAddress! + slot * dimension
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: trees) { expiredEnds in
-                // The expired point's chain ends are read first: a reused slot overwrites them.
-                if let expired {
-                    leafCache.withMutableEnds(slot: expired) { ends in
-                        expiredEnds.baseAddress!.update(from: ends, count: trees)
-                        if expired != slot { ends[0] = -1 }
-                    }
-                }
-                nodes.withUnsafeMutableBufferPointer { records in
-                    let roots = records.baseAddress!
-                    leafCache.withMutableEnds(slot: slot) { ends in
-                        // Uncount the expired point in a tree before counting the new one there,
-                        // tree group by tree group: the uncounts overlap the descents' misses.
-                        func uncount(trees range: Range<Int>) {
-                            guard expired != nil else { return }
-                            for tree in range {
-                                Self.uncount(from: Int(expiredEnds[tree]), root: roots + tree &* stride, height: height)
+            nodes.withUnsafeBufferPointer { records in
+                let roots = records.baseAddress!
+                chainEndCounts.withUnsafeMutableBufferPointer { counts in
+                    // The expired point is uncounted first: a reused slot overwrites its chain ends.
+                    if let expired {
+                        leafCache.withMutableEnds(slot: expired) { ends in
+                            for tree in 0..<trees {
+                                counts[Self.chainEndIndex(tree: tree, chainEnd: Int(ends[tree]), height: height)] &-= 1
                             }
+                            if expired != slot { ends[0] = -1 }
                         }
+                    }
+                    leafCache.withMutableEnds(slot: slot) { ends in
                         var tree = 0
                         while tree &+ Self.laneCount <= trees {
-                            uncount(trees: tree ..< tree &+ Self.laneCount)
-                            Self.countInEightTrees(
+                            Self.chainEndsInEightTrees(
                                 point, roots: roots + tree &* stride, stride: stride, height: height,
                                 chainEnds: ends + tree)
                             tree &+= Self.laneCount
                         }
                         while tree < trees {
-                            uncount(trees: tree ..< tree &+ 1)
-                            let end = Self.count(point, root: roots + tree &* stride, height: height)
+                            let end = Self.chainEnd(of: point, root: roots + tree &* stride, height: height)
                             ends[tree] = Int32(truncatingIfNeeded: end)
                             tree &+= 1
+                        }
+                        for tree in 0..<trees {
+                            counts[Self.chainEndIndex(tree: tree, chainEnd: Int(ends[tree]), height: height)] &+= 1
                         }
                     }
                 }
@@ -313,90 +321,60 @@ public struct MassForest: Sendable {
         }
     }
 
-    /// How many trees ``countInEightTrees(_:roots:stride:height:chainEnds:)`` descends at once.
+    /// How many trees ``chainEndsInEightTrees(_:roots:stride:height:chainEnds:)`` descends at once.
     static let laneCount = 8
 
-    /// Counts a point in eight consecutive trees (`roots`, `roots + stride`, ...): +1 on every
-    /// node of its path down to depth `height`, then stores the eight chain ends at
-    /// `chainEnds[0..<8]`.
+    /// Descends a point in eight consecutive trees (`roots`, `roots + stride`, ...) down to
+    /// depth `height` and stores the eight chain ends at `chainEnds[0..<8]`.
     ///
     /// The trees are descended in lockstep. Eight independent chains of loads overlap, which
     /// hides most of the cache latency a tree-at-a-time descent pays at every level; thanks to
     /// the pass-through chains no branch depends on the data. The lanes are separate variables
     /// so that they live in registers.
     @inline(__always)
-    static func countInEightTrees(
-        _ point: UnsafePointer<Double>, roots: UnsafeMutablePointer<Node>, stride: Int, height: Int,
+    static func chainEndsInEightTrees(
+        _ point: UnsafePointer<Double>, roots: UnsafePointer<Node>, stride: Int, height: Int,
         chainEnds: UnsafeMutablePointer<Int32>
     ) {
         let (r0, r1, r2, r3) = (roots, roots + stride, roots + 2 &* stride, roots + 3 &* stride)
         let (r4, r5, r6, r7) = (r0 + 4 &* stride, r1 + 4 &* stride, r2 + 4 &* stride, r3 + 4 &* stride)
         var (n0, n1, n2, n3, n4, n5, n6, n7) = (0, 0, 0, 0, 0, 0, 0, 0)
         for _ in 0..<height {
-            countStep(point, r0, &n0)
-            countStep(point, r1, &n1)
-            countStep(point, r2, &n2)
-            countStep(point, r3, &n3)
-            countStep(point, r4, &n4)
-            countStep(point, r5, &n5)
-            countStep(point, r6, &n6)
-            countStep(point, r7, &n7)
+            descend(point, r0, &n0)
+            descend(point, r1, &n1)
+            descend(point, r2, &n2)
+            descend(point, r3, &n3)
+            descend(point, r4, &n4)
+            descend(point, r5, &n5)
+            descend(point, r6, &n6)
+            descend(point, r7, &n7)
         }
-        func finish(_ lane: Int, _ root: UnsafeMutablePointer<Node>, _ end: Int) {
-            root[end].count &+= 1
-            chainEnds[lane] = Int32(truncatingIfNeeded: end)
-        }
-        finish(0, r0, n0)
-        finish(1, r1, n1)
-        finish(2, r2, n2)
-        finish(3, r3, n3)
-        finish(4, r4, n4)
-        finish(5, r5, n5)
-        finish(6, r6, n6)
-        finish(7, r7, n7)
+        chainEnds[0] = Int32(truncatingIfNeeded: n0)
+        chainEnds[1] = Int32(truncatingIfNeeded: n1)
+        chainEnds[2] = Int32(truncatingIfNeeded: n2)
+        chainEnds[3] = Int32(truncatingIfNeeded: n3)
+        chainEnds[4] = Int32(truncatingIfNeeded: n4)
+        chainEnds[5] = Int32(truncatingIfNeeded: n5)
+        chainEnds[6] = Int32(truncatingIfNeeded: n6)
+        chainEnds[7] = Int32(truncatingIfNeeded: n7)
     }
 
-    /// Counts a point in one tree, like one lane of
-    /// ``countInEightTrees(_:roots:stride:height:chainEnds:)``, and returns its chain end.
+    /// One level of a descent: move to the child the point goes to.
     @inline(__always)
-    static func count(_ point: UnsafePointer<Double>, root: UnsafeMutablePointer<Node>, height: Int) -> Int {
-        var node = 0
-        for _ in 0..<height {
-            countStep(point, root, &node)
-        }
-        root[node].count &+= 1
-        return node
-    }
-
-    /// One level of a counting descent: count the node and move to the child.
-    @inline(__always)
-    static func countStep(_ point: UnsafePointer<Double>, _ root: UnsafeMutablePointer<Node>, _ node: inout Int) {
+    static func descend(_ point: UnsafePointer<Double>, _ root: UnsafePointer<Node>, _ node: inout Int) {
         let record = root[node]
-        root[node].count &+= 1
         node = 2 &* node &+ (point[Int(record.dimension)] < record.split ? 1 : 2)
     }
 
-    /// Where a point's path ends at depth `height` in one tree, without counting it.
+    /// Where a point's path ends at depth `height` in one tree, like one lane of
+    /// ``chainEndsInEightTrees(_:roots:stride:height:chainEnds:)``.
     @inline(__always)
     static func chainEnd(of point: UnsafePointer<Double>, root: UnsafePointer<Node>, height: Int) -> Int {
         var node = 0
         for _ in 0..<height {
-            let record = root[node]
-            node = 2 &* node &+ (point[Int(record.dimension)] < record.split ? 1 : 2)
+            descend(point, root, &node)
         }
         return node
-    }
-
-    /// Subtracts 1 from the counts on the path from a chain end (depth `height`) to the root,
-    /// which is exactly `height` parents up.
-    @inline(__always)
-    static func uncount(from chainEnd: Int, root: UnsafeMutablePointer<Node>, height: Int) {
-        var node = chainEnd
-        for _ in 0..<height {
-            root[node].count &-= 1
-            node = (node &- 1) &>> 1
-        }
-        root.pointee.count &-= 1
     }
 
     /// The (real) leaf a point falls in, descending one tree from its root record.
@@ -479,10 +457,21 @@ public struct MassForest: Sendable {
     }
 
     /// The number of window points in a node's region; 0 below a leaf.
+    /// - Complexity: O(2^(h - depth of the node)).
     public func count(tree: Int, node: Int) -> Int {
         let position = index(tree: tree, node: node)
         let belowLeaf = node > 0 && !nodes[position - node + (node - 1) / 2].splits
-        return belowLeaf ? 0 : Int(nodes[position].count)
+        return belowLeaf ? 0 : subtreeCount(tree: tree, node: node)
+    }
+
+    /// The sum of the chain-end counts below a node (itself at depth `height`): its window
+    /// points, the node being reachable. Its descendants at depth `height` are the contiguous
+    /// heap range from `(node + 1) * 2^(height - depth) - 1` on.
+    private func subtreeCount(tree: Int, node: Int) -> Int {
+        let height = parameters.height
+        let depth = Int.bitWidth - 1 - (node + 1).leadingZeroBitCount
+        let first = Self.chainEndIndex(tree: tree, chainEnd: ((node + 1) << (height - depth)) - 1, height: height)
+        return chainEndCounts[first..<first + 1 << (height - depth)].reduce(0) { $0 + Int($1) }
     }
 
     /// The natural log of the volume of a node's box: the root box is the window's bounding
@@ -519,7 +508,8 @@ public struct MassForest: Sendable {
     }
 
     /// The mass of a counted slot's point: the mean over trees of its leaf's window count.
-    /// - Complexity: O(t * h).
+    /// - Complexity: O(t * h) plus, per tree, the chain ends below the leaf (one for a leaf at
+    ///   depth `height`).
     public func mass(slot: Int) -> Double {
         meanCount { leaf(slot: slot, tree: $0) }
     }
@@ -534,14 +524,14 @@ public struct MassForest: Sendable {
     /// The mass-based dissimilarity of two counted slots (Aryal, Ting et al., KDD 2014): the
     /// mean over trees of the window count of their lowest common node. It is at least 2 for
     /// two different points, and small when the smallest region holding both is sparse.
-    /// - Complexity: O(t * h).
+    /// - Complexity: O(t * h) plus the chain ends below each tree's common node (up to `2^h`).
     public func commonMass(_ first: Int, _ second: Int) -> Double {
         meanCount { lowestCommonNode(first, second, tree: $0) }
     }
 
     /// The log of the mean over trees of the density (count / volume) of the lowest common
     /// node of two counted slots: the density counterpart of ``commonMass(_:_:)``.
-    /// - Complexity: O(t * h).
+    /// - Complexity: as ``commonMass(_:_:)``.
     public func commonLogDensity(_ first: Int, _ second: Int) -> Double {
         logMeanDensity { lowestCommonNode(first, second, tree: $0) }
     }
@@ -555,7 +545,7 @@ public struct MassForest: Sendable {
     private func meanCount(of node: (Int) -> Int) -> Double {
         var total = 0
         for tree in 0..<treeCount {
-            total += Int(nodes[rootPosition(of: tree) + node(tree)].count)
+            total += subtreeCount(tree: tree, node: node(tree))
         }
         return Double(total) / Double(treeCount)
     }
@@ -565,8 +555,8 @@ public struct MassForest: Sendable {
         var largest = -Double.infinity
         var scaledSum = 0.0
         for tree in 0..<treeCount {
-            let index = rootPosition(of: tree) + node(tree)
-            let term = log(Double(nodes[index].count)) - logVolumes[index]
+            let node = node(tree)
+            let term = log(Double(subtreeCount(tree: tree, node: node))) - logVolumes[rootPosition(of: tree) + node]
             if term == -.infinity {
                 continue
             }

@@ -12,6 +12,8 @@ extension MassForest {
         let tree: Int
         var nodes: [Node]
         var logVolumes: [Double]
+        /// The new tree's chain-end counts, as its part of ``MassForest/chainEndCounts``.
+        var chainEndCounts: [Int32]
         /// Per window slot, the point's chain end in the new tree, or -1 while it is not counted.
         var chainEnds: [Int32]
         /// How many of the oldest window points the new tree counts.
@@ -86,13 +88,13 @@ extension MassForest {
         let nodes = (0..<nodesPerTree).map { node in
             let splitDimension = grower.splitDimensions[node]
             return splitDimension < 0
-                ? Node.passThrough : Node(split: grower.splitValues[node], dimension: splitDimension, count: 0)
+                ? Node.passThrough : Node(split: grower.splitValues[node], dimension: splitDimension)
         }
         let tree = oldestTree
         oldestTree = (oldestTree + 1) % treeCount
         return Regrowth(
             tree: tree, nodes: nodes, logVolumes: grower.logVolumes,
-            chainEnds: Array(repeating: -1, count: window.capacity))
+            chainEndCounts: Array(repeating: 0, count: 1 << parameters.height), chainEnds: Array(repeating: -1, count: window.capacity))
     }
 
     /// Counts the next `steps` window points (in arrival order) in the replacement tree.
@@ -102,12 +104,16 @@ extension MassForest {
         let slots = window.slots
         let range = grown.counted..<grown.counted + steps
         window.values.withUnsafeBufferPointer { points in
-            grown.nodes.withUnsafeMutableBufferPointer { nodes in
-                grown.chainEnds.withUnsafeMutableBufferPointer { ends in
-                    for position in range {
-                        let slot = slots[position]
-                        let end = Self.count(points.baseAddress! + slot &* dimension, root: nodes.baseAddress!, height: height)
-                        ends[slot] = Int32(truncatingIfNeeded: end)
+            grown.nodes.withUnsafeBufferPointer { nodes in
+                grown.chainEndCounts.withUnsafeMutableBufferPointer { counts in
+                    grown.chainEnds.withUnsafeMutableBufferPointer { ends in
+                        for position in range {
+                            let slot = slots[position]
+                            let end = Self.chainEnd(
+                                of: points.baseAddress! + slot &* dimension, root: nodes.baseAddress!, height: height)
+                            counts[Self.chainEndIndex(tree: 0, chainEnd: end, height: height)] &+= 1
+                            ends[slot] = Int32(truncatingIfNeeded: end)
+                        }
                     }
                 }
             }
@@ -120,6 +126,8 @@ extension MassForest {
         let root = rootPosition(of: grown.tree)
         nodes.replaceSubrange(root..<root + nodesPerTree, with: grown.nodes)
         logVolumes.replaceSubrange(root..<root + nodesPerTree, with: grown.logVolumes)
+        let firstEnd = Self.chainEndIndex(tree: grown.tree, chainEnd: (1 << parameters.height) - 1, height: parameters.height)
+        chainEndCounts.replaceSubrange(firstEnd..<firstEnd + grown.chainEndCounts.count, with: grown.chainEndCounts)
         // The column is -1 exactly at the slots outside the window, which are uncounted already.
         leafCache.install(column: grown.chainEnds, tree: grown.tree)
         treeGenerations[grown.tree] = grownTrees
@@ -129,10 +137,7 @@ extension MassForest {
     /// Uncounts a slot that leaves the window from the replacement tree, if it counts it.
     mutating func forgetInRegrowth(slot: Int) {
         guard let end = regrowth?.chainEnds[slot], end >= 0 else { return }
-        let height = parameters.height
-        regrowth?.nodes.withUnsafeMutableBufferPointer { nodes in
-            Self.uncount(from: Int(end), root: nodes.baseAddress!, height: height)
-        }
+        regrowth?.chainEndCounts[Self.chainEndIndex(tree: 0, chainEnd: Int(end), height: parameters.height)] -= 1
         regrowth?.chainEnds[slot] = -1
         regrowth?.counted -= 1
     }

@@ -414,8 +414,9 @@ struct StreamingForest {
         }
         let forest = MassForest(window: window)
         #expect(forest.nodesPerTree == 2_047)
-        // The leaf cache covers the window's 1,000 slots in chunks of 512.
-        #expect(forest.memoryFootprint == 32 * 2_047 * 24 + 1_024 * 32 * 4)
+        // Node records and log volumes, the counts of 1,024 chain ends per tree, and the leaf
+        // cache covering the window's 1,000 slots in chunks of 512.
+        #expect(forest.memoryFootprint == 32 * 2_047 * 24 + 32 * 1_024 * 4 + 1_024 * 32 * 4)
     }
 
     /// Copies of the forest held while it moves on (what a re-clustering does) share the leaf
