@@ -211,8 +211,8 @@ public struct MassForest: Sendable {
 
     // MARK: Following the window
 
-    /// Counts the point in a live window slot: +1 on its root-to-leaf path in every tree, and
-    /// caches where each path ends.
+    /// Counts the point in a live window slot: descends every tree to the point's chain end,
+    /// adds 1 there and caches where each path ends.
     /// - Precondition: `window` is the window this forest counts, `slot` is live in it and not
     ///   counted yet (remove expired slots first).
     /// - Complexity: O(t * h), no allocation.
@@ -220,10 +220,8 @@ public struct MassForest: Sendable {
         update(inserting: slot, of: window, removing: nil)
     }
 
-    /// Uncounts the point in `expired` and counts the one in `slot`, in one pass over the
-    /// trees: what a window append that expired one point asks for, and cheaper than
-    /// ``remove(slot:)`` then ``insert(slot:of:)``, because each tree's expiry updates overlap
-    /// with the cache misses of its descent. `slot` may equal `expired` (a reused slot).
+    /// Uncounts the point in `expired` and counts the one in `slot`: what a window append that
+    /// expired one point asks for, in one call. `slot` may equal `expired` (a reused slot).
     /// - Precondition: `expired` is counted; `slot` is live in `window` and, unless it is
     ///   `expired`, not counted.
     /// - Complexity: O(t * h), no allocation.
