@@ -1,11 +1,14 @@
 extension DaemonConfiguration {
     /// Settings that are valid but unsafe: every TCP endpoint reachable from another host while
-    /// CURVE is off (`security.curve_secret_key_file = ""`).
+    /// CURVE is off (`security.curve_secret_key_file = ""`), and an HTTP server reachable from
+    /// another host (it has no authentication, with or without CURVE).
     ///
     /// Without CURVE anyone who can reach such an endpoint can feed points, read the cluster
-    /// updates or query the daemon, in clear text. Loopback addresses (`127.0.0.0/8`, `::1`,
-    /// `localhost`, the `lo` interface), `ipc://` and `inproc://` are local and never warned
-    /// about. `mmcd --check-config` prints these warnings and the daemon logs them at start.
+    /// updates or query the daemon, in clear text; anyone who reaches the HTTP server reads the
+    /// metrics and the live page, which plots the window's points. Loopback addresses
+    /// (`127.0.0.0/8`, `::1`, `localhost`, the `lo` interface), `ipc://` and `inproc://` are
+    /// local and never warned about. `mmcd --check-config` prints these warnings and the daemon
+    /// logs them at start.
     ///
     /// ```swift
     /// var configuration = DaemonConfiguration()
@@ -14,17 +17,29 @@ extension DaemonConfiguration {
     /// // ["input.bind = \"tcp://0.0.0.0:5556\": reachable from other hosts without CURVE; ..."]
     /// ```
     public var warnings: [ConfigurationIssue] {
-        guard security.curveSecretKeyFile.isEmpty else { return [] }
-        let endpoints =
-            input.bind.map { ("input.bind", $0) } + input.connect.map { ("input.connect", $0) }
-            + [("output.endpoint", output.endpoint), ("control.endpoint", control.endpoint)]
-        return endpoints.filter { !$0.1.isEmpty && !Self.isLocal(endpoint: $0.1) }.map { key, endpoint in
-            ConfigurationIssue(
-                key: key, value: TOMLLiteral.string(endpoint),
-                problem:
-                    "reachable from other hosts without CURVE; anyone who reaches it can use it in clear text "
-                    + "(set security.curve_secret_key_file and security.curve_authorized_keys_file, or bind 127.0.0.1)")
+        var warnings: [ConfigurationIssue] = []
+        if security.curveSecretKeyFile.isEmpty {
+            let endpoints =
+                input.bind.map { ("input.bind", $0) } + input.connect.map { ("input.connect", $0) }
+                + [("output.endpoint", output.endpoint), ("control.endpoint", control.endpoint)]
+            warnings += endpoints.filter { !$0.1.isEmpty && !Self.isLocal(endpoint: $0.1) }.map { key, endpoint in
+                ConfigurationIssue(
+                    key: key, value: TOMLLiteral.string(endpoint),
+                    problem:
+                        "reachable from other hosts without CURVE; anyone who reaches it can use it in clear text "
+                        + "(set security.curve_secret_key_file and security.curve_authorized_keys_file, or bind 127.0.0.1)")
+            }
         }
+        if http.port != 0 && !Self.isLoopback(host: http.address) {
+            warnings.append(
+                ConfigurationIssue(
+                    key: "http.address", value: TOMLLiteral.string(http.address),
+                    problem:
+                        "the metrics, health and live page server is reachable from other hosts and has no "
+                        + "authentication; the live page plots the window's points (bind 127.0.0.1, or put an "
+                        + "authenticating proxy in front)"))
+        }
+        return warnings
     }
 
     /// Whether `endpoint` only reaches this host: `ipc://`, `inproc://`, or TCP on a loopback

@@ -55,4 +55,21 @@ extension DaemonRuntimeTests {
         configuration.security.curveSecretKeyFile = "/etc/mmcd/server.key"
         #expect(configuration.warnings.isEmpty)
     }
+
+    /// The HTTP server has no authentication, so CURVE does not silence its warning; a loopback
+    /// address or a server turned off (port 0) has none.
+    @Test func aWarningForAnHTTPServerReachableFromOtherHostsWithOrWithoutCurve() throws {
+        var configuration = DaemonConfiguration()
+        for local in ["127.0.0.1", "::1", "localhost"] {
+            configuration.http.address = local
+            #expect(configuration.warnings.isEmpty, "\(local)")
+        }
+        configuration.http.address = "0.0.0.0"
+        #expect(configuration.warnings.map(\.key) == ["http.address"])
+        #expect(configuration.warnings[0].description.contains("\"0.0.0.0\""))
+        configuration.security.curveSecretKeyFile = "/etc/mmcd/server.key"
+        #expect(configuration.warnings.map(\.key) == ["http.address"])
+        configuration.http.port = 0
+        #expect(configuration.warnings.isEmpty)
+    }
 }
