@@ -10,7 +10,7 @@ extension DaemonConfiguration.Clustering {
     ///   never are).
     public func parameters() throws(ParameterError) -> ClusteringParameters {
         try ClusteringParameters(
-            method: method == .mmc ? .mmc : .dmc, minSamples: minSamples,
+            method: method, minSamples: minSamples,
             minClusterSize: minClusterSize == 0 ? nil : minClusterSize, graphNeighbours: graphNeighbours,
             outlierFactor: outlierFactor)
     }

@@ -1,4 +1,5 @@
 public import Logging
+public import MassClustering
 
 /// Everything `mmcd` reads from `/etc/mmcd/mmcd.toml`, as one validated value.
 ///
@@ -132,14 +133,6 @@ extension DaemonConfiguration {
 
         /// The defaults.
         public init() {}
-    }
-
-    /// The clustering algorithm.
-    public enum ClusteringMethod: String, Sendable, Hashable, CaseIterable {
-        /// Mass-maximization clustering: selects the clusters of largest total mass.
-        case mmc
-        /// Density-maximization clustering: the same pipeline maximizing total density.
-        case dmc
     }
 
     /// `[clustering]`: how the window is clustered.

@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import MassClustering
 
 #if canImport(Glibc)
@@ -40,7 +40,7 @@ struct ClusterCommand: ParsableCommand {
     var scale = true
 
     @Option(help: "mmc grows every cluster to its largest extent (total mass); dmc keeps each cluster's densest part (total density).")
-    var method: Method = .mmc
+    var method: ClusteringMethod = .mmc
 
     @Option(help: "Neighbours whose mean distance is a point's core distance (density estimate); 0 = single linkage.")
     var minSamples = ClusteringParameters.defaultMinSamples
@@ -96,7 +96,7 @@ struct ClusterCommand: ParsableCommand {
     private func parameters() throws -> ClusteringParameters {
         do {
             return try ClusteringParameters(
-                method: method.clusteringMethod, minSamples: minSamples, minClusterSize: minClusterSize,
+                method: method, minSamples: minSamples, minClusterSize: minClusterSize,
                 graphNeighbours: graphNeighbours, allowSingleCluster: allowSingleCluster,
                 outlierFactor: outlierFactor)
         } catch {
@@ -134,20 +134,10 @@ struct ClusterCommand: ParsableCommand {
     }
 }
 
+/// The `--method` values of `mmc cluster` and `mmc plot --cluster`: the core's methods by name.
+extension ClusteringMethod: ExpressibleByArgument {}
+
 extension ClusterCommand {
-    /// The `--method` values.
-    enum Method: String, ExpressibleByArgument, CaseIterable {
-        case mmc
-        case dmc
-
-        var clusteringMethod: ClusteringMethod {
-            switch self {
-            case .mmc: .mmc
-            case .dmc: .dmc
-            }
-        }
-    }
-
     /// `--summary` (the default) or `--quiet`.
     enum Report: EnumerableFlag {
         case summary

@@ -48,7 +48,7 @@ struct PlotCommand: ParsableCommand {
     var noiseLabel: Int64 = -1
 
     @Option(help: "Cluster the points now with this method instead of reading labels.")
-    var cluster: ClusterCommand.Method?
+    var cluster: ClusteringMethod?
 
     @Option(help: "A state file's clustering settings: the daemon's configuration file ([clustering]).")
     var config: String?
@@ -125,7 +125,7 @@ struct PlotCommand: ParsableCommand {
             clusters = try readLabels(labels, count: points.count)
             note = "labels from \(GzipReader.displayName(labels))"
         } else if let cluster {
-            let parameters = try ClusteringParameters(method: cluster.clusteringMethod)
+            let parameters = try ClusteringParameters(method: cluster)
             clusters = Self.clusterNow(points, parameters: parameters)
             note = "clustered now with \(cluster.rawValue), default parameters"
         } else {
@@ -153,7 +153,7 @@ struct PlotCommand: ParsableCommand {
         if cluster != nil || state.trackedPointIDs.isEmpty {
             var settings = DaemonConfiguration.Clustering()
             if let config { settings = try DaemonConfiguration(contentsOfFile: config).clustering }
-            if let cluster { settings.method = cluster == .mmc ? .mmc : .dmc }
+            if let cluster { settings.method = cluster }
             let parameters = try settings.parameters()
             let why = cluster != nil ? "as asked" : "because the daemon had not re-clustered it when it saved it"
             let source = config.map { "the [clustering] settings of \($0)" } ?? "default parameters"

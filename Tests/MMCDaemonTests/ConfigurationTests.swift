@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 @testable import MMCDaemon
+import MassClustering
 import Testing
 
 @Suite struct ConfigurationTests {
