@@ -48,7 +48,8 @@ public struct LeafVotes: Sendable {
     /// The forest's tree generations when the votes were built.
     let generations: [UInt64]
     /// Per tree and node at depth `height` (a chain end, at
-    /// ``MassForest/chainEndIndex(tree:chainEnd:height:)``): the majority label of the window points whose chain ends there, and its share (0 = abstain).
+    /// ``MassForest/chainEndIndex(tree:chainEnd:height:)``): the majority label of the window
+    /// points whose chain ends there, and its share (0 = abstain).
     let votes: [Vote]
     let box: PaddedBox
 

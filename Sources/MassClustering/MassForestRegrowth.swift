@@ -94,7 +94,8 @@ extension MassForest {
         oldestTree = (oldestTree + 1) % treeCount
         return Regrowth(
             tree: tree, nodes: nodes, logVolumes: grower.logVolumes,
-            chainEndCounts: Array(repeating: 0, count: 1 << parameters.height), chainEnds: Array(repeating: -1, count: window.capacity))
+            chainEndCounts: Array(repeating: 0, count: 1 << parameters.height),
+            chainEnds: Array(repeating: -1, count: window.capacity))
     }
 
     /// Counts the next `steps` window points (in arrival order) in the replacement tree.
@@ -126,7 +127,8 @@ extension MassForest {
         let root = rootPosition(of: grown.tree)
         nodes.replaceSubrange(root..<root + nodesPerTree, with: grown.nodes)
         logVolumes.replaceSubrange(root..<root + nodesPerTree, with: grown.logVolumes)
-        let firstEnd = Self.chainEndIndex(tree: grown.tree, chainEnd: (1 << parameters.height) - 1, height: parameters.height)
+        let height = parameters.height
+        let firstEnd = Self.chainEndIndex(tree: grown.tree, chainEnd: (1 << height) - 1, height: height)
         chainEndCounts.replaceSubrange(firstEnd..<firstEnd + grown.chainEndCounts.count, with: grown.chainEndCounts)
         // The column is -1 exactly at the slots outside the window, which are uncounted already.
         leafCache.install(column: grown.chainEnds, tree: grown.tree)
