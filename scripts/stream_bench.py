@@ -16,7 +16,7 @@ One run does everything, so machine noise is shared:
    is compared with the control endpoint's snapshot of the same model version.
 3. At every re-clustering, the window's published assignments are scored against the truth:
    ARI over the points whose true label is not 0, predicted noise (-1) as one more label
-   (algorithm.md section 5).
+   (the suite's rules, docs/benchmarks.md).
 4. The peers, on the same stream and the same windows:
    - river 0.26.1 DBSTREAM and DenStream: learn_one on every point in order; at each of our
      re-clustering points, a label for every window point. DenStream's predict_one re-runs its

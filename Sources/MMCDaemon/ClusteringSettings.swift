@@ -5,13 +5,13 @@ extension DaemonConfiguration.Clustering {
     /// `mmc plot` uses to cluster a saved window the way the daemon would.
     ///
     /// `min_cluster_size = 0` leaves the size to be derived from the window at each
-    /// re-clustering.
+    /// re-clustering; `gap_factor = 0` turns the gap rule off.
     /// - Throws: `ParameterError` when the core refuses a value (validated configurations
     ///   never are).
     public func parameters() throws(ParameterError) -> ClusteringParameters {
         try ClusteringParameters(
             method: method, minSamples: minSamples,
             minClusterSize: minClusterSize == 0 ? nil : minClusterSize, graphNeighbours: graphNeighbours,
-            outlierFactor: outlierFactor)
+            outlierFactor: outlierFactor, gapFactor: gapFactor == 0 ? nil : gapFactor)
     }
 }

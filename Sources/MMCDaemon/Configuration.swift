@@ -151,6 +151,10 @@ extension DaemonConfiguration {
         /// `clustering.outlier_factor`: MMC only; a cluster takes in points up to this many times
         /// its own sparse-end spacing, farther ones are noise. Default 3.
         public var outlierFactor = 3.0
+        /// `clustering.gap_factor`: a cluster holding a split where one side keeps half its
+        /// points at this many times the split's level is never a seed; 0 = off (HDBSCAN's
+        /// plain excess-of-mass selection). Default 2.
+        public var gapFactor = 2.0
 
         /// The defaults.
         public init() {}

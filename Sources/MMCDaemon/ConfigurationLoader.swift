@@ -362,6 +362,9 @@ struct ConfigurationKey {
             integer("clustering.graph_neighbours", \.clustering.graphNeighbours, in: [1...1_000]),
             number("clustering.outlier_factor", \.clustering.outlierFactor, in: [0.01...1_000], unit: "a number"),
             number(
+                "clustering.gap_factor", \.clustering.gapFactor, in: [0...0, 1...1_000], unit: "a number",
+                meaning: "0 = off"),
+            number(
                 "schedule.interval_seconds", \.schedule.intervalSeconds, in: [0...0, 0.1...86_400],
                 meaning: "0 = off", live: true),
             integer(

@@ -10,6 +10,10 @@ public struct ClusteringParameters: Sendable, Hashable {
     /// `outlierFactor` unless told otherwise: in two dimensions a 3x larger spacing is a 9x
     /// lower density than the cluster's own sparse end.
     public static let defaultOutlierFactor = 3.0
+    /// `gapFactor` unless told otherwise: a side of a split that keeps half its points at twice
+    /// the split's level stands beyond what the density estimate's noise produces (about 1.4x
+    /// in two dimensions, docs/algorithm.md).
+    public static let defaultGapFactor = 2.0
 
     /// Which rule selects the clusters.
     public let method: ClusteringMethod
@@ -29,6 +33,12 @@ public struct ClusteringParameters: Sendable, Hashable {
     /// MMC only: how far a cluster reaches out to unassigned points, in multiples of the 90th
     /// percentile of its seed's core distances. Points farther out stay noise.
     public let outlierFactor: Double
+    /// When a split separates clusters for certain: some side keeps at least half of its points
+    /// up to this many times the split's lambda (``ClusterHierarchy/gaps(factor:)``). A cluster
+    /// holding such a gap is never a seed, whatever its stability. At least 1 (1: every split;
+    /// the seeds are the leaves of the hierarchy); `nil`: HDBSCAN's plain excess-of-mass
+    /// selection.
+    public let gapFactor: Double?
 
     /// Validates and stores the parameters.
     ///
@@ -39,6 +49,7 @@ public struct ClusteringParameters: Sendable, Hashable {
     ///   - graphNeighbours: at least 1; default ``SpanningForest/defaultGraphNeighbours`` (15).
     ///   - allowSingleCluster: default `false`.
     ///   - outlierFactor: greater than 0; default ``defaultOutlierFactor`` (3).
+    ///   - gapFactor: at least 1, or `nil`; default ``defaultGapFactor`` (2).
     /// - Throws: ``ParameterError`` naming the first parameter out of range.
     public init(
         method: ClusteringMethod = .mmc,
@@ -46,7 +57,8 @@ public struct ClusteringParameters: Sendable, Hashable {
         minClusterSize: Int? = nil,
         graphNeighbours: Int = SpanningForest.defaultGraphNeighbours,
         allowSingleCluster: Bool = false,
-        outlierFactor: Double = ClusteringParameters.defaultOutlierFactor
+        outlierFactor: Double = ClusteringParameters.defaultOutlierFactor,
+        gapFactor: Double? = ClusteringParameters.defaultGapFactor
     ) throws(ParameterError) {
         guard minSamples >= 0 else {
             throw ParameterError(key: "minSamples", value: "\(minSamples)", allowed: ">= 0")
@@ -64,8 +76,12 @@ public struct ClusteringParameters: Sendable, Hashable {
         guard outlierFactor > 0 && outlierFactor.isFinite else {
             throw ParameterError(key: "outlierFactor", value: "\(outlierFactor)", allowed: "> 0")
         }
+        if let gapFactor, !(gapFactor >= 1 && gapFactor.isFinite) {
+            throw ParameterError(key: "gapFactor", value: "\(gapFactor)", allowed: ">= 1")
+        }
         self.allowSingleCluster = allowSingleCluster
         self.outlierFactor = outlierFactor
+        self.gapFactor = gapFactor
     }
 
     /// The default smallest cluster for `pointCount` points: `max(5, pointCount / 100)`, so
@@ -118,7 +134,8 @@ public struct Clustering: Sendable, Equatable {
 /// neighbours; a ``SpanningForest`` keeps the minimum spanning forest of those edges under
 /// mutual reachability; a ``ClusterHierarchy`` condenses its single-linkage dendrogram with the
 /// minimum cluster size (Campello, Moulavi & Sander 2013; McInnes & Healy 2017); the antichain
-/// of largest total stability gives the cluster *seeds*. DMC labels the seeds' points, the
+/// of largest total stability among the clusters that hold no gap (``ClusterHierarchy/gaps(factor:)``)
+/// gives the cluster *seeds*. DMC labels the seeds' points, the
 /// extent of largest excess density (HDBSCAN's result). MMC grows every seed along the forest
 /// until it meets another seed or its outlier bound, the extent of largest total mass
 /// (``maximizeMass(labels:forest:outlierFactor:)``). Labels are numbered in order of each
@@ -154,7 +171,9 @@ public func cluster(_ points: PointMatrix, parameters: ClusteringParameters) -> 
         points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours)
     let hierarchy = ClusterHierarchy(forest: forest, minClusterSize: minClusterSize)
     let seeds = hierarchy.selectClusters(
-        scores: hierarchy.stabilities(), allowSingleCluster: parameters.allowSingleCluster)
+        scores: hierarchy.stabilities(), allowSingleCluster: parameters.allowSingleCluster,
+        mustSplit: parameters.gapFactor.map { hierarchy.gaps(factor: $0) }
+            ?? [Bool](repeating: false, count: hierarchy.clusters.count))
 
     // Seeds' subtrees are disjoint ranges of the point order; number them by smallest member.
     let ranked = seeds.map { cluster in

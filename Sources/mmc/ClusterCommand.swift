@@ -57,6 +57,11 @@ struct ClusterCommand: ParsableCommand {
     @Option(help: "mmc: a cluster takes in points up to this many times its own sparse-end spacing; farther ones are noise.")
     var outlierFactor = ClusteringParameters.defaultOutlierFactor
 
+    @Option(help: ArgumentHelp(
+        "No cluster holding a gap is a seed; at least 1, or 0 for excess of mass alone.",
+        discussion: "A gap is a split where one side keeps half its points at this many times the split's level."))
+    var gapFactor = ClusteringParameters.defaultGapFactor
+
     @Flag(help: "Whether to print the summary to standard error.")
     var report: Report = .summary
 
@@ -98,7 +103,7 @@ struct ClusterCommand: ParsableCommand {
             return try ClusteringParameters(
                 method: method, minSamples: minSamples, minClusterSize: minClusterSize,
                 graphNeighbours: graphNeighbours, allowSingleCluster: allowSingleCluster,
-                outlierFactor: outlierFactor)
+                outlierFactor: outlierFactor, gapFactor: gapFactor == 0 ? nil : gapFactor)
         } catch {
             throw ValidationError("invalid --\(flagName(error.key)) \(error.value): allowed \(error.allowed)")
         }

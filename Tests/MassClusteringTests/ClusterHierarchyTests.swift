@@ -73,19 +73,21 @@ struct ClusterHierarchyTests {
             #expect(abs(child.ownExcess - 4 * (1 - 1.0 / 7)) < 1e-12)
         }
         let stability = tree.stabilities()
+        let none = [Bool](repeating: false, count: 3)
         #expect(abs(stability[0] - (1.0 / 17 + 8.0 / 7)) < 1e-12)
-        #expect(tree.selectClusters(scores: stability, allowSingleCluster: false) == [1, 2])
-        #expect(tree.selectClusters(scores: stability, allowSingleCluster: true) == [1, 2])
+        #expect(tree.selectClusters(scores: stability, allowSingleCluster: false, mustSplit: none) == [1, 2])
+        #expect(tree.selectClusters(scores: stability, allowSingleCluster: true, mustSplit: none) == [1, 2])
         // A root outscoring its children is chosen only when a single cluster is allowed.
-        #expect(tree.selectClusters(scores: [100, 1, 1], allowSingleCluster: true) == [0])
-        #expect(tree.selectClusters(scores: [100, 1, 1], allowSingleCluster: false) == [1, 2])
+        #expect(tree.selectClusters(scores: [100, 1, 1], allowSingleCluster: true, mustSplit: none) == [0])
+        #expect(tree.selectClusters(scores: [100, 1, 1], allowSingleCluster: false, mustSplit: none) == [1, 2])
     }
 
     @Test("selection returns an antichain")
     func antichain() {
         for tree in Self.hierarchies() {
             for allowSingleCluster in [false, true] {
-                let selected = tree.selectClusters(scores: tree.stabilities(), allowSingleCluster: allowSingleCluster)
+                let selected = tree.selectClusters(
+                    scores: tree.stabilities(), allowSingleCluster: allowSingleCluster, mustSplit: tree.gaps(factor: 2))
                 #expect(!selected.isEmpty)
                 for cluster in selected {
                     var ancestor = Int(tree.clusters[cluster].parent)
@@ -107,5 +109,80 @@ struct ClusterHierarchyTests {
             #expect(!tree.stabilities().contains { $0.isNaN })
             #expect(tree.clusters.allSatisfy { $0.birthLambda.isFinite && $0.birthLambda >= 0 })
         }
+    }
+
+    @Test("gaps match a direct count over every descendant's split", arguments: [1.0, 1.2, 2, 4])
+    func gapsMatchDirectCount(factor: Double) {
+        for tree in Self.hierarchies() {
+            func isDescendantOrSelf(_ cluster: Int, of ancestor: Int) -> Bool {
+                var current = cluster
+                while current >= 0 && current != ancestor { current = Int(tree.clusters[current].parent) }
+                return current == ancestor
+            }
+            // A split is a gap when some child keeps half its points at `factor` times its birth.
+            let ownGap = tree.clusters.map { cluster in
+                cluster.children.contains { child in
+                    let level = factor * tree.clusters[child].birthLambda
+                    let above = tree.clusters[child].members.filter { tree.exitLambda[$0] >= level }.count
+                    return 2 * above >= tree.clusters[child].mass
+                }
+            }
+            let expected = tree.clusters.indices.map { cluster in
+                tree.clusters.indices.contains { ownGap[$0] && isDescendantOrSelf($0, of: cluster) }
+            }
+            #expect(tree.gaps(factor: factor) == expected)
+            if factor == 1 {
+                #expect(expected == tree.clusters.map { !$0.children.isEmpty })
+            }
+        }
+    }
+
+    @Test("gap-constrained selection is the best antichain of eligible clusters")
+    func selectionMatchesExhaustiveSearch() {
+        var generator = SeededGenerator(seed: 7)
+        var checked = 0
+        for seed in 0..<40 {
+            let points = PipelineFixtures.blobs(
+                centres: [[0.2, 0.2], [0.35, 0.3], [0.7, 0.5]], spreads: [0.05, 0.08, 0.06], sizes: [60, 60, 60],
+                seed: UInt64(seed)).0
+            let tree = ClusterHierarchy(
+                forest: SpanningForest(points: points, minSamples: 3, graphNeighbours: 8), minClusterSize: 8)
+            let count = tree.clusters.count
+            guard count >= 3 && count <= 14 else { continue }
+            checked += 1
+            // Distinct random scores leave one best antichain; a random cluster must split, and
+            // with it its ancestors.
+            let scores = (0..<count).map { _ in generator.nextDouble() + 0.001 }
+            var mustSplit = [Bool](repeating: false, count: count)
+            var marked = Int(generator.next() % UInt64(count))
+            while marked >= 0 {
+                mustSplit[marked] = true
+                marked = Int(tree.clusters[marked].parent)
+            }
+            for allowSingleCluster in [false, true] {
+                let rootsEligible = allowSingleCluster || tree.rootCount > 1
+                func eligible(_ cluster: Int) -> Bool {
+                    !mustSplit[cluster] && (!tree.clusters[cluster].isRoot || rootsEligible)
+                }
+                func isAncestor(_ ancestor: Int, of cluster: Int) -> Bool {
+                    var current = Int(tree.clusters[cluster].parent)
+                    while current >= 0 && current != ancestor { current = Int(tree.clusters[current].parent) }
+                    return current == ancestor
+                }
+                var best = (total: -1.0, set: [Int]())
+                for subset in 0..<(1 << count) {
+                    let members = (0..<count).filter { subset & (1 << $0) != 0 }
+                    guard members.allSatisfy(eligible) else { continue }
+                    let nested = members.contains { a in members.contains { b in isAncestor(a, of: b) } }
+                    guard !nested else { continue }
+                    let total = members.reduce(0) { $0 + scores[$1] }
+                    if total > best.total { best = (total, members) }
+                }
+                let selected = tree.selectClusters(
+                    scores: scores, allowSingleCluster: allowSingleCluster, mustSplit: mustSplit)
+                #expect(selected == best.set, "seed \(seed), allowSingleCluster \(allowSingleCluster)")
+            }
+        }
+        #expect(checked >= 10)
     }
 }
