@@ -33,6 +33,10 @@ mmcd and mmc from `swift build -c release`, or --bin DIR):
 
   python3 scripts/stream_bench.py --bin .build/release --points 200000 --window 10000 --step 2000 \
       --seed 1 --out out/dbench/stream-seed1.json
+
+and, with the --out files of several seeds, the table of docs/benchmarks.md:
+
+  python3 scripts/stream_bench.py combine out/dbench/stream-seed1.json out/dbench/stream-seed2.json ...
 """
 
 from __future__ import annotations
@@ -292,7 +296,29 @@ def summary(scores: list, full_mask: list) -> dict:
             "mean_full": float(f.mean()) if len(f) else None, "worst_full": float(f.min()) if len(f) else None}
 
 
+def combine(paths: list) -> int:
+    """Prints the markdown table of docs/benchmarks.md from the --out files of several seeds."""
+    runs = [json.load(open(path)) for path in paths]
+    ours = "mmcd (MMC, defaults)"
+    seeds = " | ".join(f"seed {run['args']['seed']}: mean / worst" for run in runs)
+    print(f"| method | {seeds} | all {sum(len(run['results'][ours]['scores']) for run in runs)} windows: "
+          f"mean / worst | windows where mmcd scores >= | wall s per re-clustering (seed {runs[0]['args']['seed']}) |")
+    print("|---" * (len(runs) + 4) + "|")
+    for row in runs[0]["table"]:
+        name = row["method"]
+        per_seed = [np.asarray(run["results"][name]["scores"]) for run in runs]
+        everything = np.concatenate(per_seed)
+        mine = np.concatenate([np.asarray(run["results"][ours]["scores"]) for run in runs])
+        cells = [f"{scores.mean():.3f} / {scores.min():.3f}" for scores in per_seed]
+        versus = "-" if name == ours else f"{int(np.sum(mine >= everything))} / {len(everything)}"
+        print(f"| {name} | {' | '.join(cells)} | {everything.mean():.3f} / {everything.min():.3f} | {versus} | "
+              f"{row['cost']} |")
+    return 0
+
+
 def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "combine":
+        return combine(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=DEFAULT_BIN)
     parser.add_argument("--workdir", default=os.path.join(REPO, "out", "dbench"))
