@@ -33,9 +33,9 @@ public struct ClusteringParameters: Sendable, Hashable {
     /// MMC only: how far a cluster reaches out to unassigned points, in multiples of the 90th
     /// percentile of its seed's core distances. Points farther out stay noise.
     public let outlierFactor: Double
-    /// When a split separates clusters for certain: some side keeps at least half of its points
-    /// up to this many times the split's lambda (``ClusterHierarchy/gaps(factor:)``). A cluster
-    /// holding such a gap is never a seed, whatever its stability. At least 1 (1: every split;
+    /// When a split is a gap: some side keeps at least half of its points up to this many times
+    /// the split's lambda (``ClusterHierarchy/gaps(factor:)``). A cluster holding a gap is never
+    /// a seed, whatever its stability. At least 1 (1: every split;
     /// the seeds are the leaves of the hierarchy); `nil`: HDBSCAN's plain excess-of-mass
     /// selection.
     public let gapFactor: Double?
@@ -134,11 +134,11 @@ public struct Clustering: Sendable, Equatable {
 /// neighbours; a ``SpanningForest`` keeps the minimum spanning forest of those edges under
 /// mutual reachability; a ``ClusterHierarchy`` condenses its single-linkage dendrogram with the
 /// minimum cluster size (Campello, Moulavi & Sander 2013; McInnes & Healy 2017); the antichain
-/// of largest total stability among the clusters that hold no gap (``ClusterHierarchy/gaps(factor:)``)
-/// gives the cluster *seeds*. DMC labels the seeds' points, the
-/// extent of largest excess density (HDBSCAN's result). MMC grows every seed along the forest
-/// until it meets another seed or its outlier bound, the extent of largest total mass
-/// (``maximizeMass(labels:forest:outlierFactor:)``). Labels are numbered in order of each
+/// of largest total stability among the clusters that hold no gap
+/// (``ClusterHierarchy/gaps(factor:)``) gives the cluster *seeds*. DMC labels the seeds'
+/// points, the extent of largest excess density (HDBSCAN's result). MMC grows every seed along
+/// the forest until it meets another seed or its outlier bound, the extent of largest total
+/// mass (``maximizeMass(labels:forest:outlierFactor:)``). Labels are numbered in order of each
 /// cluster's smallest point index, so they do not depend on tree internals.
 ///
 /// The points are used as given: scale them (``PointMatrix/minMaxScaled()``) when features have
