@@ -269,7 +269,8 @@ def report(args, start_machine, mmc_command, ours, river, sklearn, wire, python_
                      number(memory["window_bytes_per_window_point"])],
                     ["per window point: forest's cached chain ends (4 bytes x t)", number(memory["forest_bytes_per_window_point"])],
                     ["per window point, total", number(memory["bytes_per_window_point"])],
-                    ["per forest node (16-byte record + 8-byte log volume)", number(memory["bytes_per_forest_node"])],
+                    ["per forest node (16-byte record + 8-byte log volume; the path-end counts and the cache's "
+                     "chunk rounding spread over the nodes)", number(memory["bytes_per_forest_node"])],
                     [f"forest nodes: {number(memory['forest_nodes'])}",
                      number(memory["forest_nodes"] * memory["bytes_per_forest_node"])],
                     [f"whole model at window {number(memory['window_size'])}", number(memory["model_bytes"])],
