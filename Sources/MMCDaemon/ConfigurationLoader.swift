@@ -80,6 +80,10 @@ private struct ConfigurationReader {
             issues.append(ConfigurationIssue(key: source, value: nil, problem: "invalid TOML: \(error)"))
             return
         }
+        // TOMLKit never frees a parsed document (TOMLTable has no deinit), so every reload kept
+        // it, about 16 KB for our configuration file; clearing it once its values are copied out
+        // frees all but the empty table.
+        defer { document.clear() }
         let sections = Set(ConfigurationKey.all.map(\.section))
         for name in document.keys {
             guard let node = document[name] else { continue }
@@ -210,7 +214,9 @@ enum ConfigurationValue: Equatable {
                 raw.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) }
                     .filter { $0 != .string("") })
         default:
-            if let document = try? TOMLTable(string: "v = \(raw)"), document.count == 1, let node = document["v"] {
+            let document = try? TOMLTable(string: "v = \(raw)")
+            defer { document?.clear() }  // TOMLKit never frees a document; see read(toml:source:)
+            if let document, document.count == 1, let node = document["v"] {
                 self = ConfigurationValue(node)
             } else {
                 self = .string(raw)
