@@ -139,7 +139,7 @@ public struct SpanningForest: Sendable {
             }
         }
         // Rows are points, or positions standing for their first reading.
-        let firstReading = copies?.firstReading
+        let point: (Int) -> Int = copies.map { copies in { Int(copies.firstReading[$0]) } } ?? { $0 }
         let n = copies?.pointCount ?? rows
         var core = rowCore
         if let copies {
@@ -156,8 +156,7 @@ public struct SpanningForest: Sendable {
                         if other < row && SpanningForest.row(other, of: indices, width: k, contains: row) {
                             continue
                         }
-                        let a = firstReading.map { Int($0[row]) } ?? row
-                        let b = firstReading.map { Int($0[other]) } ?? other
+                        let (a, b) = (point(row), point(other))
                         candidates.append(
                             ForestEdge(
                                 a: Int32(min(a, b)), b: Int32(max(a, b)),
