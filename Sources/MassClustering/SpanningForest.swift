@@ -34,19 +34,11 @@ public struct ForestEdge: Sendable, Equatable {
 ///
 /// The **core distance** of a point is the *mean* distance to its `minSamples` nearest other
 /// points, and `minSamples = 0` gives 0 (plain single linkage). HDBSCAN takes the distance to
-/// the `minSamples`-th point alone; we average the whole neighbourhood, whose clusterings vary
-/// less with `minSamples` (docs/benchmarks.md; per point the mean is not the steadier estimate,
-/// docs/algorithm.md). The **mutual-reachability** weight of an edge is
-/// `max(core(a), core(b), distance(a, b))`, which pushes sparse points away from everything
-/// while leaving dense regions as they are.
-///
-/// **Repeated readings.** Rows with equal values are one *position*: built from points, the
-/// graph and the core distances are those of the distinct positions, and every further reading
-/// of a position joins its first reading at distance 0 (weight: the position's core distance),
-/// so it adds mass to the hierarchy but no neighbours. Counted as neighbours, copies would fill
-/// a point's neighbourhood with itself: a position read 16 times has a core distance of 0 and no
-/// edge to any other position, and a window replayed three times has the noise of a
-/// 5-neighbour estimate.
+/// the `minSamples`-th point alone; a single order statistic is a noisy density estimate (its
+/// relative spread is about `1 / sqrt(minSamples)`, and each point has its own draw), and that
+/// noise becomes spurious modes in flat regions, so we average the whole neighbourhood. The
+/// **mutual-reachability** weight of an edge is `max(core(a), core(b), distance(a, b))`, which
+/// pushes sparse points away from everything while leaving dense regions as they are.
 ///
 /// The graph holds only the edges from each point to its `k` nearest neighbours, not all pairs,
 /// so the forest is built in about O(n k) instead of O(n²). Each undirected pair is taken once.
@@ -72,8 +64,7 @@ public struct SpanningForest: Sendable {
     public let pointCount: Int
     /// The `minSamples` the core distances were computed with.
     public let minSamples: Int
-    /// Per point: the mean distance to its `minSamples` nearest other points (other positions,
-    /// for a repeated reading).
+    /// Per point: the mean distance to its `minSamples` nearest other points.
     public let coreDistances: [Double]
     /// The forest's edges, `pointCount - componentCount` of them, in ascending ``ForestEdge``
     /// order, which is the order single linkage merges them.
@@ -82,30 +73,17 @@ public struct SpanningForest: Sendable {
     public let componentCount: Int
 
     /// Builds the forest from points: a ``KDTree`` query for
-    /// `k = max(minSamples, graphNeighbours)` neighbours, then ``init(neighbours:minSamples:)``;
-    /// with repeated readings, the query and the forest are those of the distinct positions, each
-    /// further reading joined to its position's first (see the type's documentation).
+    /// `k = max(minSamples, graphNeighbours)` neighbours, then ``init(neighbours:minSamples:)``.
     ///
     /// - Parameters:
     ///   - points: the points, as they are (scale them first if features differ in units).
     ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     ///   - graphNeighbours: neighbours per point in the candidate graph; at least 1.
-    /// - Complexity: O(n log n * k * d) for the neighbours plus O(n k²) for the forest; with
-    ///   repeated readings, another O(n log n * d) to find the positions and a second query.
+    /// - Complexity: O(n log n * k * d) for the neighbours plus O(n k²) for the forest.
     public init(points: PointMatrix, minSamples: Int, graphNeighbours: Int = SpanningForest.defaultGraphNeighbours) {
         precondition(graphNeighbours >= 1, "SpanningForest: graphNeighbours must be at least 1")
-        let k = max(minSamples, graphNeighbours)
-        let table = KDTree(points).nearestNeighbours(k: k)
-        // A repeated reading has a neighbour at distance 0; without one, every row is distinct.
-        let repeated = table.neighbourCount > 0
-            && (0..<table.pointCount).contains { table.distances[$0 * table.neighbourCount] == 0 }
-        guard repeated else {
-            self.init(neighbours: table, minSamples: minSamples, copies: nil)
-            return
-        }
-        let positions = DistinctPositions(points)
-        let distinct = KDTree(positions.matrix(of: points)).nearestNeighbours(k: k)
-        self.init(neighbours: distinct, minSamples: minSamples, copies: positions)
+        let table = KDTree(points).nearestNeighbours(k: max(minSamples, graphNeighbours))
+        self.init(neighbours: table, minSamples: minSamples)
     }
 
     /// Builds the forest over the edges of a neighbour table.
@@ -118,59 +96,38 @@ public struct SpanningForest: Sendable {
     ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     /// - Complexity: O(n k²) time, O(n k) memory.
     public init(neighbours: NeighbourTable, minSamples: Int) {
-        self.init(neighbours: neighbours, minSamples: minSamples, copies: nil)
-    }
-
-    /// The forest of `neighbours`' rows, or, with `copies`, of the distinct positions those rows
-    /// are, each repeated reading joined to its position's first reading at distance 0.
-    private init(neighbours: NeighbourTable, minSamples: Int, copies: DistinctPositions?) {
         precondition(minSamples >= 0, "SpanningForest: minSamples must not be negative")
-        let rows = neighbours.pointCount
+        let n = neighbours.pointCount
         let k = neighbours.neighbourCount
-        var rowCore = [Double](repeating: 0, count: rows)
+        var core = [Double](repeating: 0, count: n)
         let averaged = min(minSamples, k)
         if averaged > 0 {
             neighbours.distances.withUnsafeBufferPointer { distances in
-                for row in 0..<rows {
+                for point in 0..<n {
                     var sum = 0.0
-                    for slot in 0..<averaged { sum += distances[row * k + slot] }
-                    rowCore[row] = sum / Double(averaged)
+                    for slot in 0..<averaged { sum += distances[point * k + slot] }
+                    core[point] = sum / Double(averaged)
                 }
             }
-        }
-        // Rows are points, or positions standing for their first reading.
-        let point: (Int) -> Int = copies.map { copies in { Int(copies.firstReading[$0]) } } ?? { $0 }
-        let n = copies?.pointCount ?? rows
-        var core = rowCore
-        if let copies {
-            core = (0..<n).map { rowCore[Int(copies.position[$0])] }
         }
         var candidates = [ForestEdge]()
-        candidates.reserveCapacity(rows * k + n - rows)
+        candidates.reserveCapacity(n * k)
         neighbours.indices.withUnsafeBufferPointer { indices in
             neighbours.distances.withUnsafeBufferPointer { distances in
-                for row in 0..<rows {
+                for point in 0..<n {
                     for slot in 0..<k {
-                        let other = Int(indices[row * k + slot])
+                        let other = Int(indices[point * k + slot])
                         // A pair listed by both endpoints is taken from the smaller index's row.
-                        if other < row && SpanningForest.row(other, of: indices, width: k, contains: row) {
+                        if other < point && SpanningForest.row(other, of: indices, width: k, contains: point) {
                             continue
                         }
-                        let (a, b) = (point(row), point(other))
                         candidates.append(
                             ForestEdge(
-                                a: Int32(min(a, b)), b: Int32(max(a, b)),
-                                weight: max(core[a], core[b], distances[row * k + slot]),
-                                distance: distances[row * k + slot]))
+                                a: Int32(min(point, other)), b: Int32(max(point, other)),
+                                weight: max(core[point], core[other], distances[point * k + slot]),
+                                distance: distances[point * k + slot]))
                     }
                 }
-            }
-        }
-        if let copies {
-            for reading in 0..<n {
-                let first = Int(copies.firstReading[Int(copies.position[reading])])
-                guard first != reading else { continue }
-                candidates.append(ForestEdge(a: Int32(first), b: Int32(reading), weight: core[first], distance: 0))
             }
         }
         SpanningForest.sort(&candidates)
@@ -280,58 +237,5 @@ struct DisjointSets: Sendable {
         parent[rootB] = Int32(rootA)
         size[rootA] += size[rootB]
         return true
-    }
-}
-
-/// The distinct positions among a matrix's rows: repeated readings of one position count once
-/// in the density estimate and the neighbour graph (they add mass, not information).
-struct DistinctPositions: Sendable {
-    /// Number of readings (rows of the matrix).
-    let pointCount: Int
-    /// Per reading: its position's number.
-    let position: [Int32]
-    /// Per position: its first reading (smallest row index).
-    let firstReading: [Int32]
-
-    /// Number of distinct positions.
-    var count: Int { firstReading.count }
-
-    /// Groups the rows of `points` by equal values.
-    ///
-    /// - Complexity: O(n log n * d).
-    init(_ points: PointMatrix) {
-        let n = points.count, d = points.dimension
-        let order = points.values.withUnsafeBufferPointer { values in
-            (0..<n).sorted { a, b in
-                for column in 0..<d where values[a * d + column] != values[b * d + column] {
-                    return values[a * d + column] < values[b * d + column]
-                }
-                return a < b
-            }
-        }
-        var position = [Int32](repeating: 0, count: n)
-        var firstReading = [Int32]()
-        firstReading.reserveCapacity(n)
-        for (rank, row) in order.enumerated() {
-            let repeated = rank > 0 && (0..<d).allSatisfy { points.values[order[rank - 1] * d + $0] == points.values[row * d + $0] }
-            if !repeated { firstReading.append(Int32(row)) }
-            position[row] = Int32(firstReading.count - 1)
-        }
-        // Positions numbered by first reading, so the graph's tie-breaks follow the rows' order.
-        let byFirst = firstReading.indices.sorted { firstReading[$0] < firstReading[$1] }
-        var renumber = [Int32](repeating: 0, count: byFirst.count)
-        for (number, old) in byFirst.enumerated() { renumber[old] = Int32(number) }
-        self.pointCount = n
-        self.position = position.map { renumber[Int($0)] }
-        self.firstReading = byFirst.map { firstReading[$0] }
-    }
-
-    /// One row per position: its first reading's values.
-    func matrix(of points: PointMatrix) -> PointMatrix {
-        let d = points.dimension
-        var values = [Double]()
-        values.reserveCapacity(count * d)
-        for reading in firstReading { values += points.row(Int(reading)) }
-        return PointMatrix(count: count, dimension: d, values: values)
     }
 }

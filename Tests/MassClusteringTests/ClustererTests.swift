@@ -152,24 +152,6 @@ struct ClustererTests {
         #expect(original.clusters.map(\.mass).sorted() == permuted.clusters.map(\.mass).sorted())
     }
 
-    @Test("a window replayed several times clusters like the readings once", arguments: ClusteringMethod.allCases)
-    func replayedReadings(method: ClusteringMethod) throws {
-        // Two blobs of 200 readings each: repeated three times, the readings used to fill one
-        // another's neighbourhoods and the blobs fell apart into dozens of clusters.
-        let (once, _) = Fixtures.blobs(
-            centres: [[0, 0], [100, 50]], spreads: [1, 1], sizes: [200, 200], seed: 11)
-        let parameters = try ClusteringParameters(method: method, minClusterSize: 12)
-        let reference = cluster(once.minMaxScaled(), parameters: parameters)
-        for times in [2, 3, 10] {
-            let replayed = PointMatrix(
-                count: once.count * times, dimension: 2, values: (0..<times).flatMap { _ in once.values })
-            let result = cluster(replayed.minMaxScaled(), parameters: parameters)
-            let sameLabels = result.labels == (0..<replayed.count).map { reference.labels[$0 % once.count] }
-            #expect(result.clusters.count == 2, "\(times) times")
-            #expect(sameLabels, "\(times) times")
-        }
-    }
-
     @Test("identical points: all noise, or one cluster when a single cluster is allowed")
     func identicalPoints() throws {
         let points = PointMatrix(count: 200, dimension: 3, values: [Double](repeating: 0.5, count: 600))

@@ -79,24 +79,4 @@ struct SpanningForestTests {
         ])
         #expect(forest.totalWeight == 402)
     }
-
-    @Test("a repeated reading adds mass, not neighbours", arguments: [2, 3, 16])
-    func repeatedReadingsCountOnce(times: Int) {
-        let distinct = Fixtures.uniform(count: 120, dimension: 2, seed: 5)
-        let once = SpanningForest(points: distinct, minSamples: 15)
-        // Every reading `times` times, the copies interleaved with other positions.
-        let repeated = PointMatrix(
-            count: distinct.count * times, dimension: 2,
-            values: (0..<times).flatMap { _ in distinct.values })
-        let forest = SpanningForest(points: repeated, minSamples: 15)
-        #expect(forest.coreDistances == (0..<repeated.count).map { once.coreDistances[$0 % distinct.count] })
-        #expect(forest.componentCount == once.componentCount)
-        // The positions' own forest, plus each further reading joined to its first at the
-        // position's core distance.
-        let copies = (distinct.count..<repeated.count).reduce(0.0) { $0 + once.coreDistances[$1 % distinct.count] }
-        #expect(abs(forest.totalWeight - (once.totalWeight + copies)) < 1e-9)
-        let zeroLength = forest.edges.filter { $0.distance == 0 }
-        #expect(zeroLength.count == repeated.count - distinct.count)
-        #expect(zeroLength.allSatisfy { Int($0.a) == Int($0.b) % distinct.count })
-    }
 }
