@@ -216,7 +216,6 @@ public final class Daemon: Sendable {
                 let port = try await metricsServer.boundPort()
                 context.logger.info("metrics and health endpoint listening", metadata: ["http.port": "\(port)"])
             }
-            context.health.markReady()
             let figures = await model.figures()
             context.logger.info("ready", metadata: ["window.size": "\(figures.windowSize)"])
             do {
@@ -224,6 +223,9 @@ public final class Daemon: Sendable {
             } catch {
                 context.logger.warning("cannot notify systemd", metadata: ["error": "\(error)"])
             }
+            // After READY=1: the scheduler pings the watchdog only once the health is past
+            // starting, so systemd never hears WATCHDOG=1 before READY=1.
+            context.health.markReady()
             // The service group is the only task that ends on its own; then stop the signal loop.
             try await tasks.next()
             tasks.cancelAll()

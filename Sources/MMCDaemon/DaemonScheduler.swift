@@ -27,7 +27,8 @@ struct DaemonScheduler: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let now = clock.now
             await model.tick(now: now)
-            if let watchdogInterval, now >= nextPing {
+            // Not before READY=1 (sent just before the health leaves `starting`).
+            if let watchdogInterval, now >= nextPing, context.health.report().status != .starting {
                 do {
                     try context.notifier.watchdog()
                 } catch {
