@@ -18,6 +18,13 @@ struct ClusterHierarchyTests {
         return PointMatrix(count: values.count / 2, dimension: 2, values: values)
     }()
 
+    /// Whether `ancestor` lies strictly above `cluster` in `tree`.
+    static func isAncestor(_ ancestor: Int, of cluster: Int, in tree: ClusterHierarchy) -> Bool {
+        var current = Int(tree.clusters[cluster].parent)
+        while current >= 0 && current != ancestor { current = Int(tree.clusters[current].parent) }
+        return current == ancestor
+    }
+
     static func hierarchies() -> [ClusterHierarchy] {
         [2, 5, 20].flatMap { minClusterSize in
             [0, 5].map { minSamples in
@@ -114,11 +121,6 @@ struct ClusterHierarchyTests {
     @Test("gaps match a direct count over every descendant's split", arguments: [1.0, 1.2, 2, 4])
     func gapsMatchDirectCount(factor: Double) {
         for tree in Self.hierarchies() {
-            func isDescendantOrSelf(_ cluster: Int, of ancestor: Int) -> Bool {
-                var current = cluster
-                while current >= 0 && current != ancestor { current = Int(tree.clusters[current].parent) }
-                return current == ancestor
-            }
             // A split is a gap when some child keeps half its points at `factor` times its birth.
             let ownGap = tree.clusters.map { cluster in
                 cluster.children.contains { child in
@@ -128,7 +130,9 @@ struct ClusterHierarchyTests {
                 }
             }
             let expected = tree.clusters.indices.map { cluster in
-                tree.clusters.indices.contains { ownGap[$0] && isDescendantOrSelf($0, of: cluster) }
+                tree.clusters.indices.contains { split in
+                    ownGap[split] && (split == cluster || Self.isAncestor(cluster, of: split, in: tree))
+                }
             }
             #expect(tree.gaps(factor: factor) == expected)
             if factor == 1 {
@@ -164,16 +168,11 @@ struct ClusterHierarchyTests {
                 func eligible(_ cluster: Int) -> Bool {
                     !mustSplit[cluster] && (!tree.clusters[cluster].isRoot || rootsEligible)
                 }
-                func isAncestor(_ ancestor: Int, of cluster: Int) -> Bool {
-                    var current = Int(tree.clusters[cluster].parent)
-                    while current >= 0 && current != ancestor { current = Int(tree.clusters[current].parent) }
-                    return current == ancestor
-                }
                 var best = (total: -1.0, set: [Int]())
                 for subset in 0..<(1 << count) {
                     let members = (0..<count).filter { subset & (1 << $0) != 0 }
                     guard members.allSatisfy(eligible) else { continue }
-                    let nested = members.contains { a in members.contains { b in isAncestor(a, of: b) } }
+                    let nested = members.contains { a in members.contains { b in Self.isAncestor(a, of: b, in: tree) } }
                     guard !nested else { continue }
                     let total = members.reduce(0) { $0 + scores[$1] }
                     if total > best.total { best = (total, members) }
