@@ -290,12 +290,14 @@ def report(args, start_machine, mmc_command, ours, river, sklearn, wire, python_
         python = wire["rates"]
         rows = []
         for form, swift_name, python_name, unit in [
+            ("binary", "decode points binary", "binary mmcd_client", "values"),
             ("binary", "decode points binary", "binary numpy.frombuffer", "values"),
             ("binary", "decode points binary", "binary struct.unpack", "values"),
             ("JSON rows", "decode points JSON rows", "JSON rows json.loads", "points"),
-            ("JSON rows", "decode points JSON rows", "JSON rows mmc_wire", "points"),
+            ("JSON rows", "decode points JSON rows", "JSON rows mmcd_client", "points"),
             ("JSON columns", "decode points JSON columns", "JSON columns json.loads", "points"),
-            ("JSON columns", "decode points JSON columns", "JSON columns mmc_wire", "points"),
+            ("JSON columns", "decode points JSON columns", "JSON columns mmcd_client", "points"),
+            ("update snapshot", "decode update snapshot", "update snapshot mmcd_client", "points"),
         ]:
             if swift_name not in swift or python_name not in python:
                 continue
@@ -308,7 +310,8 @@ def report(args, start_machine, mmc_command, ours, river, sklearn, wire, python_
                 f"{number(wire_swift['points'])} points of dimension {wire_swift['dimension']}, seed {wire_swift['seed']}; "
                 "wall-clock means (both sides run one thread). Swift includes every check of the protocol "
                 "and the copy into flat arrays; numpy.frombuffer makes zero-copy views and checks finiteness; "
-                "json.loads only parses; mmc_wire.decode_points also checks.", "",
+                "json.loads only parses; mmcd_client (clients/python) also checks everything the protocol "
+                "asks and converts to numpy arrays.", "",
                 table(["form", "unit", "Swift MMCWire", "Python", "Python rate", "Swift / Python"], rows), "",
                 table(["Swift operation", "payload bytes", "points/s", "MB/s"],
                       [[r["name"], number(r["payload_bytes"]), number(r["points_per_second"]),

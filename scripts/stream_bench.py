@@ -54,9 +54,9 @@ import zmq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "examples", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "clients", "python", "tools"))
 
-import mmc_wire  # noqa: E402
+from interop import wire as mmc_wire  # noqa: E402
 from ingest_bench import DEFAULT_BIN, REPO, Daemon, free_port, machine, metric  # noqa: E402
 
 warnings.filterwarnings("ignore")

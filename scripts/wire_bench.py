@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""Decode rates of Python for the seeded MMCWire benchmark payloads.
+"""Decode rates of the Python client (clients/python) for the seeded MMCWire benchmark payloads.
 
-The payloads are regenerated from the documented generator (examples/python/mmc_wire.py,
-benchmark_batch: the same points as MMCWire's WireBenchmark.pointBatch; the interop test checks
-that the binary bytes are identical), then decoded repeatedly with:
+The payloads are regenerated from the documented generators (clients/python/tools/interop.py:
+benchmark_batch gives the same points as MMCWire's WireBenchmark.pointBatch, and the interop
+test checks that the binary bytes are identical; snapshot_update the same update as
+WireBenchmark.snapshotUpdate), then decoded repeatedly with:
 
-- binary: numpy.frombuffer on the three arrays plus numpy.isfinite (what a numpy client does),
-  and pure-Python struct.unpack_from;
-- JSON rows and columns: json.loads alone, and mmc_wire.decode_points (json.loads plus checks).
+- binary: mmcd_client.wire.decode_points (header checks, numpy views of the three arrays,
+  finiteness), the bare numpy.frombuffer views plus numpy.isfinite, and pure-Python
+  struct.unpack_from;
+- JSON rows and columns: json.loads alone, and mmcd_client.wire.decode_points (json.loads plus
+  every check of the protocol, arrays converted to numpy);
+- a full-snapshot cluster update: json.loads alone and mmcd_client.wire.decode_update;
+- encoding: mmcd_client.wire.encode_points_binary, what Producer.send does per message.
+
+Needs numpy only (the codec module is loaded from its file; pyzmq is not needed).
 
 Usage: scripts/wire_bench.py [--points 10000] [--dim 4] [--seed 42] [--seconds 1.0]
-Compare with the Swift side (release build):
-    MMC_WIRE_BENCH=1 swift test -c release --filter MMCWireTests.BenchmarkTests
+Compare with the Swift side (release build): mmc bench --only wire --wire-points N --wire-dimension D
 """
 
 import argparse
@@ -21,9 +27,13 @@ import struct
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "python"))
+import numpy
 
-import mmc_wire  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "python", "tools"))
+
+import interop  # noqa: E402
+
+wire = interop.wire
 
 
 def measure(operation, seconds: float) -> float:
@@ -47,42 +57,44 @@ def main() -> int:
     args = parser.parse_args()
 
     count, dimension = args.points, args.dim
-    batch = mmc_wire.benchmark_batch(count, dimension, args.seed)
-    binary = mmc_wire.encode_points_binary(batch)
-    rows = mmc_wire.encode_points_json(batch, "rows")
-    columns = mmc_wire.encode_points_json(batch, "columns")
+    batch = interop.benchmark_batch(count, dimension, args.seed)
+    binary = bytes(wire.encode_points_binary(batch.points, batch.timestamps, batch.ids))
+    rows = wire.encode_points_json(batch, "rows")
+    columns = wire.encode_points_json(batch, "columns")
+    snapshot = wire.encode_update(interop.snapshot_update(count, dimension, 16, args.seed))
 
     def struct_decode():
         struct.unpack_from(f"<{count * dimension}d", binary, 16)
         struct.unpack_from(f"<{count}d", binary, 16 + 8 * count * dimension)
         struct.unpack_from(f"<{count}Q", binary, 16 + 8 * count * (dimension + 1))
 
-    cases = []
-    try:
-        import numpy
+    def numpy_decode():
+        values = numpy.frombuffer(binary, "<f8", count * dimension, 16)
+        timestamps = numpy.frombuffer(binary, "<f8", count, 16 + 8 * count * dimension)
+        numpy.frombuffer(binary, "<u8", count, 16 + 8 * count * (dimension + 1))
+        if not (numpy.isfinite(values).all() and numpy.isfinite(timestamps).all()):
+            raise ValueError("non-finite")
 
-        def numpy_decode():
-            values = numpy.frombuffer(binary, "<f8", count * dimension, 16)
-            timestamps = numpy.frombuffer(binary, "<f8", count, 16 + 8 * count * dimension)
-            numpy.frombuffer(binary, "<u8", count, 16 + 8 * count * (dimension + 1))
-            if not (numpy.isfinite(values).all() and numpy.isfinite(timestamps).all()):
-                raise ValueError("non-finite")
-
-        cases.append(("binary numpy.frombuffer", binary, numpy_decode))
-    except ImportError:
-        print("numpy not installed: skipping numpy.frombuffer", file=sys.stderr)
-    cases += [
-        ("binary struct.unpack", binary, struct_decode),
-        ("JSON rows json.loads", rows, lambda: json.loads(rows)),
-        ("JSON rows mmc_wire", rows, lambda: mmc_wire.decode_points(rows)),
-        ("JSON columns json.loads", columns, lambda: json.loads(columns)),
-        ("JSON columns mmc_wire", columns, lambda: mmc_wire.decode_points(columns)),
+    cases = [
+        ("decode", "binary mmcd_client", binary, lambda: wire.decode_points(binary)),
+        ("decode", "binary numpy.frombuffer", binary, numpy_decode),
+        ("decode", "binary struct.unpack", binary, struct_decode),
+        ("decode", "JSON rows json.loads", rows, lambda: json.loads(rows)),
+        ("decode", "JSON rows mmcd_client", rows, lambda: wire.decode_points(rows)),
+        ("decode", "JSON columns json.loads", columns, lambda: json.loads(columns)),
+        ("decode", "JSON columns mmcd_client", columns, lambda: wire.decode_points(columns)),
+        ("decode", "update snapshot json.loads", snapshot, lambda: json.loads(snapshot)),
+        ("decode", "update snapshot mmcd_client", snapshot, lambda: wire.decode_update(snapshot)),
+        ("encode", "binary mmcd_client", binary,
+         lambda: wire.encode_points_binary(batch.points, batch.timestamps, batch.ids)),
     ]
-    print(f"{count} points of dimension {dimension}, seed {args.seed}, Python {sys.version.split()[0]}")
-    for name, payload, operation in cases:
+    print(f"{count} points of dimension {dimension}, seed {args.seed}, Python {sys.version.split()[0]}, "
+          f"numpy {numpy.__version__}")
+    for verb, name, payload, operation in cases:
         seconds = measure(operation, args.seconds)
-        print(f"decode {name:<26} {len(payload):>9} bytes  {count / seconds:>12,.0f} points/s  "
-              f"{count * dimension / seconds:>13,.0f} values/s  {len(payload) / seconds / 1e6:>7,.0f} MB/s")
+        values = 0 if name.startswith("update") else count * dimension
+        print(f"{verb} {name:<28} {len(payload):>9} bytes  {count / seconds:>13,.0f} points/s  "
+              f"{values / seconds:>14,.0f} values/s  {len(payload) / seconds / 1e6:>7,.0f} MB/s")
     return 0
 
 

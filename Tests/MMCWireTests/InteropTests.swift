@@ -10,9 +10,10 @@ private let pythonAvailable = (ProcessInfo.processInfo.environment["PATH"] ?? ""
     FileManager.default.isExecutableFile(atPath: "\($0)/python3")
 }
 
-/// Swift encodes, the Python example client (examples/python/mmc_wire.py, run with plain
-/// python3 and without pyzmq) decodes and encodes again in every form, and Swift decodes that;
-/// Python also decodes the malformed corpus and must report the same error codes.
+/// Swift encodes, the Python client's codec (clients/python/src/mmcd_client/wire.py, loaded by
+/// clients/python/tools/interop.py with plain python3 and numpy, without pyzmq or installing the
+/// package) decodes and encodes again in every form, and Swift decodes that; Python also decodes
+/// the malformed corpus and must report the same error codes.
 @Suite("Interoperability with the Python client", .enabled(if: pythonAvailable, "python3 is not on the PATH"))
 struct InteropTests {
     @Test("Swift and Python decode each other's messages")
@@ -65,7 +66,7 @@ struct InteropTests {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot.appendingPathComponent("examples/python/interop.py").path,
+        process.arguments = ["python3", repositoryRoot.appendingPathComponent("clients/python/tools/interop.py").path,
                              input.path, output.path, "--bench", "500", "3", "42"]
         let errors = Pipe()
         process.standardError = errors
