@@ -141,6 +141,8 @@ class DroppingProxy(threading.Thread):
         self._downstream = context.socket(zmq.XPUB)
         self.endpoint = f"tcp://127.0.0.1:{self._downstream.bind_to_random_port('tcp://127.0.0.1')}"
         self._drop = drop
+        #: Cluster updates that came from the daemon, and diffs among them.
+        self.seen = 0
         self.diffs = 0
         self.dropped: list = []
         self.subscribed = threading.Event()
@@ -157,6 +159,7 @@ class DroppingProxy(threading.Thread):
             if self._upstream in ready:
                 frames = self._upstream.recv_multipart()
                 update = wire.decode_update(frames[1])
+                self.seen += 1
                 if update.assignments is not None and update.assignments.mode == "diff":
                     self.diffs += 1
                     if self.diffs == self._drop:
@@ -182,12 +185,13 @@ def test_a_lost_update_is_recovered_by_a_snapshot_request(start_daemon):
             assert proxy.subscribed.wait(30)
             modes: Counter = Counter()
             sent = 0
-            # Feed in steps, each after an update came, until the drop and a resync happened.
+            # Feed in steps, each after the daemon published an update, until the drop and a
+            # resync happened.
             while sent < len(points) and not (subscriber.resyncs and modes[("published", "diff")] >= 3):
                 producer.send(points[sent:sent + 1_500])
                 sent += 1_500
-                received = subscriber.received
-                assert follow(subscriber, lambda: subscriber.received > received, modes=modes)
+                seen = proxy.seen
+                assert follow(subscriber, lambda: proxy.seen > seen, modes=modes)
             assert proxy.dropped and subscriber.lost == 1, (proxy.dropped, subscriber.lost)
             assert subscriber.resyncs >= 1 and modes[("snapshot", "full")] >= 1, modes
             snapshot = matching_snapshot(subscriber, control)
@@ -213,13 +217,13 @@ def test_curve_admits_listed_clients_and_refuses_others(start_daemon, mmc_bin, t
 
     with Control(daemon.control, curve=listed) as control, \
             Subscriber(daemon.output, curve=listed, control=control) as subscriber:
-        with Producer(daemon.input, curve=listed) as producer:
+        with Producer(daemon.input, socket="push", curve=listed) as producer:
             producer.send(blobs(2_000, seed=5))
         assert eventually(lambda: control.stats().points_received == 2_000)
         assert follow(subscriber, lambda: subscriber.window.in_sync)
         assert len(subscriber.window) == 2_000
 
-        intruder = Producer(daemon.input, curve=unlisted, subscriber_timeout=0.5)
+        intruder = Producer(daemon.input, socket="push", curve=unlisted)
         intruder.send(blobs(1_000, seed=6))
         refused = 'mmcd_auth_refused_total{reason="unknown_key"}'
         assert eventually(lambda: daemon.metric(refused) >= 1), daemon.metrics()

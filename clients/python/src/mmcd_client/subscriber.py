@@ -45,6 +45,7 @@ class Subscriber:
         self.last_error: Optional[WireError] = None
         self._tracker = SequenceTracker()
         self._pending: Deque[UpdateMessage] = deque()
+        self._first_window = Window()
         self._socket = (context or zmq.Context.instance()).socket(zmq.SUB)
         self._socket.linger = 0
         if curve is not None:
@@ -57,10 +58,11 @@ class Subscriber:
 
     @property
     def window(self) -> Window:
-        """The window of the only cluster topic (an empty one before the first update)."""
+        """The window of the first cluster topic, the same object before and after its first
+        update (with updates on several topics, use :attr:`windows`)."""
         if len(self.windows) > 1:
             raise ValueError(f"updates came on {len(self.windows)} topics; use windows[topic]")
-        return next(iter(self.windows.values()), Window())
+        return self._first_window
 
     def receive(self, timeout: Optional[float] = None) -> Optional[UpdateMessage]:
         """The next update, waiting up to ``timeout`` seconds (None: no limit); None when
@@ -97,7 +99,7 @@ class Subscriber:
             self.lost += missed
             self._pending.append(message)
             return
-        window = self.windows.setdefault(topic, Window())
+        window = self.windows.setdefault(topic, Window() if self.windows else self._first_window)
         if observation == "gap":
             self.lost += missed
             window.invalidate()

@@ -115,6 +115,6 @@ class Window:
 
     def to_pandas(self) -> Any:
         """The assignment as a pandas Series (index: point id, values: cluster id); needs pandas."""
-        import pandas
+        import pandas  # type: ignore[import-untyped]
 
         return pandas.Series(self._clusters, index=pandas.Index(self._ids, name="point"), name="cluster")

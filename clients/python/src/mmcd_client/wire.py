@@ -433,21 +433,22 @@ def _decode_points_json(obj: dict, expected_dimension: Optional[int], limits: De
         raise WireError("conflicting_fields", f"payload mixes the {forms[0]} and {forms[1]} forms")
     if not forms:
         raise WireError("missing_field", 'payload has none of "points", "columns" or "id", "t", "v"')
+    dimension = expected_dimension
     if forms[0] == "columns":
         columns = _object(obj["columns"], 'field "columns"')
         _require(columns, ["dim", "id", "t", "v"], "columns")
-        dimension = _uint(columns["dim"], 'columns: field "dim"')
-        _check_dimension(dimension, expected_dimension, limits, 'columns: field "dim"')
+        declared = _uint(columns["dim"], 'columns: field "dim"')
+        _check_dimension(declared, expected_dimension, limits, 'columns: field "dim"')
+        dimension = declared
         ids = _uint_array(columns["id"], 'columns: field "id"', limits.max_points)
         timestamps = _float_array(columns["t"], 'columns: field "t"', limits.max_points)
-        values = _float_array(columns["v"], 'columns: field "v"', limits.max_points * dimension)
-        if len(timestamps) != len(ids) or len(values) != len(ids) * dimension:
+        values = _float_array(columns["v"], 'columns: field "v"', limits.max_points * declared)
+        if len(timestamps) != len(ids) or len(values) != len(ids) * declared:
             raise WireError("count_mismatch", "columns: lengths of id, t and v disagree")
     else:
         rows = [obj] if forms[0] == "one point" else _list(obj["points"], 'field "points"')
         if len(rows) > limits.max_points:
             raise WireError("limit_exceeded", f"{len(rows)} points exceed the limit of {limits.max_points}")
-        dimension = expected_dimension
         id_list: List[int] = []
         time_list: List[float] = []
         vectors: List[np.ndarray] = []
@@ -558,7 +559,7 @@ class Update:
 
     def to_pandas(self) -> Any:
         """The clusters as a pandas DataFrame indexed by cluster id (needs pandas)."""
-        import pandas
+        import pandas  # type: ignore[import-untyped]
 
         columns: Dict[str, Any] = {"mass": self.clusters["mass"]}
         for name in ("centroid", "min", "max"):
