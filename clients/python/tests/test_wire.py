@@ -112,6 +112,20 @@ def test_malformed_points_are_refused_with_the_protocol_code(payload, code):
     assert error.value.code == code
 
 
+def test_json_ids_keep_all_64_bits():
+    ids = [1, 2**63, 2**64 - 1, 0]
+    batch = wire.decode_points(wire.dumps({"columns": {"dim": 1, "id": ids, "t": [0] * 4, "v": [0] * 4}}))
+    assert batch.ids.dtype == np.uint64 and batch.ids.tolist() == ids
+    update = wire.decode_update(wire.dumps({"protocol": 1, "kind": "provisional", "model_version": 1, "points": {
+        "ids": ids, "clusters": [-1, 0, 2**63 - 1, 5], "confidence": [0, 1, 0.5, 0.25]}}))
+    assert update.ids.tolist() == ids and update.clusters.tolist() == [-1, 0, 2**63 - 1, 5]
+    for clusters in ([2**63], [-2]):
+        with pytest.raises(wire.WireError) as error:
+            wire.decode_update(wire.dumps({"protocol": 1, "kind": "provisional", "model_version": 1, "points": {
+                "ids": [1], "clusters": clusters, "confidence": [0]}}))
+        assert error.value.code == "out_of_range"
+
+
 def test_encoder_refuses_what_the_daemon_would():
     for points, code in [(np.zeros(3), "invalid_dimension"), (np.zeros((0, 2)), "empty_batch"),
                          (np.array([[np.inf, 0.0]]), "non_finite")]:

@@ -230,26 +230,29 @@ def _checked_list(value: Any, what: str, limit: int, allowed: Tuple[type, ...], 
     return values
 
 
-def _integers(value: Any, what: str, limit: int) -> np.ndarray:
-    """A JSON array of integers: int64 when all fit, else numpy's uint64 or object array."""
-    values = _checked_list(value, what, limit, (int,), "integers")
-    return np.array(values) if values else np.empty(0, np.int64)
-
-
 def _uint_array(value: Any, what: str, limit: int) -> np.ndarray:
     """A JSON array of uint64 as a ``uint64`` array."""
-    array = _integers(value, what, limit)
-    if array.dtype == np.int64 and (len(array) == 0 or array.min() >= 0):
-        return array.astype(np.uint64)
-    if array.dtype != np.uint64:
-        raise WireError("out_of_range", f"{what}: a value is out of range for uint64")
-    return array
+    values = _checked_list(value, what, limit, (int,), "integers")
+    try:
+        # Explicitly int64 first: for a mix of small and huge integers numpy would guess float64.
+        array = np.array(values, dtype=np.int64)
+    except OverflowError:
+        if min(values) < 0 or max(values) > UINT64_MAX:
+            raise WireError("out_of_range", f"{what}: a value is out of range for uint64") from None
+        return np.array(values, dtype=np.uint64)
+    if len(array) and array.min() < 0:
+        raise WireError("out_of_range", f"{what}: {array.min()} is out of range for uint64")
+    return array.astype(np.uint64)
 
 
 def _cluster_array(value: Any, what: str, limit: int) -> np.ndarray:
     """A JSON array of cluster ids (-1 = noise) as an ``int64`` array."""
-    array = _integers(value, what, limit)
-    if array.dtype != np.int64 or (len(array) and array.min() < -1):
+    values = _checked_list(value, what, limit, (int,), "integers")
+    try:
+        array = np.array(values, dtype=np.int64)
+    except OverflowError:
+        raise WireError("out_of_range", f"{what}: a cluster id is out of range") from None
+    if len(array) and array.min() < -1:
         raise WireError("out_of_range", f"{what}: a cluster id is out of range")
     return array
 
