@@ -14,6 +14,9 @@ WireBenchmark.snapshotUpdate), then decoded repeatedly with:
 - a full-snapshot cluster update: json.loads alone and mmcd_client.wire.decode_update;
 - encoding: mmcd_client.wire.encode_points_binary, what Producer.send does per message.
 
+Rates are wall-clock means (as MMCWire's WireBenchmark measures them) and, last, per second of
+the thread's CPU time.
+
 Needs numpy only (the codec module is loaded from its file; pyzmq is not needed).
 
 Usage: scripts/wire_bench.py [--points 10000] [--dim 4] [--seed 42] [--seconds 1.0]
@@ -36,16 +39,17 @@ import interop  # noqa: E402
 wire = interop.wire
 
 
-def measure(operation, seconds: float) -> float:
-    """Mean seconds per call, repeating for at least `seconds` and 3 calls."""
+def measure(operation, seconds: float) -> tuple:
+    """Mean wall-clock and thread CPU seconds per call, repeating for at least `seconds` (wall)
+    and 3 calls. On a loaded machine the CPU figure is the steadier one."""
     calls = 0
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     elapsed = 0.0
     while calls < 3 or elapsed < seconds:
         operation()
         calls += 1
         elapsed = time.perf_counter() - start
-    return elapsed / calls
+    return elapsed / calls, (time.thread_time() - cpu_start) / calls
 
 
 def main() -> int:
@@ -91,10 +95,11 @@ def main() -> int:
     print(f"{count} points of dimension {dimension}, seed {args.seed}, Python {sys.version.split()[0]}, "
           f"numpy {numpy.__version__}")
     for verb, name, payload, operation in cases:
-        seconds = measure(operation, args.seconds)
+        seconds, cpu_seconds = measure(operation, args.seconds)
         values = 0 if name.startswith("update") else count * dimension
         print(f"{verb} {name:<28} {len(payload):>9} bytes  {count / seconds:>13,.0f} points/s  "
-              f"{values / seconds:>14,.0f} values/s  {len(payload) / seconds / 1e6:>7,.0f} MB/s")
+              f"{values / seconds:>14,.0f} values/s  {len(payload) / seconds / 1e6:>7,.0f} MB/s  "
+              f"CPU time: {count / cpu_seconds:>13,.0f} points/s")
     return 0
 
 

@@ -120,6 +120,17 @@ def test_batches_follow_the_limits_and_bad_points_stay_home(start_daemon):
         assert _snapshot_or_none(control).assignments.ids.min() >= 1_000
 
 
+def test_a_pub_producer_waits_for_the_daemons_subscription(start_daemon):
+    daemon = start_daemon({"input": {"socket": "sub", "topics": ["points."]}})
+    with Control(daemon.control) as control:
+        # No explicit wait: the first send waits for the subscription (PUB would drop it).
+        with Producer(daemon.input, topic="points.site1", subscriber_timeout=30) as producer:
+            producer.send(blobs(1_000, seed=2))
+        assert eventually(lambda: control.stats().points_received == 1_000)
+        with Producer(daemon.input, topic="other") as stranger:
+            assert not stranger.wait_subscribed(0.5)
+
+
 def _snapshot_or_none(control: Control):
     try:
         return control.snapshot()

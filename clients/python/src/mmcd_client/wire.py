@@ -454,7 +454,7 @@ def _decode_points_json(obj: dict, expected_dimension: Optional[int], limits: De
             raise WireError("limit_exceeded", f"{len(rows)} points exceed the limit of {limits.max_points}")
         id_list: List[int] = []
         time_list: List[float] = []
-        vectors: List[np.ndarray] = []
+        flat: List[Any] = []
         for index, row in enumerate(rows):
             what = f"point {index}"
             row = _object(row, what)
@@ -468,12 +468,12 @@ def _decode_points_json(obj: dict, expected_dimension: Optional[int], limits: De
                 raise WireError("dimension_mismatch", f'{what}: field "v": expected {dimension} values, got {len(vector)}')
             id_list.append(_uint(row["id"], f'{what}: field "id"'))
             time_list.append(_float(row["t"], f'{what}: field "t"'))
-            vectors.append(_float_array(vector, f'{what}: field "v"', limits.max_dimension))
+            flat.extend(vector)
         if dimension is not None and dimension > limits.max_dimension:
             raise WireError("limit_exceeded", f"dimension {dimension} exceeds the limit of {limits.max_dimension}")
         ids = np.array(id_list, dtype=np.uint64)
         timestamps = np.array(time_list, dtype=np.float64)
-        values = np.concatenate(vectors) if vectors else np.empty(0)
+        values = _float_array(flat, 'field "v"', limits.max_points * limits.max_dimension)
     if len(ids) == 0 or dimension is None:
         raise WireError("empty_batch", "payload holds no points")
     return PointBatch(values.reshape(len(ids), dimension), timestamps, ids)
