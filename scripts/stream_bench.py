@@ -121,41 +121,67 @@ def binary_batch(ids: np.ndarray, times: np.ndarray, values: np.ndarray) -> byte
 # mmcd, replayed in lock-step
 
 
-def run_mmcd(args, values: np.ndarray, labels: np.ndarray) -> dict:
-    n = len(values)
+def lockstep_daemon(args, dimension: int, step: int, provisional: bool, log_name: str) -> tuple:
+    """A release mmcd re-clustering every `step` points (no timer, diffs with a full update every
+    10th), a SUB on its updates (and provisional assignments if on) and a PUSH into its input."""
     overrides = [
-        "input.socket=pull", f"input.dimension={values.shape[1]}", f"window.size={args.window}",
-        f"schedule.every_points={args.step}", "schedule.interval_seconds=0", "output.provisional=false",
-        "output.assignments=diff", "output.full_every=10",
+        "input.socket=pull", f"input.dimension={dimension}", f"window.size={args.window}",
+        f"schedule.every_points={step}", "schedule.interval_seconds=0",
+        f"output.provisional={'true' if provisional else 'false'}", "output.assignments=diff",
+        "output.full_every=10",
     ] + args.set
-    daemon = Daemon(os.path.join(args.bin, "mmcd"), overrides, os.path.join(args.workdir, "mmcd-stream.log"),
-                    args.config)
+    daemon = Daemon(os.path.join(args.bin, "mmcd"), overrides, os.path.join(args.workdir, log_name), args.config)
     context = zmq.Context.instance()
     sub = context.socket(zmq.SUB)
     sub.setsockopt(zmq.RCVHWM, 0)
     sub.setsockopt(zmq.SUBSCRIBE, b"clusters.")
+    if provisional:
+        sub.setsockopt(zmq.SUBSCRIBE, b"assign.")
     sub.connect(daemon.output)
     push = context.socket(zmq.PUSH)
     push.setsockopt(zmq.SNDHWM, 0)
     push.connect(daemon.input)
     time.sleep(1.0)
+    return daemon, sub, push
+
+
+def send_points(push, values: np.ndarray, start: int, end: int, batch: int) -> None:
+    """Points start..<end (ids = stream indices, a millisecond apart) in batches, binary."""
+    base = 1_700_000_000.0
+    for a in range(start, end, batch):
+        b = min(end, a + batch)
+        ids = np.arange(a, b, dtype=np.uint64)
+        push.send_multipart([b"points.bench", binary_batch(ids, base + ids / 1000.0, values[a:b])])
+
+
+def window_labels(model, is_denstream: bool, rows: list, lo: int, end: int) -> list:
+    """A river clusterer's label of every point lo..<end. DenStream's predict_one re-runs its
+    offline clustering per call: called once, the rest get the clusters it built (its last line)."""
+    if not is_denstream:
+        return [model.predict_one(rows[i]) for i in range(lo, end)]
+    first = model.predict_one(rows[lo])
+    if not model.initialized:
+        return [0] * (end - lo)
+    clusters = model.clusters
+    return [first] + [model._get_closest_cluster_key(rows[i], clusters) for i in range(lo + 1, end)]
+
+
+def run_mmcd(args, values: np.ndarray, labels: np.ndarray) -> dict:
+    n = len(values)
+    daemon, sub, push = lockstep_daemon(args, values.shape[1], args.step, False, "mmcd-stream.log")
     tracker = mmc_wire.SequenceTracker()
     state: dict = {}
     version = 0
     windows = []
     checks = {"full_snapshots": 0, "full_vs_diff_mismatches": 0, "window_mismatches": 0, "resyncs": 0,
               "sequence_gaps": 0}
-    base = 1_700_000_000.0
     started = time.time()
     position = 0
     while position < n:
         end = min(n, position + args.step)
         if end - position < args.step:
             break  # a short tail would not trigger a re-clustering
-        for a in range(position, end, args.batch):
-            b = min(end, a + args.batch)
-            ids = np.arange(a, b, dtype=np.uint64)
-            push.send_multipart([b"points.bench", binary_batch(ids, base + ids / 1000.0, values[a:b])])
+        send_points(push, values, position, end, args.batch)
         position = end
         sent_at = time.time()
         # Wait for the update of this step.
@@ -240,15 +266,7 @@ def run_river(name: str, make, values: np.ndarray, labels: np.ndarray, ends: lis
         learn += time.perf_counter() - t
         lo = max(0, end - window)
         t = time.perf_counter()
-        if is_denstream:
-            first = model.predict_one(rows[lo])
-            if model.initialized:
-                clusters = model.clusters
-                predicted = [first] + [model._get_closest_cluster_key(rows[i], clusters) for i in range(lo + 1, end)]
-            else:
-                predicted = [0] * (end - lo)
-        else:
-            predicted = [model.predict_one(rows[i]) for i in range(lo, end)]
+        predicted = window_labels(model, is_denstream, rows, lo, end)
         predict += time.perf_counter() - t
         if is_denstream and check and model.initialized:
             t = time.perf_counter()
@@ -316,32 +334,37 @@ def combine(paths: list) -> int:
     return 0
 
 
-def main() -> int:
-    if len(sys.argv) > 2 and sys.argv[1] == "combine":
-        return combine(sys.argv[2:])
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def common_arguments(parser: argparse.ArgumentParser, window: int) -> None:
+    """The options of a lock-step replay: binaries, configuration, window, batches, peers, output."""
     parser.add_argument("--bin", default=DEFAULT_BIN)
     parser.add_argument("--workdir", default=os.path.join(REPO, "out", "dbench"))
     parser.add_argument("--config", default=os.path.join(REPO, "config", "mmcd.toml"),
                         help="the mmcd configuration file the overrides apply to (the one of the built commit)")
-    parser.add_argument("--points", type=int, default=150_000)
-    parser.add_argument("--window", type=int, default=10_000)
-    parser.add_argument("--step", type=int, default=2_000, help="points between re-clusterings")
+    parser.add_argument("--window", type=int, default=window)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--set", action="append", default=[], help="extra mmcd --set override")
+    parser.add_argument("--out")
+    parser.add_argument("--verbose", action="store_true")
+
+
+def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "combine":
+        return combine(sys.argv[2:])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common_arguments(parser, window=10_000)
+    parser.add_argument("--points", type=int, default=150_000)
+    parser.add_argument("--step", type=int, default=2_000, help="points between re-clusterings")
     parser.add_argument("--check-denstream", type=int, default=20,
                         help="window points per re-clustering also labelled by DenStream.predict_one itself")
     parser.add_argument("--dbstream-thresholds", default="0.02,0.05,0.1",
                         help="DBSTREAM clustering_threshold values besides the default 1.0")
     parser.add_argument("--denstream-epsilons", default="0.01,0.05",
                         help="DenStream epsilon values besides the default 0.02")
-    parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--no-verify-diffs", dest="verify_diffs", action="store_false",
                         help="skip comparing every applied diff with a snapshot request")
-    parser.add_argument("--set", action="append", default=[], help="extra mmcd --set override")
-    parser.add_argument("--out")
-    parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     info = machine()

@@ -192,7 +192,8 @@ actor DaemonModel {
     /// What a state snapshot holds, as of the last finished re-clustering (the window as of now).
     func persistableState() -> DaemonPersistedState {
         DaemonPersistedState(
-            window: stream.window, tracker: tracker, modelVersion: modelVersion, sequenceNumbers: publisher.lastSequences)
+            window: stream.window, tracker: tracker, classifier: latest?.classifier, modelVersion: modelVersion,
+            sequenceNumbers: publisher.lastSequences)
     }
 
     /// Stops starting re-clusterings, waits for a running one to finish (its update is
@@ -222,7 +223,8 @@ actor DaemonModel {
         let publishFull =
             latest == nil || settings.assignments == .full || updatesSinceFull + 1 >= settings.fullEvery
         let job = ReclusterJob(
-            model: stream, tracker: tracker, parameters: clustering, modelVersion: modelVersion + 1,
+            model: stream, tracker: tracker, previous: latest?.classifier, parameters: clustering,
+            modelVersion: modelVersion + 1,
             time: Date().timeIntervalSince1970,
             diffBase: publishFull ? nil : latest.map { ($0.fullUpdate.modelVersion, $0.assignments) })
         pointsSinceStart = 0

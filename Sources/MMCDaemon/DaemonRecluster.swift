@@ -59,6 +59,18 @@ struct DaemonClassifier: Sendable {
         return ProvisionalLabels(modelVersion: modelVersion, clusters: clusters, confidence: confidence)
     }
 
+    /// The stable id these votes give every point of `window`, in arrival order (`nil` for
+    /// noise): the evidence that carries the ids to the next clustering of the model.
+    /// - Parameter forest: the live forest counting `window`, whose cached chain ends spare
+    ///   most descents, or `nil` to descend the votes' trees.
+    /// - Complexity: O(n * t) for the n window points with `forest`, O(n * t * h) without.
+    func inheritedIDs(of window: SlidingWindow, countedBy forest: MassForest?) -> [UInt64?]? {
+        guard let votes, votes.dimension == window.dimension, !window.isEmpty else { return nil }
+        return votes.provisionalLabels(of: window, countedBy: forest).map { label in
+            label >= 0 && Int(label) < stableIDs.count ? stableIDs[Int(label)] : nil
+        }
+    }
+
     private func stableCluster(_ vote: (label: Int32, confidence: Double)) -> (cluster: Int64, confidence: Double) {
         guard vote.label >= 0 && Int(vote.label) < stableIDs.count else { return (-1, 0) }
         return (Int64(stableIDs[Int(vote.label)]), min(max(vote.confidence, 0), 1))
@@ -69,9 +81,11 @@ struct DaemonClassifier: Sendable {
 /// run on its own thread while the owner keeps inserting points.
 ///
 /// ``run()`` scales the window snapshot to [0, 1] by its bounding box, clusters it, matches the
-/// clusters to the previous ones (stable ids, events), builds the leaf votes for provisional
+/// clusters to the previous ones (stable ids, events: the previous clustering's leaf votes
+/// label the window's points, see ``ClusterTracker``), builds the leaf votes for provisional
 /// labels, summarises the clusters in the points' original units, and encodes the update to
-/// publish and the full update that late joiners and `snapshot` requests get.
+/// publish (a diff, unless the full update is no larger) and the full update that late joiners
+/// and `snapshot` requests get.
 struct ReclusterJob: Sendable {
     /// The model as it was when the re-clustering started (a copy-on-write value). The leaf
     /// votes read its forest's cached chain ends, which the owner's inserts meanwhile copy one
@@ -80,6 +94,10 @@ struct ReclusterJob: Sendable {
     let model: StreamModel
     /// The tracker as of the previous re-clustering.
     let tracker: ClusterTracker
+    /// The previous clustering, whose leaf votes say which of its clusters each window point
+    /// belongs to; `nil` (the first re-clustering, or the first after a restart) matches by
+    /// the points the tracker remembers only.
+    let previous: DaemonClassifier?
     /// The clusterer's parameters.
     let parameters: ClusteringParameters
     /// The version the new clustering gets.
@@ -123,7 +141,10 @@ struct ReclusterJob: Sendable {
         let labels = clustering.labels.map { $0 >= 0 ? compact[Int($0)] : -1 }
 
         var tracker = tracker
-        let tracked = tracker.update(pointIDs: unique.map { snapshot.ids[$0] }, labels: unique.map { labels[$0] })
+        let tracked = tracker.update(
+            pointIDs: unique.map { snapshot.ids[$0] }, labels: unique.map { labels[$0] },
+            inherited: previous?.inheritedIDs(of: model.window, countedBy: model.forest).map { inherited in unique.map { inherited[$0] } },
+            minimumMass: parameters.minClusterSize(forPointCount: count))
         let stableIDs = tracked.stableIDs
 
         let summaries = try Self.summaries(
@@ -142,6 +163,7 @@ struct ReclusterJob: Sendable {
             assignments: try Assignments(full: snapshot.ids, clusters: pointClusters))
         let fullBody = UpdateMessage.clusters(full).encoded()
         var publishedBody = fullBody
+        var publishedFull = true
         if let diffBase {
             var changedIDs: [UInt64] = []
             var changedClusters: [Int64] = []
@@ -158,7 +180,13 @@ struct ReclusterJob: Sendable {
                 clusters: summaries, events: events,
                 assignments: try Assignments(
                     diffFrom: diffBase.version, ids: changedIDs, clusters: changedClusters, removed: removed))
-            publishedBody = UpdateMessage.clusters(diff).encoded()
+            // When most points changed cluster or left the window, the diff outgrows the full
+            // update (it lists ids twice: changed and removed); the full one is then sent.
+            let diffBody = UpdateMessage.clusters(diff).encoded()
+            if diffBody.count < fullBody.count {
+                publishedBody = diffBody
+                publishedFull = false
+            }
         }
 
         let votes: LeafVotes?
@@ -171,7 +199,7 @@ struct ReclusterJob: Sendable {
         return ReclusterResult(
             tracker: tracker,
             classifier: DaemonClassifier(modelVersion: modelVersion, votes: votes, stableIDs: stableIDs),
-            fullUpdate: full, fullBody: fullBody, publishedBody: publishedBody, publishedFull: diffBase == nil,
+            fullUpdate: full, fullBody: fullBody, publishedBody: publishedBody, publishedFull: publishedFull,
             assignments: assignments)
     }
 

@@ -10,15 +10,26 @@ internal import Prometheus
 struct DaemonPersistedState: Sendable {
     let window: SlidingWindow
     let tracker: ClusterTracker
+    /// The last clustering, whose votes label the points that arrived after it (see below).
+    let classifier: DaemonClassifier?
     let modelVersion: UInt64
     let sequenceNumbers: [String: UInt64]
 
     /// The snapshot to write. The forest is not stored: a restore re-inserts the window into a
     /// fresh forest (see ``DaemonRestoredState``), which keeps the file independent of the
     /// forest's memory layout.
+    ///
+    /// The tracker is stored carried forward to the saved window: each window point with the
+    /// cluster id the last clustering gave it, or, for a point that arrived since, the id its
+    /// leaf votes give it. The restored tracker then shares every point with the restored
+    /// window, so the first clustering after the restart continues the ids however much of the
+    /// window turned over since the last clustering (the votes themselves are not stored: they
+    /// depend on the forest).
+    /// - Complexity: O(n * t * h) for the votes of the n window points.
     func snapshot(createdAt: Double) -> DaemonStateSnapshot {
         let points = window.snapshot()
-        let tracked = tracker.state
+        let tracked = tracker.carriedState(
+            to: points.ids, inherited: classifier?.inheritedIDs(of: window, countedBy: nil))
         return DaemonStateSnapshot(
             createdAt: createdAt, modelVersion: modelVersion, dimension: points.dimension, windowIDs: points.ids,
             windowTimestamps: points.timestamps, windowValues: points.values,

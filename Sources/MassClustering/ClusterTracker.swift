@@ -1,26 +1,29 @@
 /// Keeps cluster ids stable across re-clusterings of a sliding window.
 ///
 /// Every re-clustering numbers its clusters `0..<k` afresh, so label 3 today need not be label 3
-/// tomorrow. The tracker turns those labels into *stable ids*: it remembers which stable id every
-/// window point had at the previous re-clustering and matches each new cluster to the previous
-/// cluster it shares the most points with.
+/// tomorrow. The tracker turns those labels into *stable ids*: it matches each new cluster to
+/// the previous cluster whose mass it took over (docs/algorithm.md, section 7).
 ///
-/// **Carried points.** Only points present in both windows (the previous one and the current one)
-/// say anything about identity; points that expired or arrived since simply do not overlap. All
-/// sizes below are counted over these carried points, so window turnover between re-clusterings
-/// does not by itself weaken a match: a cluster that did not change scores a Jaccard index of 1
-/// whatever fraction of the window expired. A point that was noise or is noise still counts as
-/// carried (it is in neither cluster, so it enlarges nothing).
+/// **Evidence.** Each point of the new window says which previous cluster (or noise) it
+/// belongs to by the previous model's account: a point the previous re-clustering labelled
+/// keeps that label; any other point takes the `inherited` id the caller gives it, normally its
+/// provisional label by the previous model's ``LeafVotes`` (the regions of the forest that held
+/// the previous cluster's mass). A point without either says nothing. With `inherited`, every
+/// point of the window carries evidence, so the matching does not depend on how much of the
+/// window turned over between the two re-clusterings; without it (`nil`) only the points both
+/// windows share do. A point whose evidence is noise counts too (it is in neither cluster, so
+/// it enlarges nothing).
 ///
-/// **Matching.** For new cluster `A` and previous cluster `B`, `overlap(A, B)` is the number of
-/// carried points in both, and `Jaccard(A, B) = overlap / (|A| + |B| - overlap)`. Pairs whose
-/// Jaccard index is at least ``Configuration/jaccardFloor`` are eligible. The matching is
-/// **greedy**: eligible pairs are taken by descending overlap, ties broken by higher Jaccard
-/// index, then by smaller previous stable id, then by the smaller smallest point id of the new
-/// cluster, and a pair is kept when neither side is matched yet. Greedy is not always the
-/// maximum-weight matching (it takes a heaviest pair even when giving up that pair would let two
-/// other pairs share more points in total), but it never lets a heavy match lose to lighter
-/// ones, and it is deterministic and independent of how the clusterer numbered its clusters.
+/// **Matching.** For new cluster `A` and previous cluster `B`, `overlap(A, B)` is the mass
+/// (the number of window points) of `A` whose evidence is `B`; `|A|` is the mass of `A` with
+/// any evidence and `|B|` the mass of the window whose evidence is `B`;
+/// `Jaccard(A, B) = overlap / (|A| + |B| - overlap)`. Pairs whose Jaccard index is at least
+/// ``Configuration/jaccardFloor`` are eligible. The matching is **greedy**: eligible pairs are
+/// taken by descending overlap, ties broken by higher Jaccard index, then by smaller previous
+/// stable id, then by the smaller smallest point id of the new cluster, and a pair is kept when
+/// neither side is matched yet. Greedy is not always the maximum-weight matching, but it never
+/// lets a heavy match lose to lighter ones, and it is deterministic and independent of how the
+/// clusterer numbered its clusters.
 ///
 /// **Ids.** A matched new cluster keeps the previous stable id. Unmatched new clusters get fresh
 /// ids from a counter that starts at 0 and only grows, so an id is never reused; they are handed
@@ -29,9 +32,10 @@
 /// **Events.** Every id that appears is reported as ``Event/birth(_:)`` and every id that
 /// disappears as ``Event/death(_:)``; merges and splits describe lineage on top of that. A previous
 /// cluster *went substantially into* a new cluster when at least ``Configuration/shareThreshold``
-/// of its carried points did. A new cluster into which two or more previous clusters went
-/// substantially is a ``Event/merge(from:into:)``; a previous cluster that went substantially into
-/// two or more new clusters is a ``Event/split(from:into:)``.
+/// of its mass did, and at least `minimumMass` points (the size a cluster needs to exist at all,
+/// so that a few stray points never make an event). A new cluster into which two or more
+/// previous clusters went substantially is a ``Event/merge(from:into:)``; a previous cluster
+/// that went substantially into two or more new clusters is a ``Event/split(from:into:)``.
 ///
 /// ```swift
 /// var tracker = ClusterTracker()
@@ -39,6 +43,8 @@
 /// // first.stableIDs == [0, 1], first.events == [.birth(0), .birth(1)]
 /// let second = tracker.update(pointIDs: [11, 12, 13, 14], labels: [1, 0, 0, 0])
 /// // second.stableIDs == [1, 0]: the clusters were renumbered, the ids were not.
+/// let third = tracker.update(pointIDs: [20, 21, 22], labels: [0, 0, 1], inherited: [1, 1, 0])
+/// // third.stableIDs == [1, 0]: no point is shared, the previous model's votes carry the ids.
 /// ```
 ///
 /// The whole state is a plain value (``State``) so it can be written to disk and read back.
@@ -111,19 +117,58 @@ public struct ClusterTracker: Sendable {
         return State(nextID: nextID, pointIDs: points, clusterIDs: clusters)
     }
 
+    /// The tracker's memory carried forward to a later window, for a snapshot of that window:
+    /// each point with its stable id at the previous re-clustering, or, for a point that
+    /// re-clustering did not label, its `inherited` id (as in ``update(pointIDs:labels:inherited:minimumMass:)``);
+    /// a point with neither is left out. A tracker restored from it matches the next clustering
+    /// of the window by shared points alone as well as this one would with the votes.
+    ///
+    /// - Parameters:
+    ///   - pointIDs: the later window's point ids; where an id repeats, its last entry counts.
+    ///   - inherited: one id per entry of `pointIDs` (`nil` for noise), or `nil` for none.
+    /// - Complexity: O(n log n) for the n points.
+    public func carriedState(to pointIDs: [UInt64], inherited: [UInt64?]?) -> State {
+        precondition(inherited.map { $0.count == pointIDs.count } ?? true, "one inherited id per point id")
+        let known = Set(previousIDs)
+        var carried = [UInt64: UInt64?](minimumCapacity: pointIDs.count)
+        for (index, point) in pointIDs.enumerated() {
+            if let label = previousLabels[point] {
+                carried[point] = label < 0 ? nil : previousIDs[Int(label)]
+            } else if let inherited {
+                carried[point] = inherited[index].flatMap { known.contains($0) ? $0 : nil }
+            }
+        }
+        let points = carried.keys.sorted()
+        return State(nextID: nextID, pointIDs: points, clusterIDs: points.map { carried[$0]! })
+    }
+
     /// Matches a new clustering of the window to the previous one and remembers it.
     ///
     /// - Parameters:
     ///   - pointIDs: the ids of the window's points, each at most once.
     ///   - labels: the new clustering's label of each point, in the same order: -1 for noise,
     ///     otherwise `0..<k` with every label in that range used by at least one point.
+    ///   - inherited: for each point, the stable id the previous model gives it by its leaf
+    ///     votes (`nil` for noise), the evidence of points the previous re-clustering did not
+    ///     label; `nil` uses shared points only.
+    ///   - minimumMass: the fewest points of a previous cluster that count as a part of it in
+    ///     merge and split events, at least 1; normally the clusterer's minimum cluster size.
     /// - Returns: the stable id of every new label and the events, births first, then deaths,
     ///   merges and splits, each group in ascending id order.
     /// - Complexity: O(n + k_old * k_new) for n points, k_old previous and k_new new clusters.
-    public mutating func update(pointIDs: [UInt64], labels: [Int32]) -> Update {
+    public mutating func update(
+        pointIDs: [UInt64], labels: [Int32], inherited: [UInt64?]? = nil, minimumMass: Int = 1
+    ) -> Update {
         precondition(pointIDs.count == labels.count, "one label per point id")
+        precondition(inherited.map { $0.count == pointIDs.count } ?? true, "one inherited id per point id")
         let newCount = Int(labels.max().map { max($0 + 1, 0) } ?? 0)
         let oldCount = previousIDs.count
+        var labelOfID = [UInt64: Int32](minimumCapacity: oldCount)
+        if inherited != nil {
+            for (label, id) in previousIDs.enumerated() {
+                labelOfID[id] = Int32(label)
+            }
+        }
         var newSizes = [Int](repeating: 0, count: newCount)
         var smallestPoint = [UInt64](repeating: .max, count: newCount)
         var carriedNew = [Int](repeating: 0, count: newCount)
@@ -131,7 +176,7 @@ public struct ClusterTracker: Sendable {
         var overlap = [Int](repeating: 0, count: newCount * oldCount)
         var current = [UInt64: Int32](minimumCapacity: pointIDs.count)
 
-        for (point, label) in zip(pointIDs, labels) {
+        for (index, (point, label)) in zip(pointIDs, labels).enumerated() {
             precondition(label >= -1, "labels are -1 (noise) or 0..<k")
             let earlier = current.updateValue(label, forKey: point)
             precondition(earlier == nil, "point id \(point) appears twice")
@@ -139,11 +184,19 @@ public struct ClusterTracker: Sendable {
                 newSizes[Int(label)] += 1
                 smallestPoint[Int(label)] = min(smallestPoint[Int(label)], point)
             }
-            guard let old = previousLabels[point] else { continue }
+            let evidence: Int32
+            if let old = previousLabels[point] {
+                evidence = old
+            } else if let inherited {
+                // An id the previous clustering no longer has (a stale vote) is noise.
+                evidence = inherited[index].flatMap { labelOfID[$0] } ?? -1
+            } else {
+                continue
+            }
             if label >= 0 { carriedNew[Int(label)] += 1 }
-            if old >= 0 {
-                carriedOld[Int(old)] += 1
-                if label >= 0 { overlap[Int(label) * oldCount + Int(old)] += 1 }
+            if evidence >= 0 {
+                carriedOld[Int(evidence)] += 1
+                if label >= 0 { overlap[Int(label) * oldCount + Int(evidence)] += 1 }
             }
         }
         precondition(!newSizes.contains(0), "every label in 0..<k must label at least one point")
@@ -185,9 +238,10 @@ public struct ClusterTracker: Sendable {
         events += (0..<oldCount).filter { !oldMatched[$0] }.map { previousIDs[$0] }.sorted().map(Event.death)
 
         let threshold = configuration.shareThreshold
+        let floor = max(minimumMass, 1)
         func wentSubstantially(_ old: Int, into new: Int) -> Bool {
             let shared = overlap[new * oldCount + old]
-            return shared > 0 && Double(shared) >= threshold * Double(carriedOld[old])
+            return shared >= floor && Double(shared) >= threshold * Double(carriedOld[old])
         }
         var merges: [Event] = []
         for new in 0..<newCount {
@@ -226,11 +280,11 @@ extension ClusterTracker {
         /// The defaults: ``jaccardFloor`` 0.2, ``shareThreshold`` 0.25.
         public static let `default` = Configuration(uncheckedJaccardFloor: 0.2, shareThreshold: 0.25)
 
-        /// The smallest Jaccard index (over carried points) at which a new cluster may inherit a
+        /// The smallest Jaccard index (over points with evidence) at which a new cluster may inherit a
         /// previous cluster's id. Default 0.2, allowed range (0, 1]. A floor f also bounds the
         /// number of eligible partners of any cluster by 1/f.
         public let jaccardFloor: Double
-        /// The fraction of a previous cluster's carried points that must go into a new cluster
+        /// The fraction of a previous cluster's mass (points with it as evidence) that must go into a new cluster
         /// for merge and split events to count it. Default 0.25 (a cluster split four ways in
         /// equal parts is still a split), allowed range (0, 0.5] so that both events can occur.
         public let shareThreshold: Double

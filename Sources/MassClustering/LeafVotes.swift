@@ -185,6 +185,39 @@ public struct LeafVotes: Sendable {
         }
     }
 
+    /// The provisional label of every point of a window, in arrival order (the order of
+    /// ``SlidingWindow/slots``): what these votes say about the points of a later window, the
+    /// evidence ``ClusterTracker`` matches a new clustering against.
+    ///
+    /// - Parameters:
+    ///   - window: any window of the votes' dimension.
+    ///   - forest: the forest counting `window` (the live forest of the model the votes were
+    ///     built from, moved on since), whose cached chain ends spare most descents; `nil`, or a
+    ///     slot it does not count, descends the votes' trees.
+    /// - Complexity: O(n * t), plus O(h) per point and tree regrown since the votes were built.
+    public func provisionalLabels(of window: SlidingWindow, countedBy forest: MassForest?) -> [Int32] {
+        precondition(window.dimension == dimension, "a window of another dimension")
+        let live = forest.flatMap { $0.treeCount == treeCount ? $0 : nil }
+        var labels: [Int32] = []
+        labels.reserveCapacity(window.count)
+        withTables { tables in
+            for slot in window.slots {
+                window.withValues(slot: slot) { point in
+                    let vote =
+                        if let live, live.isCounted(slot: slot) {
+                            live.withCachedChainEnds(slot: slot) {
+                                tables.label(of: point, cachedChainEnds: $0, liveGenerations: $1)
+                            }
+                        } else {
+                            tables.label(of: point)
+                        }
+                    labels.append(vote.label)
+                }
+            }
+        }
+        return labels
+    }
+
     /// Calls `body` with the votes' arrays as raw pointers, so that a loop labelling many points
     /// touches no reference counts.
     func withTables<Result>(_ body: (Tables) -> Result) -> Result {

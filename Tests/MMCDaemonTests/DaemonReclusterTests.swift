@@ -35,7 +35,8 @@ struct DaemonReclusterTests {
     func job(_ model: StreamModel, tracker: ClusterTracker = ClusterTracker(), version: UInt64 = 1,
              base: (version: UInt64, assignments: [UInt64: Int64])? = nil) throws -> ReclusterJob {
         ReclusterJob(
-            model: model, tracker: tracker, parameters: try ClusteringParameters(), modelVersion: version, time: 10,
+            model: model, tracker: tracker, previous: nil, parameters: try ClusteringParameters(), modelVersion: version,
+            time: 10,
             diffBase: base)
     }
 
@@ -100,6 +101,58 @@ struct DaemonReclusterTests {
         #expect(second.fullUpdate.assignments?.ids.count == 400)
     }
 
+    /// A model whose 400-point window turned over entirely after its first re-clustering, the
+    /// result of that re-clustering, and the result of the next one (same blobs, new points).
+    func turnedOver() throws -> (model: StreamModel, first: ReclusterResult, second: ReclusterResult) {
+        var model = StreamModel(
+            window: try SlidingWindow(dimension: 2, windowSize: 400),
+            parameters: try MassForest.Parameters(treeCount: 16, height: 8, sampleSize: 64, seed: 3))
+        for (id, point) in twoBlobs(count: 400, seed: 6).enumerated() {
+            model.insert(id: UInt64(id), timestamp: Double(id), values: [point.0, point.1])
+        }
+        let first = try job(model).run()
+        for (offset, point) in twoBlobs(count: 400, seed: 7).enumerated() {
+            model.insert(id: UInt64(400 + offset), timestamp: Double(400 + offset), values: [point.0, point.1])
+        }
+        let second = try ReclusterJob(
+            model: model, tracker: first.tracker, previous: first.classifier, parameters: try ClusteringParameters(),
+            modelVersion: 2, time: 20, diffBase: (1, first.assignments)
+        ).run()
+        return (model, first, second)
+    }
+
+    @Test func idsSurviveAWindowThatTurnedOverAndTheFullUpdateReplacesALargerDiff() throws {
+        let (_, first, second) = try turnedOver()
+        let before = first.fullUpdate.clusters.sorted { $0.centroid[0] < $1.centroid[0] }.map(\.id)
+        let after = second.fullUpdate.clusters.sorted { $0.centroid[0] < $1.centroid[0] }.map(\.id)
+        #expect(before.count == 2)
+        #expect(after == before)
+        #expect(second.fullUpdate.events.isEmpty)
+        // Every point left the window: a diff would list 400 removed and 400 new points.
+        #expect(second.publishedFull && second.publishedBody == second.fullBody)
+        // Provisional labels of the first clustering and assignments of the second agree.
+        let (clusters, _) = first.classifier.classify(values: [1_000, -3, 5_000, 7], dimension: 2)
+        #expect(clusters == before)
+    }
+
+    @Test func aRestoredDaemonContinuesItsIDsAfterTheWindowTurnedOver() throws {
+        let (model, first, _) = try turnedOver()
+        // Saved after the turnover, before the next re-clustering: the tracker knows none of
+        // the window's points, the votes do.
+        let saved = DaemonPersistedState(
+            window: model.window, tracker: first.tracker, classifier: first.classifier, modelVersion: 1,
+            sequenceNumbers: [:]
+        ).snapshot(createdAt: 0)
+        let empty = StreamModel(
+            window: try SlidingWindow(dimension: 2, windowSize: 400),
+            parameters: try MassForest.Parameters(treeCount: 16, height: 8, sampleSize: 64, seed: 3))
+        let restored = try DaemonRestoredState(snapshot: try StateStore.decode(try StateStore.encode(saved)), empty: empty)
+        let next = try job(restored.model, tracker: restored.tracker, version: 2).run()
+        let before = first.fullUpdate.clusters.sorted { $0.centroid[0] < $1.centroid[0] }.map(\.id)
+        #expect(next.fullUpdate.clusters.sorted { $0.centroid[0] < $1.centroid[0] }.map(\.id) == before)
+        #expect(next.fullUpdate.events.isEmpty)
+    }
+
     @Test func reusedPointIdsDoNotBreakTheTracker() throws {
         let points = twoBlobs(count: 300, seed: 4)
         // Two producers numbering from 0: every id appears twice or three times.
@@ -126,7 +179,8 @@ struct DaemonReclusterTests {
         let live = try model(points, ids: Array(500..<700))
         let result = try job(live).run()
         let saved = DaemonPersistedState(
-            window: live.window, tracker: result.tracker, modelVersion: 1, sequenceNumbers: ["clusters.mmcd": 4])
+            window: live.window, tracker: result.tracker, classifier: result.classifier, modelVersion: 1,
+            sequenceNumbers: ["clusters.mmcd": 4])
             .snapshot(createdAt: 0)
         let decoded = try StateStore.decode(try StateStore.encode(saved))
         let empty = try model([], ids: [])

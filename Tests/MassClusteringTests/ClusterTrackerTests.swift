@@ -75,6 +75,101 @@ struct ClusterTrackerTests {
         #expect(second.events.isEmpty)
     }
 
+    @Test("with inherited ids a window that turned over entirely keeps its ids")
+    func inheritedIDsCarryTurnover() {
+        var tracker = ClusterTracker()
+        let first = tracker.update(block(0..<100, 0), block(100..<200, 1))
+        // No point is shared; the previous model's votes say which cluster each point is in.
+        let ids = (200..<400).map { UInt64($0) }
+        let labels = ids.map { $0 < 300 ? Int32(1) : 0 }
+        let inherited = ids.map { id -> UInt64? in id < 300 ? first.stableIDs[0] : first.stableIDs[1] }
+        let second = tracker.update(pointIDs: ids, labels: labels, inherited: inherited)
+        #expect(second.stableIDs == [first.stableIDs[1], first.stableIDs[0]])
+        #expect(second.events.isEmpty)
+        // Without the votes nothing is shared: all births and deaths.
+        var blind = ClusterTracker()
+        _ = blind.update(block(0..<100, 0), block(100..<200, 1))
+        #expect(blind.update(pointIDs: ids, labels: labels).events == [.birth(2), .birth(3), .death(0), .death(1)])
+    }
+
+    @Test("a shared point's own previous label outweighs its inherited id")
+    func sharedPointsOutweighVotes() {
+        var tracker = ClusterTracker()
+        _ = tracker.update(block(0..<100, 0), block(100..<200, 1))
+        // The votes (wrongly) say cluster 1 for every point; the points themselves say 0.
+        let update = tracker.update(
+            pointIDs: Array(0..<100), labels: Array(repeating: 0, count: 100),
+            inherited: Array(repeating: 1, count: 100))
+        #expect(update.stableIDs == [0])
+        #expect(update.events == [.death(1)])
+    }
+
+    @Test("parts smaller than the minimum mass make no merge or split")
+    func minimumMass() {
+        var tracker = ClusterTracker()
+        _ = tracker.update(block(0..<400, 0), block(400..<440, 1))
+        // The last 40 points of a dying cluster are grown into its neighbour: 100% of its mass,
+        // but fewer points than a cluster needs.
+        var strict = tracker
+        #expect(strict.update(pointIDs: Array(0..<440), labels: Array(repeating: 0, count: 440), minimumMass: 50)
+            .events == [.death(1)])
+        #expect(tracker.update(pointIDs: Array(0..<440), labels: Array(repeating: 0, count: 440), minimumMass: 40)
+            .events == [.death(1), .merge(from: [0, 1], into: 0)])
+    }
+
+    @Test("permuting a clustering's labels gives back the same ids, with inherited evidence too",
+          arguments: [UInt64(21), 22, 23, 24])
+    func permutedLabelsWithInheritedIDs(seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        var tracker = ClusterTracker()
+        let oldPoints = (0..<800).map { UInt64($0) }
+        let clusters: Int32 = 7
+        let first = tracker.update(
+            pointIDs: oldPoints, labels: oldPoints.map { _ in Int32.random(in: -1..<clusters, using: &generator) })
+        // A window sharing a quarter of its points; the others inherit a random previous id or noise.
+        let points = (600..<1_400).map { UInt64($0) }
+        let inherited = points.map { _ -> UInt64? in
+            Int.random(in: 0..<5, using: &generator) == 0 ? nil : first.stableIDs.randomElement(using: &generator)
+        }
+        let labels = points.indices.map { index -> Int32 in
+            // Mostly the inherited cluster's position, so that some clusters continue.
+            let base = inherited[index].map { Int32($0) } ?? -1
+            return Int.random(in: 0..<4, using: &generator) == 0 ? Int32.random(in: -1..<clusters, using: &generator) : base
+        }
+        var reference = tracker
+        let expected = reference.update(pointIDs: points, labels: labels, inherited: inherited, minimumMass: 10)
+
+        let permutation = (0..<clusters).shuffled(using: &generator)
+        let order = points.indices.shuffled(using: &generator)
+        let update = tracker.update(
+            pointIDs: order.map { points[$0] }, labels: order.map { labels[$0] < 0 ? -1 : permutation[Int(labels[$0])] },
+            inherited: order.map { inherited[$0] }, minimumMass: 10)
+        for label in 0..<Int(clusters) {
+            #expect(update.stableIDs[Int(permutation[label])] == expected.stableIDs[label])
+        }
+        #expect(update.events == expected.events)
+        #expect(tracker.state == reference.state)
+    }
+
+    @Test("the state carried to a later window holds each point's id or inherited id")
+    func stateCarriedForward() throws {
+        var tracker = ClusterTracker()
+        _ = tracker.update(block(0..<10, 0), block(10..<20, -1), block(20..<30, 1))
+        // Points 0..<5 expired; 30..<35 arrived since (id 35 twice: its last entry counts).
+        let window: [UInt64] = Array(5..<35) + [35, 35]
+        let inherited = Array(repeating: nil, count: 25) + [UInt64?](repeating: 1, count: 5) + [0, 7]
+        let state = tracker.carriedState(to: window, inherited: inherited)
+        #expect(state.pointIDs == Array(5..<36))
+        #expect(state.clusterIDs == [UInt64?](repeating: 0, count: 5) + Array(repeating: nil, count: 10)
+            + Array(repeating: 1, count: 15) + [nil])
+        #expect(state.nextID == tracker.nextID)
+        #expect(tracker.carriedState(to: window, inherited: nil).pointIDs == Array(5..<30))
+        // A restored tracker continues the ids over the carried points alone.
+        var restored = try ClusterTracker(state: state)
+        let next = restored.update(pointIDs: Array(20..<36), labels: Array(repeating: 0, count: 16))
+        #expect(next.stableIDs == [1])
+    }
+
     @Test("a cluster that disappears dies and a new one is born with a fresh id")
     func birthAndDeath() {
         var tracker = ClusterTracker()
