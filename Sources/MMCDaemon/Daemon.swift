@@ -220,6 +220,9 @@ public final class Daemon: Sendable {
     /// a `SIGTERM` or `SIGHUP` sent the moment systemd sees `READY=1` is handled, never fatal.
     /// - Throws: when a service fails (the others are then cancelled).
     public func run() async throws {
+        // Once the group has ended, the final snapshot is written: another daemon may take the
+        // state directory.
+        defer { stateLock?.release() }
         let signals = handlesSignals ? await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup) : nil
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await self.group.run() }

@@ -40,6 +40,7 @@ struct DaemonControlService: Service {
             _ = accountDroppedReplies(after: accounted)
         }
         await withGracefulShutdownHandler {
+            var snapshots = SnapshotReplies()
             for await message in loop.messages {
                 guard let (envelope, body) = Self.split(message) else {
                     context.rejects.log(
@@ -47,9 +48,9 @@ struct DaemonControlService: Service {
                         metadata: ["frames": "\(message.frames.count)"])
                     continue
                 }
-                let reply = await answer(body)
+                let reply = await answer(body, snapshots: &snapshots)
                 do {
-                    if try !loop.send(ZMQMessage(envelope + [reply.encoded()])) {
+                    if try !loop.send(ZMQMessage(envelope + [reply])) {
                         droppedReplies(1, "control outbox full; reply dropped")
                     }
                 } catch {
@@ -89,48 +90,74 @@ struct DaemonControlService: Service {
         return (Array(frames[...delimiter]), body)
     }
 
-    /// The reply to one request body.
-    func answer(_ body: [UInt8]?) async -> Reply {
+    /// The encoded `snapshot` reply of the latest model version: encoding it is most of what
+    /// a `snapshot` request costs (about 16 bytes per window point), so it is done once per
+    /// model version, however many clients ask.
+    struct SnapshotReplies {
+        private var latest: (modelVersion: UInt64, encoded: [UInt8])?
+
+        /// The encoded reply for `update`, encoded now only if its model version is new.
+        mutating func encoded(_ update: ClusterUpdate) -> [UInt8] {
+            if let latest, latest.modelVersion == update.modelVersion { return latest.encoded }
+            let encoded = Reply.snapshot(update).encoded()
+            latest = (update.modelVersion, encoded)
+            return encoded
+        }
+    }
+
+    /// The encoded reply to one request body; a `snapshot` reply comes from `snapshots`.
+    func answer(_ body: [UInt8]?, snapshots: inout SnapshotReplies) async -> [UInt8] {
         guard let body else {
-            return .failure(ReplyError(code: .wire(.invalidFrame), message: "a request is exactly one frame"))
+            return Reply.failure(ReplyError(code: .wire(.invalidFrame), message: "a request is exactly one frame"))
+                .encoded()
         }
         let request: Request
         do {
             request = try Request.decode(body, expectedDimension: dimension, limits: limits)
         } catch {
-            return .failure(ReplyError(error))
+            return Reply.failure(ReplyError(error)).encoded()
         }
         switch request {
         case .snapshot:
-            guard let update = await model.snapshotUpdate() else { return Self.notReady }
-            return .snapshot(update)
+            guard let update = await model.snapshotUpdate() else { return Self.notReady.encoded() }
+            return snapshots.encoded(update)
         case .stats:
-            let figures = await model.figures()
-            let counters = context.counters
-            do {
-                return .stats(
-                    try DaemonStats(
-                        modelVersion: figures.modelVersion, dimension: figures.dimension,
-                        windowSize: figures.windowSize, windowCapacity: figures.windowCapacity,
-                        clusterCount: figures.clusterCount, noiseCount: figures.noiseCount,
-                        pointsReceived: counters.pointsAccepted.load(ordering: .relaxed),
-                        pointsRejected: counters.pointsRejected.load(ordering: .relaxed),
-                        pointsDropped: counters.pointsDropped.load(ordering: .relaxed),
-                        reclusterCount: figures.reclusterCount, lastReclusterSeconds: figures.lastReclusterSeconds,
-                        uptimeSeconds: (ContinuousClock.now - counters.started).seconds))
-            } catch {
-                return .failure(ReplyError(code: .internal, message: "cannot report stats: \(error.message)"))
-            }
+            return await stats().encoded()
         case .classify(let query):
-            guard let classifier = await model.classifier() else { return Self.notReady }
-            let (clusters, confidence) = classifier.classify(values: query.values, dimension: query.dimension)
-            do {
-                return .classification(
-                    try Classification(
-                        modelVersion: classifier.modelVersion, clusters: clusters, confidence: confidence))
-            } catch {
-                return .failure(ReplyError(code: .internal, message: "cannot classify: \(error.message)"))
-            }
+            return await classify(query).encoded()
+        }
+    }
+
+    /// The `stats` reply.
+    private func stats() async -> Reply {
+        let figures = await model.figures()
+        let counters = context.counters
+        do {
+            return .stats(
+                try DaemonStats(
+                    modelVersion: figures.modelVersion, dimension: figures.dimension,
+                    windowSize: figures.windowSize, windowCapacity: figures.windowCapacity,
+                    clusterCount: figures.clusterCount, noiseCount: figures.noiseCount,
+                    pointsReceived: counters.pointsAccepted.load(ordering: .relaxed),
+                    pointsRejected: counters.pointsRejected.load(ordering: .relaxed),
+                    pointsDropped: counters.pointsDropped.load(ordering: .relaxed),
+                    reclusterCount: figures.reclusterCount, lastReclusterSeconds: figures.lastReclusterSeconds,
+                    uptimeSeconds: (ContinuousClock.now - counters.started).seconds))
+        } catch {
+            return .failure(ReplyError(code: .internal, message: "cannot report stats: \(error.message)"))
+        }
+    }
+
+    /// The `classify` reply: the latest clustering's labels, the window untouched.
+    private func classify(_ query: ClassifyQuery) async -> Reply {
+        guard let classifier = await model.classifier() else { return Self.notReady }
+        let (clusters, confidence) = classifier.classify(values: query.values, dimension: query.dimension)
+        do {
+            return .classification(
+                try Classification(
+                    modelVersion: classifier.modelVersion, clusters: clusters, confidence: confidence))
+        } catch {
+            return .failure(ReplyError(code: .internal, message: "cannot classify: \(error.message)"))
         }
     }
 
@@ -142,9 +169,10 @@ struct DaemonControlService: Service {
     /// connection's reading up for seconds at most, well inside the heartbeat timeout.
     static let receiveHighWaterMark = 100
 
-    /// Requests taken off the socket ahead of the one being answered; below the loop's outbox
-    /// (1,000), so that the replies to them always fit in it.
-    static let bufferSize = 256
+    /// Requests taken off the socket ahead of the one being answered: few, so that a client
+    /// with many requests queued delays another's by little (libzmq fair-queues the clients);
+    /// below the loop's outbox (1,000), so that the replies to them always fit in it.
+    static let bufferSize = 16
 
     /// The ZMTP heartbeat: a ping every 10 s; a client whose connection has not answered within
     /// 30 s (it stopped reading, and its queues are full) is disconnected.

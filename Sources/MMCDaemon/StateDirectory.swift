@@ -1,11 +1,12 @@
 internal import Foundation
 internal import Glibc
+internal import Synchronization
 
 /// The rules for `state.directory` beyond its syntax: one daemon per directory, and a directory
 /// the daemon can write.
 ///
-/// - **One owner**: a daemon holds an exclusive `flock` on the directory for its whole life
-///   (``lock(_:)``); a second daemon given the same directory refuses to start, since both would
+/// - **One owner**: a daemon holds an exclusive `flock` on the directory from its start until
+///   its final snapshot is written (``lock(_:)``); a second daemon given the same directory refuses to start, since both would
 ///   overwrite each other's snapshots. The lock is on the directory itself (opened read-only),
 ///   so it also works on a directory that cannot be written; the kernel drops it when the
 ///   process ends, however it ends.
@@ -14,16 +15,26 @@ internal import Glibc
 ///   lasts (checked at start and before every snapshot write). The daemon still runs, since a
 ///   missing snapshot loses nothing until it stops.
 enum StateDirectory {
-    /// An exclusive lock on a state directory, released when the value is released.
+    /// An exclusive lock on a state directory, held until ``release()`` or until the value is
+    /// released.
     final class Lock: Sendable {
-        private let descriptor: Int32
+        /// The locked directory's descriptor, -1 once released.
+        private let descriptor: Mutex<Int32>
 
         fileprivate init(descriptor: Int32) {
-            self.descriptor = descriptor
+            self.descriptor = Mutex(descriptor)
         }
 
         deinit {
-            close(descriptor)
+            release()
+        }
+
+        /// Releases the lock (closes the directory); later calls do nothing.
+        func release() {
+            descriptor.withLock { descriptor in
+                if descriptor >= 0 { close(descriptor) }
+                descriptor = -1
+            }
         }
     }
 

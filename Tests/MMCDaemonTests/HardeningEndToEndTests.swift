@@ -33,8 +33,9 @@ import ZeroMQ
         let pusher = try peers.pusher(to: workspace.inputEndpoint)
         let now = Date().timeIntervalSince1970
         try #require(try pusher.send(pointsMessage(try Self.batch(count: 2_000, firstID: 0, timestamp: now))))
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().windowSize == 2_000 },
-            "mmcd: \(daemon.standardError)")
+        #expect(try await EndToEndWorkspace.eventually(within: .seconds(60)) {
+            try await workspace.stats().windowSize == 2_000
+        }, "mmcd: \(daemon.standardError)")
         // Within input.max_future_seconds (300): taken, but the window's clock stays at the
         // daemon's. One point, then a burst, then one far beyond the bound (refused, counted).
         try #require(try pusher.send(pointsMessage(try Self.batch(count: 1, firstID: 10_000, timestamp: now + 290))))
@@ -42,7 +43,7 @@ import ZeroMQ
         try #require(try pusher.send(pointsMessage(try Self.batch(count: 3, firstID: 30_000, timestamp: now + 10_000))))
         let later = Date().timeIntervalSince1970
         try #require(try pusher.send(pointsMessage(try Self.batch(count: 2_000, firstID: 40_000, timestamp: later))))
-        _ = try await EndToEndWorkspace.eventually { try await workspace.stats().windowSize == 4_501 }
+        _ = try await EndToEndWorkspace.eventually(within: .seconds(60)) { try await workspace.stats().windowSize == 4_501 }
         let stats = try await workspace.stats()
         #expect(stats.windowSize == 4_501)
         #expect(stats.pointsDropped == 0 && stats.pointsRejected == 3)
@@ -309,14 +310,16 @@ import ZeroMQ
         prlimit.waitUntilExit()
         try #require(prlimit.terminationStatus == 0, "prlimit failed")
 
-        var idle: [Int32] = []
-        defer { idle.forEach { _ = close($0) } }
-        for _ in 0..<1_100 {
-            // One that cannot be made within a second (a server that no longer accepts) is left out.
-            if let descriptor = try? loopbackConnection(port: http, timeout: timeval(tv_sec: 1, tv_usec: 0)) {
-                idle.append(descriptor)
-            }
+        // On a thread of its own: a connect waits up to a second when the server no longer
+        // accepts (such a connection is left out).
+        let idle: [Int32] = await withCheckedContinuation { continuation in
+            Thread {
+                continuation.resume(returning: (0..<1_100).compactMap { _ in
+                    try? loopbackConnection(port: http, timeout: timeval(tv_sec: 1, tv_usec: 0))
+                })
+            }.start()
         }
+        defer { idle.forEach { _ = close($0) } }
         let written = try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http)
         let health = try await httpGet(port: http, path: "/healthz")
         #expect(health.status == 200, "\(health.body)")
