@@ -88,8 +88,9 @@ extension DaemonConfiguration {
         /// model; batches beyond it are dropped and counted. Default 1,024.
         public var queueCapacity = 1_024
         /// `input.max_future_seconds`: points stamped more than this many seconds after the
-        /// daemon's clock are rejected (counted, the rest of their message is taken); 0 means no
-        /// check. Default 300.
+        /// daemon's clock are rejected (counted, the rest of their message is taken), and no
+        /// point moves a time window's clock past the daemon's clock; 0 means neither: the
+        /// timestamps are not wall-clock times. Default 300.
         public var maxFutureSeconds = 300.0
 
         /// The defaults.
@@ -214,6 +215,10 @@ extension DaemonConfiguration {
         /// `control.endpoint`: endpoint the `REP`/`ROUTER` socket binds; `""` turns it off.
         /// Default `tcp://127.0.0.1:5558`.
         public var endpoint = "tcp://127.0.0.1:5558"
+        /// `control.send_hwm`: replies queued for one client; a reply beyond it (a client that
+        /// does not read) is dropped and counted, so such a client pins at most this many
+        /// replies (a `snapshot` reply is about 16 bytes per window point). Default 8.
+        public var sendHighWaterMark = 8
 
         /// The defaults.
         public init() {}
@@ -241,6 +246,26 @@ extension DaemonConfiguration {
         /// `http.live_page`: serve the live page (`/`: the window's scatter plot, the cluster
         /// table and the counters, updated after every re-clustering). Default `true`.
         public var livePage = true
+        /// `http.remote_live_page`: serve the live page although `http.address` is not a
+        /// loopback address; without it the page is off there (it plots every point of the
+        /// window and has no authentication). Default `false`.
+        public var remoteLivePage = false
+        /// `http.max_connections`: connections open at once; one more closes the connection
+        /// that has waited longest for a request. Default 64.
+        public var maxConnections = 64
+        /// `http.idle_timeout_seconds`: a connection without a complete request head this long
+        /// after it opened or after its last response is closed (the idle and the header
+        /// timeout). Default 10.
+        public var idleTimeoutSeconds = 10.0
+        /// `http.allowed_hosts`: host names the server answers besides IP literals, `localhost`
+        /// and `http.address` (any other `Host:` gets 421: DNS rebinding). Default `[]`.
+        public var allowedHosts: [String] = []
+
+        /// Whether the live page is served: on, and on a loopback address or explicitly allowed
+        /// elsewhere.
+        public var servesLivePage: Bool {
+            livePage && (remoteLivePage || DaemonConfiguration.isLoopback(host: address))
+        }
 
         /// The defaults.
         public init() {}
@@ -274,6 +299,10 @@ extension DaemonConfiguration {
         /// `security.curve_authorized_keys_file`: absolute path of a file of client public keys
         /// (Z85, one a line) allowed to connect; requires `curve_secret_key_file`. Default `""`.
         public var curveAuthorizedKeysFile = ""
+        /// `security.allow_any_client`: CURVE without an allow-list on an endpoint other hosts
+        /// reach admits any client with any key pair, so it is refused unless this says so.
+        /// Default `false`.
+        public var allowAnyClient = false
 
         /// The defaults.
         public init() {}
@@ -399,6 +428,46 @@ extension DaemonConfiguration {
         return issues
     }
 
+    /// The `[security]` rules: a secret key file that is a public one by its name, and CURVE
+    /// that admits any client on an endpoint other hosts reach without `allow_any_client`.
+    private func securityRules() -> [BrokenRule] {
+        var broken: [BrokenRule] = []
+        func fail(_ keys: [String], _ value: String, _ problem: String) {
+            broken.append(BrokenRule(keys: keys, issue: ConfigurationIssue(key: keys[0], value: value, problem: problem)))
+        }
+        if security.curveSecretKeyFile.hasSuffix(".pub") {
+            fail(
+                ["security.curve_secret_key_file"], TOMLLiteral.string(security.curveSecretKeyFile),
+                "is a public key file; the server needs its secret key (mmc keygen --out PREFIX writes PREFIX.key)")
+        }
+        if security.allowAnyClient && security.curveSecretKeyFile.isEmpty {
+            fail(["security.allow_any_client", "security.curve_secret_key_file"], "true", "requires security.curve_secret_key_file")
+        }
+        if security.allowAnyClient && !security.curveAuthorizedKeysFile.isEmpty {
+            fail(
+                ["security.allow_any_client", "security.curve_authorized_keys_file"], "true",
+                "contradicts security.curve_authorized_keys_file, which admits only the clients it lists")
+        }
+        if !security.curveSecretKeyFile.isEmpty && security.curveAuthorizedKeysFile.isEmpty && !security.allowAnyClient,
+            let (key, endpoint) = reachableEndpoints.first
+        {
+            fail(
+                ["security.curve_authorized_keys_file", "security.allow_any_client"], "\"\"",
+                "CURVE without an allow-list admits any client with any key pair, and \(key) = "
+                    + "\(TOMLLiteral.string(endpoint)) is reachable from other hosts: list the clients' public keys "
+                    + "in security.curve_authorized_keys_file, or set security.allow_any_client = true")
+        }
+        return broken
+    }
+
+    /// The ZeroMQ endpoints (key, endpoint) that other hosts can reach.
+    var reachableEndpoints: [(String, String)] {
+        let endpoints =
+            input.bind.map { ("input.bind", $0) } + input.connect.map { ("input.connect", $0) }
+            + [("output.endpoint", output.endpoint), ("control.endpoint", control.endpoint)]
+        return endpoints.filter { !$0.1.isEmpty && !Self.isLocal(endpoint: $0.1) }
+    }
+
     /// A broken rule that relates several keys, reported on the first of them.
     private struct BrokenRule {
         let keys: [String]
@@ -450,6 +519,7 @@ extension DaemonConfiguration {
                 TOMLLiteral.string(security.curveAuthorizedKeysFile),
                 "requires security.curve_secret_key_file")
         }
+        broken += securityRules()
         var boundBy: [String: String] = [:]
         let bound = input.bind.map { ("input.bind", $0) }
             + [("output.endpoint", output.endpoint), ("control.endpoint", control.endpoint)]

@@ -386,6 +386,7 @@ struct ConfigurationKey {
             choice("output.assignments", \.output.assignments, live: true),
             integer("output.full_every", \.output.fullEvery, in: [1...1_000_000], live: true),
             string("control.endpoint", \.control.endpoint, .optionalEndpoint),
+            integer("control.send_hwm", \.control.sendHighWaterMark, in: [1...10_000]),
             string("state.directory", \.state.directory, .optionalAbsolutePath),
             number(
                 "state.snapshot_interval_seconds", \.state.snapshotIntervalSeconds, in: [0...0, 1...86_400],
@@ -393,10 +394,15 @@ struct ConfigurationKey {
             string("http.address", \.http.address, .host),
             integer("http.port", \.http.port, in: [0...65_535], meaning: "0 = off"),
             boolean("http.live_page", \.http.livePage, live: false),
+            boolean("http.remote_live_page", \.http.remoteLivePage, live: false),
+            integer("http.max_connections", \.http.maxConnections, in: [1...100_000]),
+            number("http.idle_timeout_seconds", \.http.idleTimeoutSeconds, in: [0.1...3_600]),
+            stringList("http.allowed_hosts", \.http.allowedHosts, element: .host, count: 0...256),
             choice("log.level", \.log.level, live: true),
             choice("log.format", \.log.format),
             string("security.curve_secret_key_file", \.security.curveSecretKeyFile, .optionalAbsolutePath),
             string("security.curve_authorized_keys_file", \.security.curveAuthorizedKeysFile, .optionalAbsolutePath),
+            boolean("security.allow_any_client", \.security.allowAnyClient, live: false),
         ]
     }
 

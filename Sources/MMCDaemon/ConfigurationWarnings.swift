@@ -19,10 +19,7 @@ extension DaemonConfiguration {
     public var warnings: [ConfigurationIssue] {
         var warnings: [ConfigurationIssue] = []
         if security.curveSecretKeyFile.isEmpty {
-            let endpoints =
-                input.bind.map { ("input.bind", $0) } + input.connect.map { ("input.connect", $0) }
-                + [("output.endpoint", output.endpoint), ("control.endpoint", control.endpoint)]
-            warnings += endpoints.filter { !$0.1.isEmpty && !Self.isLocal(endpoint: $0.1) }.map { key, endpoint in
+            warnings += reachableEndpoints.map { key, endpoint in
                 ConfigurationIssue(
                     key: key, value: TOMLLiteral.string(endpoint),
                     problem:
@@ -38,6 +35,14 @@ extension DaemonConfiguration {
                         "the metrics, health and live page server is reachable from other hosts and has no "
                         + "authentication; the live page plots the window's points (bind 127.0.0.1, or put an "
                         + "authenticating proxy in front)"))
+        }
+        if http.port != 0 && http.livePage && !http.servesLivePage {
+            warnings.append(
+                ConfigurationIssue(
+                    key: "http.live_page", value: "true",
+                    problem:
+                        "not served: http.address is not a loopback address and the page plots every point of the "
+                        + "window; set http.remote_live_page = true to serve it there anyway"))
         }
         return warnings
     }
@@ -63,7 +68,7 @@ extension DaemonConfiguration {
     }
 
     /// `localhost`, the `lo` interface, `::1` or an IPv4 address in `127.0.0.0/8`.
-    private static func isLoopback(host: String) -> Bool {
+    static func isLoopback(host: String) -> Bool {
         if ["localhost", "lo", "::1", "0:0:0:0:0:0:0:1"].contains(host.lowercased()) { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false).map { UInt8($0) }
         return octets.count == 4 && octets.allSatisfy { $0 != nil } && octets[0] == 127

@@ -56,9 +56,10 @@ public struct DaemonReloadReport: Sendable, Hashable {
 /// decodes and hands batches to the model, which re-clusters on a thread of its own from a
 /// copy of itself while ingestion continues, and gives the result to the publisher.
 ///
-/// **Start.** `init` validates the model parameters, restores the state snapshot (a corrupt or
-/// incompatible one is moved aside, logged and counted, and the daemon starts empty), and
-/// binds every socket, so a bad endpoint fails here. ``run()`` sends `READY=1` once the group
+/// **Start.** `init` validates the model parameters, locks the state directory (another
+/// daemon holding it fails the start: ``StateDirectory``), restores the state snapshot (a
+/// corrupt or incompatible one is moved aside, logged and counted, and the daemon starts
+/// empty), and binds every socket, so a bad endpoint fails here. ``run()`` sends `READY=1` once the group
 /// runs and the HTTP endpoint (if any) is bound.
 ///
 /// **Shutdown** (`SIGTERM`, `SIGINT` or ``shutdown()``): the services stop in this order:
@@ -80,6 +81,8 @@ public final class Daemon: Sendable {
     private let context: DaemonContext
     private let metricsServer: MetricsServer?
     private let model: DaemonModel
+    /// The exclusive lock on `state.directory`, held until the daemon is released.
+    private let stateLock: StateDirectory.Lock?
     /// Kept until the daemon is released: terminating the context waits for the publisher's
     /// linger, so the last update leaves before the process exits.
     private let zmq: ZMQContext
@@ -105,6 +108,9 @@ public final class Daemon: Sendable {
         notifier: SystemdNotifier = SystemdNotifier(), handlesSignals: Bool = false
     ) throws(DaemonError) {
         self.handlesSignals = handlesSignals
+        if let problem = FileDescriptorBudget.problem(configuration, limit: FileDescriptorBudget.currentLimit()) {
+            throw DaemonError(problem)
+        }
         let staleAfter = Self.staleAfter(configuration.schedule)
         let counters = DaemonCounters()
         let context = DaemonContext(
@@ -119,6 +125,11 @@ public final class Daemon: Sendable {
             throw DaemonError("the clusterer refuses the [clustering] settings: \(error)")
         }
         let store = configuration.state.directory.isEmpty ? nil : StateStore(directory: configuration.state.directory)
+        let stateLock = try store.flatMap { store throws(DaemonError) in try StateDirectory.lock(store.directory) }
+        if let store, let problem = StateDirectory.problem(store.directory) {
+            context.health.setProblem(problem)
+            logger.error("no state snapshot can be written", metadata: ["error": "\(problem)"])
+        }
         let restored = store.flatMap { Self.restore(from: $0, empty: empty, context: context) }
 
         let zmq: ZMQContext
@@ -141,8 +152,7 @@ public final class Daemon: Sendable {
             if !configuration.control.endpoint.isEmpty {
                 control = try Self.bind("control.endpoint", configuration.control.endpoint) {
                     () throws(ZMQError) in
-                    try DaemonControlService.makeLoop(
-                        endpoint: configuration.control.endpoint, zmq: zmq, security: security)
+                    try DaemonControlService.makeLoop(configuration: configuration.control, zmq: zmq, security: security)
                 }
             }
             let input = try Self.bind("input", (configuration.input.bind + configuration.input.connect).joined(separator: ", ")) {
@@ -156,10 +166,13 @@ public final class Daemon: Sendable {
 
             var services: [any Service] = []
             if configuration.http.port != 0 {
+                let http = configuration.http
                 let server = MetricsServer(
-                    host: configuration.http.address, port: configuration.http.port, registry: metrics.registry,
-                    health: context.health, logger: logger,
-                    live: configuration.http.livePage ? Self.liveView(feed: context.live, model: model) : nil)
+                    host: http.address, port: http.port, registry: metrics.registry, health: context.health, logger: logger,
+                    live: http.servesLivePage ? Self.liveView(feed: context.live, model: model) : nil,
+                    limits: HTTPLimits(
+                        maxConnections: http.maxConnections, idleTimeout: .seconds(http.idleTimeoutSeconds),
+                        allowedHosts: http.allowedHosts))
                 metricsServer = server
                 services.append(server)
             } else {
@@ -191,6 +204,7 @@ public final class Daemon: Sendable {
         }
         self.context = context
         self.zmq = zmq
+        self.stateLock = stateLock
         logger.info(
             "sockets bound",
             metadata: [
@@ -206,6 +220,9 @@ public final class Daemon: Sendable {
     /// a `SIGTERM` or `SIGHUP` sent the moment systemd sees `READY=1` is handled, never fatal.
     /// - Throws: when a service fails (the others are then cancelled).
     public func run() async throws {
+        // Once the group has ended, the final snapshot is written: another daemon may take the
+        // state directory.
+        defer { stateLock?.release() }
         let signals = handlesSignals ? await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup) : nil
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await self.group.run() }
@@ -279,7 +296,11 @@ public final class Daemon: Sendable {
                 dimension: configuration.input.dimension, windowSize: window.size > 0 ? window.size : nil,
                 horizon: window.maxAgeSeconds > 0 ? window.maxAgeSeconds : nil,
                 maximumCount: window.size > 0 ? nil : window.maxPoints)
-            return StreamModel(window: slidingWindow, parameters: parameters)
+            var model = StreamModel(window: slidingWindow, parameters: parameters)
+            // A restored window is re-inserted into this model: its clock must not run ahead
+            // of the daemon's either (see DaemonModel.ingest).
+            if configuration.input.maxFutureSeconds > 0 { model.limitClock(to: Date().timeIntervalSince1970) }
+            return model
         } catch {
             throw DaemonError("the model refuses the [window]/[forest] settings: \(error)")
         }

@@ -14,11 +14,13 @@ internal import ZeroMQ
 ///   connection without reading it, which is the one refusal the daemon cannot count.
 /// - **Future timestamps**: a point stamped more than `input.max_future_seconds` after the
 ///   daemon's clock is rejected on its own (`mmcd_points_future_timestamp_total`)
-///   and the rest of its message is taken. Accepting it would move a time window's newest
-///   timestamp ahead and expire every point the window holds.
-/// - **Out of order**: a point older than the newest timestamp received before it is accepted in
-///   arrival order and counted (`mmcd_points_out_of_order_total`). A count window does not look
-///   at timestamps; a time window rejects it only if it is already older than the horizon
+///   and the rest of its message is taken. A point within that bound is taken, but moves a
+///   time window's clock no further than the daemon's clock (``DaemonModel`` sets the limit,
+///   ``SlidingWindow/limitClock(to:)``), so no point, however stamped, expires the window.
+/// - **Out of order**: a point older than the newest timestamp received before it (that newest
+///   capped by the daemon's clock, like the window's) is accepted in arrival order and counted
+///   (`mmcd_points_out_of_order_total`). A count window does not look at timestamps; a time
+///   window rejects it only if it is already older than the horizon
 ///   (`mmcd_points_dropped_total{reason="too_old"}`).
 ///
 /// Thread-safe; the ingest service calls it from one task.
@@ -54,7 +56,8 @@ final class DaemonAdmission: Sendable {
     /// - Complexity: O(n) in the batch's points; a new batch is built only when a point is
     ///   refused.
     func admit(_ batch: PointBatch, now: Double = Date().timeIntervalSince1970) -> PointBatch? {
-        let latest = maxFutureSeconds > 0 ? now + maxFutureSeconds : .infinity
+        let clock = maxFutureSeconds > 0 ? now : .infinity
+        let latest = clock + maxFutureSeconds
         var outOfOrder = 0
         var refused = 0
         newest.withLock { newest in
@@ -64,7 +67,7 @@ final class DaemonAdmission: Sendable {
                 } else if timestamp < newest {
                     outOfOrder += 1
                 } else {
-                    newest = timestamp
+                    newest = min(timestamp, clock)
                 }
             }
         }

@@ -85,6 +85,9 @@ actor DaemonModel {
 
     private let clustering: ClusteringParameters
     private let refreshPerRecluster: Int
+    /// Whether timestamps are wall-clock times (`input.max_future_seconds` > 0): then the
+    /// window's clock never runs ahead of the daemon's.
+    private let limitsWindowClock: Bool
     private let publisher: DaemonPublisher
     private let context: DaemonContext
     private var settings: Settings
@@ -116,6 +119,7 @@ actor DaemonModel {
         self.modelVersion = modelVersion
         self.clustering = clustering
         refreshPerRecluster = configuration.forest.refreshPerRecluster
+        limitsWindowClock = configuration.input.maxFutureSeconds > 0
         settings = Settings(configuration)
         self.publisher = publisher
         self.context = context
@@ -125,6 +129,7 @@ actor DaemonModel {
     }
 
     /// Inserts a batch into the window and starts a re-clustering if `every_points` is reached.
+    /// With wall-clock timestamps, no point moves the window's clock past the daemon's clock.
     ///
     /// - Returns: the batch's provisional assignments when they are on and a clustering exists.
     ///   Each point is labelled right after its insert, from the chain ends the insert cached.
@@ -134,6 +139,7 @@ actor DaemonModel {
         let classifier = settings.provisional ? latest?.classifier : nil
         var votes: [(label: Int32, confidence: Double)] = []
         votes.reserveCapacity(classifier == nil ? 0 : batch.count)
+        if limitsWindowClock { stream.limitClock(to: Date().timeIntervalSince1970) }
         let inserted = stream.insert(
             ids: batch.ids, timestamps: batch.timestamps, values: batch.values, labelledBy: classifier?.votes,
             into: &votes)

@@ -16,6 +16,13 @@ internal import ZeroMQ
 /// topic arrives, the latest full update is re-sent with the sequence number of the last
 /// cluster update, so subscribers in sync drop it and the newcomer starts from it.
 ///
+/// Re-sends are at least ``resendSpacing`` apart: a subscription within that time of the last
+/// re-send is served by one re-send when it has passed, together with every other one that came
+/// meanwhile (an `XPUB` sends it to every subscriber whose prefix matches, so one copy serves
+/// them all). A client that subscribes thousands of times a second therefore costs one full
+/// update a second, not one per subscription. Each re-send is counted
+/// (`mmcd_updates_published_total{kind="snapshot"}`).
+///
 /// Publishing never blocks: any task may call it; the loop thread does the socket work.
 final class DaemonPublisher: Sendable {
     /// The topic of cluster updates.
@@ -30,7 +37,14 @@ final class DaemonPublisher: Sendable {
         var next: [String: UInt64]
         /// The latest full cluster update and the sequence number it was published under.
         var lastFull: (body: [UInt8], sequence: UInt64)?
+        /// When the latest full update was last re-sent to late joiners.
+        var lastResend: ContinuousClock.Instant?
+        /// Whether a re-send is scheduled for when ``DaemonPublisher/resendSpacing`` has passed.
+        var resendScheduled = false
     }
+
+    /// The shortest time between two re-sends of the latest full update to late joiners.
+    static let resendSpacing = Duration.seconds(1)
 
     private let loop: ZMQReceiveLoop
     private let state: Mutex<State>
@@ -86,16 +100,37 @@ final class DaemonPublisher: Sendable {
     }
 
     /// Answers a subscription event: a subscription whose prefix matches the clusters topic
-    /// gets the latest full update, under the sequence number it was published with.
+    /// gets the latest full update, under the sequence number it was published with, at once or,
+    /// within ``resendSpacing`` of the last re-send, when that has passed.
     func answer(_ message: ZMQMessage) {
         guard let event = ZMQSubscriptionEvent(message), event.kind == .subscribe,
             Array(clustersTopic.utf8).starts(with: event.topic)
         else { return }
-        state.withLock { state in
-            guard let last = state.lastFull else { return }
-            if enqueue([Array(clustersTopic.utf8), last.body, Frames.sequenceFrame(last.sequence)]) {
-                metrics.updatesPublished(kind: "snapshot").increment()
+        let wait: Duration? = state.withLock { state in
+            guard state.lastFull != nil, !state.resendScheduled else { return nil }
+            let now = ContinuousClock.now
+            if let last = state.lastResend, now - last < Self.resendSpacing {
+                state.resendScheduled = true
+                return last + Self.resendSpacing - now
             }
+            resendLastFull(state: &state, at: now)
+            return nil
+        }
+        guard let wait else { return }
+        Task {
+            try? await Task.sleep(for: wait)
+            state.withLock { state in
+                state.resendScheduled = false
+                resendLastFull(state: &state, at: .now)
+            }
+        }
+    }
+
+    private func resendLastFull(state: inout State, at now: ContinuousClock.Instant) {
+        guard let last = state.lastFull else { return }
+        state.lastResend = now
+        if enqueue([Array(clustersTopic.utf8), last.body, Frames.sequenceFrame(last.sequence)]) {
+            metrics.updatesPublished(kind: "snapshot").increment()
         }
     }
 

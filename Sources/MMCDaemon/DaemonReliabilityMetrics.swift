@@ -29,6 +29,12 @@ extension DaemonMetrics {
         counter("points_out_of_order", "Accepted points older than the newest timestamp received before them.")
     }
 
+    /// `mmcd_control_replies_dropped_total`: control replies not sent: the client's queue was at
+    /// `control.send_hwm` (it does not read), or the client was gone.
+    public var controlRepliesDropped: Counter {
+        counter("control_replies_dropped", "Control replies dropped: the client did not read, or was gone.")
+    }
+
     /// The counter `mmcd_<name>_total` with `labels` (the registry hands out the same one for
     /// the same name and labels).
     private func counter(_ name: String, _ help: String, labels: [(String, String)] = []) -> Counter {

@@ -41,11 +41,7 @@ struct DaemonSecurity: Sendable {
             self = .none
             return
         }
-        let secretLines = try Self.keyLines(configuration.curveSecretKeyFile)
-        guard secretLines.count == 1, let secret = try? CurveKey(z85: secretLines[0]) else {
-            throw DaemonError(
-                "security.curve_secret_key_file \(configuration.curveSecretKeyFile): expected one Z85 key of 40 characters")
-        }
+        let secret = try Self.secretKey(configuration.curveSecretKeyFile)
         var authenticator: ZAPAuthenticator?
         if !configuration.curveAuthorizedKeysFile.isEmpty {
             let keys = try Self.allowList(configuration.curveAuthorizedKeysFile)
@@ -89,8 +85,28 @@ struct DaemonSecurity: Sendable {
         }
     }
 
+    /// The key of the secret key file at `path`.
+    ///
+    /// - Throws: ``DaemonError`` when the file does not hold exactly one Z85 key, or says it
+    ///   holds a public key (`mmc keygen` writes "CURVE public key" into `PREFIX.pub`): any 32
+    ///   bytes make a valid secret key, so a public key given by mistake would start a server
+    ///   no client can ever reach.
+    static func secretKey(_ path: String) throws(DaemonError) -> CurveKey {
+        let lines = try allLines(path)
+        if lines.contains(where: { $0.hasPrefix("#") && $0.contains("CURVE public key") }) {
+            throw DaemonError(
+                "security.curve_secret_key_file \(path) holds a public key (its comment says so); the server needs "
+                    + "its secret key (mmc keygen --out PREFIX writes PREFIX.key)")
+        }
+        let keys = lines.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        guard keys.count == 1, let secret = try? CurveKey(z85: keys[0]) else {
+            throw DaemonError("security.curve_secret_key_file \(path): expected one Z85 key of 40 characters")
+        }
+        return secret
+    }
+
     /// The keys of an allow-list file: Z85 public keys, one a line.
-    private static func allowList(_ path: String) throws(DaemonError) -> Set<CurveKey> {
+    static func allowList(_ path: String) throws(DaemonError) -> Set<CurveKey> {
         var keys = Set<CurveKey>()
         for (number, line) in try keyLines(path).enumerated() {
             guard let key = try? CurveKey(z85: line) else {
@@ -115,12 +131,15 @@ struct DaemonSecurity: Sendable {
 
     /// The non-empty lines of a key file that are not `#` comments, trimmed.
     private static func keyLines(_ path: String) throws(DaemonError) -> [String] {
+        try allLines(path).filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+
+    /// Every line of a key file, trimmed.
+    private static func allLines(_ path: String) throws(DaemonError) -> [String] {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else {
             throw DaemonError("cannot read the key file \(path)")
         }
-        return text.split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
     }
 }

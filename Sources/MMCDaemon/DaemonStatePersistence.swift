@@ -93,10 +93,12 @@ struct DaemonStateWriter: Sendable {
     let store: StateStore
     let context: DaemonContext
 
-    /// Writes `state`; returns whether it was written.
+    /// Writes `state`; returns whether it was written. The state directory is checked first:
+    /// the health reports `failing` while it is not a writable directory.
     @discardableResult
     func write(_ state: DaemonPersistedState) async -> Bool {
         let store = store
+        context.health.setProblem(StateDirectory.problem(store.directory))
         let started = ContinuousClock.now
         let result = await runOnDedicatedThread(named: "mmcd.state") {
             Result { () throws(StateStoreError) in

@@ -1,4 +1,5 @@
 internal import Hummingbird
+internal import HummingbirdCore
 public import Logging
 internal import NIOCore
 public import Prometheus
@@ -141,7 +142,9 @@ public enum SnapshotWriteResult: String, Sendable, Hashable, CaseIterable {
 /// The daemon calls ``markReady()`` once it serves, ``recordRecluster()`` after every
 /// re-clustering and ``markStopping()`` at shutdown. With a staleness limit set, a daemon that has
 /// not re-clustered for longer than the limit (counted from readiness before the first one)
-/// reports ``Status/stale``. Thread-safe.
+/// reports ``Status/stale``. While a part of the daemon cannot do its job
+/// (``setProblem(_:)``: the state directory is not a writable directory), it reports
+/// ``Status/failing``. Thread-safe.
 public final class HealthMonitor: Sendable {
     /// The health states.
     public enum Status: String, Sendable, Hashable {
@@ -151,6 +154,8 @@ public final class HealthMonitor: Sendable {
         case ok
         /// Ready, but the last re-clustering is older than the staleness limit.
         case stale
+        /// Serving, but a part cannot do its job (``Report/problem`` says which).
+        case failing
         /// Shutting down.
         case stopping
     }
@@ -161,14 +166,25 @@ public final class HealthMonitor: Sendable {
         public let status: Status
         /// Time since the last re-clustering, `nil` before the first.
         public let lastReclusterAge: Duration?
+        /// What fails, with ``Status/failing``.
+        public let problem: String?
 
         /// Whether the state is ``Status/ok`` (HTTP 200; anything else is 503).
         public var isHealthy: Bool { status == .ok }
 
-        /// `{"status":"ok","last_recluster_age_seconds":1.5}` (`null` before the first).
+        /// `{"status":"ok","last_recluster_age_seconds":1.5}` (`null` before the first), with a
+        /// `"problem"` string when failing.
         public var json: String {
             let age = lastReclusterAge.map { "\(Double($0.components.seconds) + Double($0.components.attoseconds) * 1e-18)" }
-            return #"{"status":"\#(status.rawValue)","last_recluster_age_seconds":\#(age ?? "null")}"#
+            let fields = #""status":"\#(status.rawValue)","last_recluster_age_seconds":\#(age ?? "null")"#
+            guard let problem else { return "{" + fields + "}" }
+            let escaped = problem.unicodeScalars.map { scalar -> String in
+                if scalar == "\"" || scalar == "\\" { return "\\" + String(scalar) }
+                guard scalar.value < 0x20 else { return String(scalar) }
+                let hex = String(scalar.value, radix: 16)
+                return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }.joined()
+            return "{" + fields + #","problem":""# + escaped + "\"}"
         }
     }
 
@@ -177,6 +193,7 @@ public final class HealthMonitor: Sendable {
         var readyAt: ContinuousClock.Instant?
         var lastRecluster: ContinuousClock.Instant?
         var staleAfter: Duration?
+        var problem: String?
     }
 
     private let state: Mutex<State>
@@ -211,6 +228,11 @@ public final class HealthMonitor: Sendable {
         state.withLock { $0.staleAfter = limit }
     }
 
+    /// Sets what fails (the daemon then reports ``Status/failing``), or `nil` once it works.
+    public func setProblem(_ problem: String?) {
+        state.withLock { $0.problem = problem }
+    }
+
     /// The current health.
     public func report() -> Report {
         state.withLock { state in
@@ -222,7 +244,10 @@ public final class HealthMonitor: Sendable {
             {
                 status = .stale
             }
-            return Report(status: status, lastReclusterAge: age)
+            if status == .ok || status == .stale, state.problem != nil {
+                status = .failing
+            }
+            return Report(status: status, lastReclusterAge: age, problem: status == .failing ? state.problem : nil)
         }
     }
 }
@@ -243,6 +268,11 @@ public struct MetricsServerError: Error, Sendable, Hashable, CustomStringConvert
 /// (event streams are ended first, so none holds the shutdown up).
 /// Port 0 binds an ephemeral port; ``boundPort()`` returns the port actually bound.
 ///
+/// Guards (``HTTPLimits``): at most `maxConnections` connections (one more closes the one that
+/// has waited longest for a request), a connection without a complete request head for
+/// `idleTimeout` is closed, and a request whose `Host` is a name other than `localhost`, the
+/// listening address or one of `allowedHosts` gets 421 (``HostCheckMiddleware``).
+///
 /// ```swift
 /// let metrics = DaemonMetrics(registry: PrometheusCollectorRegistry())
 /// let health = HealthMonitor(staleAfter: .seconds(60))
@@ -260,17 +290,21 @@ public struct MetricsServer: Service {
     private let health: HealthMonitor
     private let logger: Logger
     private let live: LiveView?
+    private let limits: HTTPLimits
     private let binding = Binding()
 
     /// A server for `registry` and `health` on `host:port`, without the live page.
-    public init(host: String, port: Int, registry: PrometheusCollectorRegistry, health: HealthMonitor, logger: Logger) {
-        self.init(host: host, port: port, registry: registry, health: health, logger: logger, live: nil)
+    public init(
+        host: String, port: Int, registry: PrometheusCollectorRegistry, health: HealthMonitor, logger: Logger,
+        limits: HTTPLimits = HTTPLimits()
+    ) {
+        self.init(host: host, port: port, registry: registry, health: health, logger: logger, live: nil, limits: limits)
     }
 
     /// A server that also serves the live page from `live`.
     init(
         host: String, port: Int, registry: PrometheusCollectorRegistry, health: HealthMonitor, logger: Logger,
-        live: LiveView?
+        live: LiveView?, limits: HTTPLimits
     ) {
         self.host = host
         self.port = port
@@ -278,6 +312,7 @@ public struct MetricsServer: Service {
         self.health = health
         self.logger = logger
         self.live = live
+        self.limits = limits
     }
 
     /// Serves until graceful shutdown of the enclosing service group.
@@ -285,6 +320,7 @@ public struct MetricsServer: Service {
     /// - Throws: when the address cannot be bound.
     public func run() async throws {
         let router = Router()
+        router.add(middleware: HostCheckMiddleware(address: host, allowedHosts: limits.allowedHosts))
         let registry = registry
         let health = health
         router.get("metrics") { _, _ in
@@ -303,8 +339,13 @@ public struct MetricsServer: Service {
         live?.addRoutes(to: router)
         let binding = binding
         let requested = port
+        let connections = HTTPConnections(limit: limits.maxConnections)
         let application = Application(
             router: router,
+            server: .http1(
+                configuration: HTTP1Channel.Configuration(
+                    additionalChannelHandlers: [HTTPConnectionTracker(connections: connections)],
+                    idleTimeout: TimeAmount(limits.idleTimeout))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "mmcd"),
             onServerRunning: { channel in binding.bound(channel.localAddress?.port ?? requested) },
             logger: logger)

@@ -121,10 +121,15 @@ extension PointBatch {
     /// count, or the length of the JSON `points` or `columns.id` array (1 for the one-point form).
     /// A receiver that drops a message unread uses it to count the points it lost.
     ///
-    /// - Returns: `nil` when the payload is malformed before the count can be told (a message
-    ///   the decoder would refuse).
+    /// - Returns: at most `limits.maxPointCount`, the most a message may hold (a 16-byte header
+    ///   declaring four billion points must not add four billion to a counter); `nil` when the
+    ///   payload is malformed before the count can be told (a message the decoder would refuse).
     /// - Complexity: O(1) for binary; O(payload bytes) for JSON, skipping values unconverted.
     public static func declaredCount(_ payload: some Collection<UInt8>, limits: DecodingLimits = .default) -> Int? {
+        uncappedDeclaredCount(payload, limits: limits).map { min($0, limits.maxPointCount) }
+    }
+
+    private static func uncappedDeclaredCount(_ payload: some Collection<UInt8>, limits: DecodingLimits) -> Int? {
         try? withContiguousBytes(payload) { bytes throws(WireError) -> Int in
             try limits.checkMessageSize(bytes.count)
             guard let first = bytes.first else { throw WireError(.truncated, "empty payload") }

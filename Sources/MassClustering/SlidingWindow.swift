@@ -22,7 +22,12 @@ public struct ParameterError: Error, Sendable, Hashable, CustomStringConvertible
 ///
 /// A point is an `id`, its own `timestamp` (seconds) and a vector of `dimension` finite values.
 /// The window keeps the last `windowSize` points, or the points younger than `horizon` seconds
-/// relative to the newest timestamp seen, or the points that satisfy both bounds.
+/// relative to the window's clock, or the points that satisfy both bounds.
+///
+/// The window's **clock** is the newest timestamp appended, but never later than the limit the
+/// owner sets with ``limitClock(to:)`` (a daemon sets its own clock before each batch). Without
+/// the limit, one point stamped ahead of the others would move the clock by itself and expire
+/// every point the window holds, then refuse the next good points as too old.
 ///
 /// Each live point occupies a **slot**, an index in `0..<capacity` that stays the same from
 /// `append` until the point expires, so other structures (the trees of a ``MassForest``) can
@@ -33,7 +38,7 @@ public struct ParameterError: Error, Sendable, Hashable, CustomStringConvertible
 /// the oldest point is expired to make room, as if the count bound were reached.
 ///
 /// Expiry by time removes points from the oldest-arrival end while their age
-/// (`newestTimestamp - timestamp`) is at least `horizon`. Timestamps may arrive out of order:
+/// (`clock - timestamp`) is at least `horizon`. Timestamps may arrive out of order:
 /// - a late point still inside the horizon is kept in arrival order; it leaves when it reaches
 ///   the oldest end, so it can outstay the horizon by at most the stream's disorder;
 /// - a point already outside the horizon when it arrives (age ≥ `horizon`) is rejected:
@@ -88,7 +93,10 @@ public struct SlidingWindow: Sendable {
     var head = 0
     /// Free slots, a stack: the slot an expiry frees is the one the next append takes.
     var freeSlots: [Int32]
+    /// The window's clock: the newest timestamp appended, each capped by `clockLimit`.
     var newest = -Double.infinity
+    /// The latest time the clock may reach (``limitClock(to:)``).
+    var clockLimit = Double.infinity
 
     /// A time-only window starts with room for this many points and doubles as needed.
     static let initialTimeOnlyCapacity = 64
@@ -153,8 +161,18 @@ public struct SlidingWindow: Sendable {
     /// Whether the window holds no point.
     public var isEmpty: Bool { count == 0 }
 
-    /// The largest timestamp appended so far, or `nil` before the first append.
+    /// The window's clock: the largest timestamp appended so far, each first capped by the clock
+    /// limit in force when it was appended; `nil` before the first append.
     public var newestTimestamp: Double? { newest == -.infinity ? nil : newest }
+
+    /// Caps the clock that later appends may move: a point stamped after `time` is kept, but
+    /// moves the clock only to `time`, so it expires nothing younger than `time - horizon`.
+    /// The clock never goes back; a limit below it only keeps it where it is.
+    /// - Precondition: `time` is not NaN.
+    public mutating func limitClock(to time: Double) {
+        precondition(!time.isNaN, "a clock limit must be a number")
+        clockLimit = time
+    }
 
     /// Appends a point, first expiring what falls out of the window.
     ///
@@ -194,7 +212,7 @@ public struct SlidingWindow: Sendable {
         if let horizon, newest - timestamp >= horizon {
             return nil
         }
-        newest = max(newest, timestamp)
+        newest = max(newest, min(timestamp, clockLimit))
         if let horizon {
             while count > 0 && newest - timestamps[Int(order[head])] >= horizon {
                 expireOldest(into: &expired)

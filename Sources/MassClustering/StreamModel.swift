@@ -144,6 +144,12 @@ public struct StreamModel: Sendable {
     @usableFromInline
     var refreshStepsPerInsert: Int { max(1, parameters.treeCount / 4) }
 
+    /// Caps the window's clock for later inserts (``SlidingWindow/limitClock(to:)``): a point
+    /// stamped after `time` moves it only to `time`.
+    public mutating func limitClock(to time: Double) {
+        window.limitClock(to: time)
+    }
+
     /// Regrows the `count` oldest trees from a fresh subsample of the window (see
     /// ``MassForest/refresh(trees:from:)``), or grows the whole forest if it does not exist yet
     /// and the window is not empty.

@@ -53,6 +53,10 @@ public enum ZMQSocketOption: Sendable, Hashable {
     /// Queue messages only to completed connections, so nothing waits for a peer that never
     /// comes (`ZMQ_IMMEDIATE`).
     case immediate(Bool)
+    /// A `ROUTER` reports a message it cannot route instead of dropping it silently: `EAGAIN`
+    /// when the peer's queue is at the high-water mark, `EHOSTUNREACH` when the peer is gone
+    /// (`ZMQ_ROUTER_MANDATORY`).
+    case routerMandatory(Bool)
     /// Disconnect a peer that sends a message larger than this many bytes
     /// (`ZMQ_MAXMSGSIZE`; -1 means no limit).
     case maxMessageSize(Int)
@@ -105,6 +109,7 @@ public enum ZMQSocketOption: Sendable, Hashable {
         case .curveServerKey(let key): return ("ZMQ_CURVE_SERVERKEY", ZMQ_CURVE_SERVERKEY, .bytes(key.bytes))
         case .zapDomain(let domain): return ("ZMQ_ZAP_DOMAIN", ZMQ_ZAP_DOMAIN, .bytes(Array(domain.utf8)))
         case .immediate(let on): return bool("ZMQ_IMMEDIATE", ZMQ_IMMEDIATE, on)
+        case .routerMandatory(let on): return bool("ZMQ_ROUTER_MANDATORY", ZMQ_ROUTER_MANDATORY, on)
         case .maxMessageSize(let size): return ("ZMQ_MAXMSGSIZE", ZMQ_MAXMSGSIZE, .int64(Int64(size)))
         case .tcpKeepalive(let on): return bool("ZMQ_TCP_KEEPALIVE", ZMQ_TCP_KEEPALIVE, on)
         case .tcpKeepaliveIdle(let time): return try int("ZMQ_TCP_KEEPALIVE_IDLE", ZMQ_TCP_KEEPALIVE_IDLE, time)

@@ -52,6 +52,12 @@ struct MMCD: AsyncParsableCommand {
             for warning in configuration.warnings {
                 FileHandle.standardError.write(Data("mmcd: warning: \(warning)\n".utf8))
             }
+            let problems = configuration.fileProblems()
+            guard problems.isEmpty else {
+                let text = problems.joined(separator: "\n")
+                FileHandle.standardError.write(Data("mmcd: invalid configuration \(config):\n\(text)\n".utf8))
+                throw ExitCode.failure
+            }
             let lines = configuration.settings.map { "\($0.key) = \($0.value)" }
             print("mmcd: configuration \(config) is valid; effective settings:")
             print(lines.joined(separator: "\n"))
@@ -65,6 +71,9 @@ struct MMCD: AsyncParsableCommand {
         // a new thread, which glibc may give another arena: with the default 16 arenas on two
         // CPUs the kept memory grew for minutes as more arenas reached that peak.
         _ = mmc_keep_freed_memory(Self.mallocMmapThreshold, Self.mallocTrimThreshold, Self.mallocArenas)
+        // ZeroMQ peers take a descriptor each beyond the HTTP cap and the reserve; see
+        // FileDescriptorBudget.
+        FileDescriptorBudget.raiseLimit()
 
         let level = DaemonLogLevel(configuration.log.level)
         let format = configuration.log.format

@@ -25,7 +25,7 @@ import Testing
         #expect(try DaemonConfiguration(toml: "") == DaemonConfiguration())
         let paths = DaemonConfiguration.documentedKeys.map(\.path)
         #expect(Set(paths).count == paths.count)
-        #expect(paths.count == 43)
+        #expect(paths.count == 49)
     }
 
     @Test func shippedConfigIsTheDefaultsAndDocumentsEveryKey() throws {
@@ -88,6 +88,7 @@ import Testing
                 format = "json"
                 [security]
                 curve_secret_key_file = "/etc/mmcd/server.key"
+                allow_any_client = true
                 """)
         #expect(configuration.input.bind.isEmpty)
         #expect(configuration.input.connect == ["tcp://10.0.0.5:6000", "ipc:///run/mmcd/in.sock"])
@@ -112,6 +113,7 @@ import Testing
         #expect(configuration.log.level == .debug)
         #expect(configuration.log.format == .json)
         #expect(configuration.security.curveSecretKeyFile == "/etc/mmcd/server.key")
+        #expect(configuration.security.allowAnyClient)
     }
 
     @Test func rangeErrorsNameKeyValueAndAllowedRange() {
@@ -215,6 +217,13 @@ import Testing
             problems("[security]\ncurve_authorized_keys_file = \"/etc/mmcd/clients\"")
                 == [
                     #"security.curve_authorized_keys_file = "/etc/mmcd/clients": requires security.curve_secret_key_file"#
+                ])
+        let anyClient = problems(#"[input]\#nbind = ["tcp://0.0.0.0:5556"]\#n[security]\#ncurve_secret_key_file = "/k/s.key""#)
+        #expect(anyClient.count == 1 && anyClient[0].contains("security.allow_any_client = true"), "\(anyClient)")
+        #expect(
+            problems("[security]\ncurve_secret_key_file = \"/k/server.pub\"")
+                == [
+                    #"security.curve_secret_key_file = "/k/server.pub": is a public key file; the server needs its secret key (mmc keygen --out PREFIX writes PREFIX.key)"#
                 ])
     }
 

@@ -65,8 +65,11 @@ extension DaemonRuntimeTests {
             #expect(configuration.warnings.isEmpty, "\(local)")
         }
         configuration.http.address = "0.0.0.0"
-        #expect(configuration.warnings.map(\.key) == ["http.address"])
+        // The live page is then off unless explicitly allowed, and that is said too.
+        #expect(configuration.warnings.map(\.key) == ["http.address", "http.live_page"])
         #expect(configuration.warnings[0].description.contains("\"0.0.0.0\""))
+        configuration.http.remoteLivePage = true
+        #expect(configuration.warnings.map(\.key) == ["http.address"])
         configuration.security.curveSecretKeyFile = "/etc/mmcd/server.key"
         #expect(configuration.warnings.map(\.key) == ["http.address"])
         configuration.http.port = 0

@@ -405,6 +405,25 @@ final class EndToEndWorkspace {
         }
     }
 
+    /// One sample of the daemon's `/metrics` (summed over its labels when `sample` has none),
+    /// once the HTTP endpoint takes connections.
+    static func metric(_ sample: String, port: Int) async throws -> Double {
+        _ = try await eventually { EndToEndWorkspace.acceptsConnections(port: port) }
+        let body = try await httpGet(port: port, path: "/metrics").body
+        return body.split(separator: "\n").filter {
+            !$0.hasPrefix("#") && ($0.hasPrefix(sample + " ") || (!sample.contains("{") && $0.hasPrefix(sample + "{")))
+        }.reduce(0) { $0 + (Double($1.split(separator: " ").last ?? "") ?? .nan) }
+    }
+
+    /// The daemon's resident memory in MiB, from `/proc`.
+    static func residentMiB(_ process: EndToEndProcess) -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kib = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return kib / 1024
+    }
+
     /// Polls `condition` every 50 ms until it holds, for at most `limit`.
     static func eventually(
         within limit: Duration = .seconds(20), _ condition: () async throws -> Bool

@@ -59,7 +59,8 @@ extension MetricsServerTests {
         var view = LiveView(feed: feed, plot: { #"<svg xmlns="http://www.w3.org/2000/svg"><circle r="1"/></svg>"# })
         view.keepAliveInterval = .milliseconds(100)
         let server = MetricsServer(
-            host: "127.0.0.1", port: 0, registry: metrics.registry, health: HealthMonitor(), logger: logger, live: view)
+            host: "127.0.0.1", port: 0, registry: metrics.registry, health: HealthMonitor(), logger: logger, live: view,
+            limits: HTTPLimits())
         return (server, feed)
     }
 

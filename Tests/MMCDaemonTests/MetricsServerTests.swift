@@ -15,9 +15,9 @@ struct RawHTTPResponse: Sendable {
 
 /// Sends `GET path` to 127.0.0.1:`port` on a dedicated thread (the socket calls block) and
 /// reads the response until the server closes the connection.
-func httpGet(port: Int, path: String) async throws -> RawHTTPResponse {
+func httpGet(port: Int, path: String, host: String = "127.0.0.1") async throws -> RawHTTPResponse {
     try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try blockingGet(port: port, path: path) }) }.start()
+        Thread { continuation.resume(with: Result { try blockingGet(port: port, path: path, host: host) }) }.start()
     }
 }
 
@@ -25,13 +25,14 @@ struct HTTPTestError: Error, CustomStringConvertible {
     let description: String
 }
 
-/// A TCP connection to 127.0.0.1:`port` whose receives time out after `timeout`; the caller
-/// closes it.
+/// A TCP connection to 127.0.0.1:`port` whose connect, sends and receives time out after
+/// `timeout`; the caller closes it.
 func loopbackConnection(port: Int, timeout: timeval) throws -> Int32 {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard descriptor >= 0 else { throw HTTPTestError(description: "socket: errno \(errno)") }
     var timeout = timeout
     setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = UInt16(port).bigEndian
@@ -49,10 +50,10 @@ func loopbackConnection(port: Int, timeout: timeval) throws -> Int32 {
     return descriptor
 }
 
-private func blockingGet(port: Int, path: String) throws -> RawHTTPResponse {
+private func blockingGet(port: Int, path: String, host: String) throws -> RawHTTPResponse {
     let descriptor = try loopbackConnection(port: port, timeout: timeval(tv_sec: 10, tv_usec: 0))
     defer { close(descriptor) }
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
     let sent = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     guard sent == request.count else { throw HTTPTestError(description: "send: errno \(errno)") }
     var response: [UInt8] = []

@@ -11,25 +11,6 @@ import ZeroMQ
         ["feed", "--generate", "drift", "--seed", "3", "--endpoint", workspace.inputEndpoint] + arguments
     }
 
-    /// One sample of the daemon's `/metrics` (summed over its labels when `sample` has none),
-    /// once the HTTP endpoint takes connections.
-    private static func metric(_ sample: String, port: Int) async throws -> Double {
-        _ = try await EndToEndWorkspace.eventually { EndToEndWorkspace.acceptsConnections(port: port) }
-        let body = try await httpGet(port: port, path: "/metrics").body
-        return body.split(separator: "\n").filter {
-            !$0.hasPrefix("#") && ($0.hasPrefix(sample + " ") || (!sample.contains("{") && $0.hasPrefix(sample + "{")))
-        }.reduce(0) { $0 + (Double($1.split(separator: " ").last ?? "") ?? .nan) }
-    }
-
-    /// The daemon's resident memory in MiB, from `/proc`.
-    private static func residentMiB(_ process: EndToEndProcess) -> Double? {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kib = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        else { return nil }
-        return kib / 1024
-    }
-
     @Test func curveGuardsEverySocketRefusesAnUnknownKeyAndCountsItUntilSIGHUPAllowsIt() async throws {
         let workspace = try EndToEndWorkspace()
         try workspace.writeConfiguration(EndToEndSettings())
@@ -54,9 +35,9 @@ import ZeroMQ
                 "--curve-key-file", workspace.directory + "/client.key",
             ]))
         #expect(try await EndToEndWorkspace.eventually {
-            try await Self.metric("mmcd_auth_refused_total{reason=\"unknown_key\"}", port: http) >= 1
+            try await EndToEndWorkspace.metric("mmcd_auth_refused_total{reason=\"unknown_key\"}", port: http) >= 1
         }, "no refusal counted; mmcd: \(daemon.standardError)")
-        #expect(try await Self.metric("mmcd_points_received_total", port: http) == 0)
+        #expect(try await EndToEndWorkspace.metric("mmcd_points_received_total", port: http) == 0)
         #expect(daemon.standardError.contains("refused a client"))
 
         // libzmq ends a connection the allow-list refused for good (a protocol error: no
@@ -76,9 +57,9 @@ import ZeroMQ
             ]))
         #expect(allowed.exit == .exited(0), "feed: \(allowed.error)")
         #expect(try await EndToEndWorkspace.eventually {
-            try await Self.metric("mmcd_points_received_total", port: http) == 300
+            try await EndToEndWorkspace.metric("mmcd_points_received_total", port: http) == 300
         })
-        #expect(try await Self.metric("mmcd_auth_accepted_total", port: http) >= 1)
+        #expect(try await EndToEndWorkspace.metric("mmcd_auth_accepted_total", port: http) >= 1)
 
         // Output and control: a CURVE client with a listed key is served, a plain one is not.
         let context = try ZMQContext()
@@ -152,7 +133,7 @@ import ZeroMQ
         #expect(figures.pointsReceived + figures.pointsDropped + figures.pointsRejected == UInt64(sent), "\(figures)")
         #expect(figures.pointsDropped > 0, "not overloaded: \(figures)")
         #expect(figures.reclusterCount >= 2 && updates >= 2, "updates stopped: \(updates), \(figures)")
-        let resident = try #require(Self.residentMiB(daemon))
+        let resident = try #require(EndToEndWorkspace.residentMiB(daemon))
         #expect(resident < 512, "resident \(resident) MiB")
         #expect(try await daemon.terminate() == .exited(0))
     }
@@ -212,9 +193,9 @@ import ZeroMQ
         #expect(feed.exit == .exited(0), "\(feed.error)")
         #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().windowSize == 3_000 })
         // A periodic snapshot written after the last point arrived holds every point.
-        let written = try await Self.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http)
+        let written = try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http)
         #expect(try await EndToEndWorkspace.eventually {
-            try await Self.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http) >= written + 2
+            try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http) >= written + 2
         })
         let version = try await workspace.stats().modelVersion
         daemon.send(SIGKILL)
@@ -264,9 +245,9 @@ import ZeroMQ
         let feed = try await workspace.run("mmc", Self.feed(workspace, ["--socket", "push", "--count", "5000"]))
         #expect(feed.exit == .exited(0), "\(feed.error)")
         #expect(try await EndToEndWorkspace.eventually {
-            try await Self.metric("mmcd_snapshot_writes_total{result=\"error\"}", port: http) >= 2
+            try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"error\"}", port: http) >= 2
         })
-        #expect(try await Self.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http) == 0)
+        #expect(try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http) == 0)
         #expect(daemon.standardError.contains("snapshot"), "\(daemon.standardError)")
         // Still serving: more points come in, re-clusterings go on.
         let more = try await workspace.run(

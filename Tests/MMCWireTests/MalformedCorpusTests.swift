@@ -201,6 +201,13 @@ struct MalformedCorpusTests {
         }
     }
 
+    @Test("a declared point count is capped at the limit, so a header cannot inflate a counter")
+    func declaredCountIsCapped() {
+        let header: [UInt8] = Array("MMCB".utf8) + [1, 1, 0, 0, 2, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]
+        #expect(PointBatch.declaredCount(header, limits: DecodingLimits(maxPointCount: 1_000)) == 1_000)
+        #expect(PointBatch.declaredCount(header) == DecodingLimits.default.maxPointCount)
+    }
+
     @Test("the corpus covers every error code")
     func coverage() {
         let covered = Set(malformedCorpus.map(\.code))

@@ -181,6 +181,28 @@ func rejectedKey<Value>(_ make: () throws -> Value) -> String? {
         #expect(window.slots.map { window.id(slot: $0) } == [4, 5])
     }
 
+    @Test func aPointStampedAheadOfTheClockLimitMovesTheClockOnlyToTheLimit() throws {
+        var window = try SlidingWindow(dimension: 1, horizon: 60, maximumCount: 1_000)
+        var expired: [SlidingWindow.Expiry] = []
+        window.limitClock(to: 100)
+        for id in 0..<10 {
+            #expect(window.append(id: UInt64(id), timestamp: 91 + Double(id), values: [0], expired: &expired) != nil)
+        }
+        // 290 s ahead: kept, but the clock stops at 100, so nothing expires...
+        #expect(window.append(id: 10, timestamp: 390, values: [0], expired: &expired) != nil)
+        #expect(expired.isEmpty && window.count == 11)
+        #expect(window.newestTimestamp == 100)
+        // ...and a good point after it is not too old.
+        #expect(window.append(id: 11, timestamp: 100, values: [0], expired: &expired) != nil)
+        // The clock follows the limit as it moves; a limit below the clock never moves it back.
+        window.limitClock(to: 155)
+        #expect(window.append(id: 12, timestamp: 200, values: [0], expired: &expired) != nil)
+        #expect(window.newestTimestamp == 155 && expired.map(\.id) == [0, 1, 2, 3, 4])
+        window.limitClock(to: 10)
+        #expect(window.append(id: 13, timestamp: 150, values: [0], expired: &expired) != nil)
+        #expect(window.newestTimestamp == 155)
+    }
+
     @Test func fullTimeOnlyWindowExpiresTheOldestToMakeRoom() throws {
         var window = try SlidingWindow(dimension: 1, horizon: 1_000, maximumCount: 150)
         var expired: [SlidingWindow.Expiry] = []
