@@ -42,6 +42,10 @@ let package = Package(
         // Wire protocol: encoding and total decoding of points and cluster updates. No I/O.
         .target(name: "MMCWire"),
 
+        // Development tools: seeded generators of labelled benchmark data (the gradient suite).
+        // Not a product, and no shipped library depends on it; `mmc` and the tests do.
+        .target(name: "MMCDevTools", dependencies: ["MassClustering"]),
+
         // SVG scatter plots of a clustering (and the principal components they may show). No I/O.
         .target(name: "MMCPlot", dependencies: ["MassClustering"]),
 
@@ -75,11 +79,12 @@ let package = Package(
                 // MMCDaemon for the state file format, the daemon's [clustering] settings and the
                 // configuration parser `mmc fuzz` fuzzes.
                 "MassClustering", "MMCWire", "ZeroMQ", "CZlib", "CLinuxSupport", "MMCPlot", "MMCDaemon",
+                "MMCDevTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
-        .testTarget(name: "MassClusteringTests", dependencies: ["MassClustering"]),
+        .testTarget(name: "MassClusteringTests", dependencies: ["MassClustering", "MMCDevTools"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "MMCWireTests", dependencies: ["MMCWire"]),
         .testTarget(name: "MMCPlotTests", dependencies: ["MMCPlot", "MassClustering"]),

@@ -5,13 +5,14 @@ extension DaemonConfiguration.Clustering {
     /// `mmc plot` uses to cluster a saved window the way the daemon would.
     ///
     /// `min_cluster_size = 0` leaves the size to be derived from the window at each
-    /// re-clustering; `gap_factor = 0` turns the gap rule off.
+    /// re-clustering; `gap_factor = 0` and `valley_ratio = 0` turn those rules off.
     /// - Throws: `ParameterError` when the core refuses a value (validated configurations
     ///   never are).
     public func parameters() throws(ParameterError) -> ClusteringParameters {
         try ClusteringParameters(
             method: method, minSamples: minSamples,
             minClusterSize: minClusterSize == 0 ? nil : minClusterSize, graphNeighbours: graphNeighbours,
-            outlierFactor: outlierFactor, gapFactor: gapFactor == 0 ? nil : gapFactor)
+            outlierFactor: outlierFactor, gapFactor: gapFactor == 0 ? nil : gapFactor,
+            valleyRatio: valleyRatio == 0 ? nil : valleyRatio)
     }
 }

@@ -153,9 +153,13 @@ extension DaemonConfiguration {
         /// its own sparse-end spacing, farther ones are noise. Default 3.
         public var outlierFactor = 3.0
         /// `clustering.gap_factor`: a cluster holding a split where one side keeps half its
-        /// points at this many times the split's level is never a seed; 0 = off (HDBSCAN's
-        /// plain excess-of-mass selection). Default 2.
+        /// points at this many times the split's level, and holds together up to there, is
+        /// never a seed; 0 = off (no split is forced). Default 2.
         public var gapFactor = 2.0
+        /// `clustering.valley_ratio`: a split separates clusters only if two sides each keep a
+        /// cluster's worth of points at this many times its density; other splits are undone
+        /// unless they are gaps. 0 = off (every split competes, as in HDBSCAN). Default 2.
+        public var valleyRatio = 2.0
 
         /// The defaults.
         public init() {}

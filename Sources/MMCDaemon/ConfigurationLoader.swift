@@ -371,6 +371,9 @@ struct ConfigurationKey {
                 "clustering.gap_factor", \.clustering.gapFactor, in: [0...0, 1...1_000], unit: "a number",
                 meaning: "0 = off"),
             number(
+                "clustering.valley_ratio", \.clustering.valleyRatio, in: [0...0, 1...1_000], unit: "a number",
+                meaning: "0 = off"),
+            number(
                 "schedule.interval_seconds", \.schedule.intervalSeconds, in: [0...0, 0.1...86_400],
                 meaning: "0 = off", live: true),
             integer(

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The parameters of a re-clustering, validated at init.
 ///
 /// ```swift
@@ -14,6 +22,10 @@ public struct ClusteringParameters: Sendable, Hashable {
     /// the split's level stands beyond what the density estimate's noise produces (about 1.4x
     /// in two dimensions, docs/algorithm.md).
     public static let defaultGapFactor = 2.0
+    /// `valleyRatio` unless told otherwise: the density estimate's noise lifts a fragment of a
+    /// flat region to about twice the density of the link it split off at (1.4x the level in
+    /// two dimensions, 1.24x in three: docs/algorithm.md), so a side must rise beyond that.
+    public static let defaultValleyRatio = 2.0
 
     /// Which rule selects the clusters.
     public let method: ClusteringMethod
@@ -34,11 +46,16 @@ public struct ClusteringParameters: Sendable, Hashable {
     /// percentile of its seed's core distances. Points farther out stay noise.
     public let outlierFactor: Double
     /// When a split is a gap: some side keeps at least half of its points up to this many times
-    /// the split's lambda (``ClusterHierarchy/gaps(factor:)``). A cluster holding a gap is never
-    /// a seed, whatever its stability. At least 1 (1: every split;
-    /// the seeds are the leaves of the hierarchy); `nil`: HDBSCAN's plain excess-of-mass
-    /// selection.
+    /// the split's lambda and does not split below that (``ClusterHierarchy/gapSplits(factor:)``).
+    /// A cluster holding a gap is never a seed, whatever its stability. At least 1; `nil`: no
+    /// split is forced.
     public let gapFactor: Double?
+    /// When a split can separate clusters at all: two of its sides each keep `minClusterSize`
+    /// points at a density this many times the split's, i.e. a lambda `valleyRatio^(1/d)`
+    /// times the split's in `d` dimensions (``ClusterHierarchy/twoSidedSplits(factor:)``).
+    /// Other splits (a density gradient's) are undone unless they are gaps. At least 1;
+    /// `nil` (or 1): every split competes by excess of mass, as in HDBSCAN.
+    public let valleyRatio: Double?
 
     /// Validates and stores the parameters.
     ///
@@ -50,6 +67,7 @@ public struct ClusteringParameters: Sendable, Hashable {
     ///   - allowSingleCluster: default `false`.
     ///   - outlierFactor: greater than 0; default ``defaultOutlierFactor`` (3).
     ///   - gapFactor: at least 1, or `nil`; default ``defaultGapFactor`` (2).
+    ///   - valleyRatio: at least 1, or `nil`; default ``defaultValleyRatio`` (2).
     /// - Throws: ``ParameterError`` naming the first parameter out of range.
     public init(
         method: ClusteringMethod = .mmc,
@@ -58,7 +76,8 @@ public struct ClusteringParameters: Sendable, Hashable {
         graphNeighbours: Int = SpanningForest.defaultGraphNeighbours,
         allowSingleCluster: Bool = false,
         outlierFactor: Double = ClusteringParameters.defaultOutlierFactor,
-        gapFactor: Double? = ClusteringParameters.defaultGapFactor
+        gapFactor: Double? = ClusteringParameters.defaultGapFactor,
+        valleyRatio: Double? = ClusteringParameters.defaultValleyRatio
     ) throws(ParameterError) {
         guard minSamples >= 0 else {
             throw ParameterError(key: "minSamples", value: "\(minSamples)", allowed: ">= 0")
@@ -81,7 +100,11 @@ public struct ClusteringParameters: Sendable, Hashable {
         }
         self.allowSingleCluster = allowSingleCluster
         self.outlierFactor = outlierFactor
+        if let valleyRatio, !(valleyRatio >= 1 && valleyRatio.isFinite) {
+            throw ParameterError(key: "valleyRatio", value: "\(valleyRatio)", allowed: ">= 1")
+        }
         self.gapFactor = gapFactor
+        self.valleyRatio = valleyRatio
     }
 
     /// The default smallest cluster for `pointCount` points: `max(5, pointCount / 100)`, so
@@ -134,8 +157,9 @@ public struct Clustering: Sendable, Equatable {
 /// neighbours; a ``SpanningForest`` keeps the minimum spanning forest of those edges under
 /// mutual reachability; a ``ClusterHierarchy`` condenses its single-linkage dendrogram with the
 /// minimum cluster size (Campello, Moulavi & Sander 2013; McInnes & Healy 2017); the antichain
-/// of largest total stability among the clusters that hold no gap
-/// (``ClusterHierarchy/gaps(factor:)``) gives the cluster *seeds*. DMC labels the seeds'
+/// of largest total stability among the clusters that hold no gap, over the splits that rise on
+/// two sides (``ClusterHierarchy/valleySeeds(gaps:twoSided:allowSingleCluster:)``), gives the
+/// cluster *seeds*. DMC labels the seeds'
 /// points, the extent of largest excess density (HDBSCAN's result). MMC grows every seed along
 /// the forest until it meets another seed or its outlier bound, the extent of largest total
 /// mass (``maximizeMass(labels:forest:outlierFactor:)``). Labels are numbered in order of each
@@ -170,10 +194,12 @@ public func cluster(_ points: PointMatrix, parameters: ClusteringParameters) -> 
     let forest = SpanningForest(
         points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours)
     let hierarchy = ClusterHierarchy(forest: forest, minClusterSize: minClusterSize)
-    let seeds = hierarchy.selectClusters(
-        scores: hierarchy.stabilities(), allowSingleCluster: parameters.allowSingleCluster,
-        mustSplit: parameters.gapFactor.map { hierarchy.gaps(factor: $0) }
-            ?? [Bool](repeating: false, count: hierarchy.clusters.count))
+    let seeds = hierarchy.valleySeeds(
+        gaps: parameters.gapFactor.map { hierarchy.gapSplits(factor: $0) }
+            ?? [Bool](repeating: false, count: hierarchy.clusters.count),
+        twoSided: parameters.valleyRatio.map { hierarchy.twoSidedSplits(factor: pow($0, 1 / Double(max(1, d)))) }
+            ?? [Bool](repeating: true, count: hierarchy.clusters.count),
+        allowSingleCluster: parameters.allowSingleCluster)
 
     // Seeds' subtrees are disjoint ranges of the point order; number them by smallest member.
     let ranked = seeds.map { cluster in

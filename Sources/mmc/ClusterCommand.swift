@@ -58,9 +58,14 @@ struct ClusterCommand: ParsableCommand {
     var outlierFactor = ClusteringParameters.defaultOutlierFactor
 
     @Option(help: ArgumentHelp(
-        "No cluster holding a gap is a seed; at least 1, or 0 for excess of mass alone.",
-        discussion: "A gap is a split where one side keeps half its points at this many times the split's level."))
+        "No cluster holding a gap is a seed; at least 1, or 0 for no forced split.",
+        discussion: "A gap is a split where one side keeps half its points at this many times the split's level and holds together up to there."))
     var gapFactor = ClusteringParameters.defaultGapFactor
+
+    @Option(help: ArgumentHelp(
+        "A split separates clusters only if two sides rise this many times above its density; at least 1, or 0 for every split.",
+        discussion: "Other splits, such as those along a density gradient, are undone unless they are gaps."))
+    var valleyRatio = ClusteringParameters.defaultValleyRatio
 
     @Flag(help: "Whether to print the summary to standard error.")
     var report: Report = .summary
@@ -103,7 +108,8 @@ struct ClusterCommand: ParsableCommand {
             return try ClusteringParameters(
                 method: method, minSamples: minSamples, minClusterSize: minClusterSize,
                 graphNeighbours: graphNeighbours, allowSingleCluster: allowSingleCluster,
-                outlierFactor: outlierFactor, gapFactor: gapFactor == 0 ? nil : gapFactor)
+                outlierFactor: outlierFactor, gapFactor: gapFactor == 0 ? nil : gapFactor,
+                valleyRatio: valleyRatio == 0 ? nil : valleyRatio)
         } catch {
             throw ValidationError("invalid --\(flagName(error.key)) \(error.value): allowed \(error.allowed)")
         }

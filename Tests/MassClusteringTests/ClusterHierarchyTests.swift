@@ -19,6 +19,33 @@ struct ClusterHierarchyTests {
     }()
 
     /// Whether `ancestor` lies strictly above `cluster` in `tree`.
+    /// Small hierarchies of three touching blobs (3 to 14 clusters), for exhaustive searches.
+    static func smallTrees() -> [(seed: Int, tree: ClusterHierarchy)] {
+        (0..<40).compactMap { seed in
+            let points = PipelineFixtures.blobs(
+                centres: [[0.2, 0.2], [0.35, 0.3], [0.7, 0.5]], spreads: [0.05, 0.08, 0.06], sizes: [60, 60, 60],
+                seed: UInt64(seed)).0
+            let tree = ClusterHierarchy(
+                forest: SpanningForest(points: points, minSamples: 3, graphNeighbours: 8), minClusterSize: 8)
+            return (3...14).contains(tree.clusters.count) ? (seed, tree) : nil
+        }
+    }
+
+    /// The antichain of `eligible` clusters of largest total score, by trying every subset.
+    static func bestAntichain(in tree: ClusterHierarchy, scores: [Double], eligible: (Int) -> Bool) -> [Int] {
+        let count = tree.clusters.count
+        var best = (total: -1.0, set: [Int]())
+        for subset in 0..<(1 << count) {
+            let members = (0..<count).filter { subset & (1 << $0) != 0 }
+            guard members.allSatisfy(eligible) else { continue }
+            let nested = members.contains { a in members.contains { b in isAncestor(a, of: b, in: tree) } }
+            guard !nested else { continue }
+            let total = members.reduce(0) { $0 + scores[$1] }
+            if total > best.total { best = (total, members) }
+        }
+        return best.set
+    }
+
     static func isAncestor(_ ancestor: Int, of cluster: Int, in tree: ClusterHierarchy) -> Bool {
         var current = Int(tree.clusters[cluster].parent)
         while current >= 0 && current != ancestor { current = Int(tree.clusters[current].parent) }
@@ -93,8 +120,9 @@ struct ClusterHierarchyTests {
     func antichain() {
         for tree in Self.hierarchies() {
             for allowSingleCluster in [false, true] {
-                let selected = tree.selectClusters(
-                    scores: tree.stabilities(), allowSingleCluster: allowSingleCluster, mustSplit: tree.gaps(factor: 2))
+                let selected = tree.valleySeeds(
+                    gaps: tree.gapSplits(factor: 2), twoSided: tree.twoSidedSplits(factor: 1.4),
+                    allowSingleCluster: allowSingleCluster)
                 #expect(!selected.isEmpty)
                 for cluster in selected {
                     var ancestor = Int(tree.clusters[cluster].parent)
@@ -118,41 +146,102 @@ struct ClusterHierarchyTests {
         }
     }
 
-    @Test("gaps match a direct count over every descendant's split", arguments: [1.0, 1.2, 2, 4])
-    func gapsMatchDirectCount(factor: Double) {
+    @Test("gap and two-sided splits match a direct count", arguments: [1.0, 1.2, 1.5, 2, 4])
+    func splitKindsMatchDirectCount(factor: Double) {
         for tree in Self.hierarchies() {
-            // A split is a gap when some child keeps half its points at `factor` times its birth.
-            let ownGap = tree.clusters.map { cluster in
+            func above(_ child: Int) -> Int {
+                let level = factor * tree.clusters[child].birthLambda
+                return tree.clusters[child].members.filter { tree.exitLambda[$0] >= level }.count
+            }
+            // A gap: some child keeps half its points at `factor` times its birth and does not
+            // split below that level. Two-sided: two children keep a cluster's worth there.
+            let gaps = tree.clusters.map { cluster in
                 cluster.children.contains { child in
                     let level = factor * tree.clusters[child].birthLambda
-                    let above = tree.clusters[child].members.filter { tree.exitLambda[$0] >= level }.count
-                    return 2 * above >= tree.clusters[child].mass
+                    let holds = tree.clusters[child].children.allSatisfy { tree.clusters[$0].birthLambda >= level }
+                    return 2 * above(child) >= tree.clusters[child].mass && holds
                 }
             }
-            let expected = tree.clusters.indices.map { cluster in
-                tree.clusters.indices.contains { split in
-                    ownGap[split] && (split == cluster || Self.isAncestor(cluster, of: split, in: tree))
-                }
-            }
-            #expect(tree.gaps(factor: factor) == expected)
+            let twoSided = tree.clusters.map { $0.children.filter { above($0) >= tree.minClusterSize }.count >= 2 }
+            #expect(tree.gapSplits(factor: factor) == gaps)
+            #expect(tree.twoSidedSplits(factor: factor) == twoSided)
             if factor == 1 {
-                #expect(expected == tree.clusters.map { !$0.children.isEmpty })
+                #expect(twoSided == tree.clusters.map { !$0.children.isEmpty })
             }
         }
+    }
+
+    @Test("keeping every split, valley seeds are excess of mass with gaps")
+    func valleySeedsKeepingEverySplit() {
+        for tree in Self.hierarchies() {
+            let gaps = tree.gapSplits(factor: 1.2)
+            var holdsGap = gaps
+            for cluster in tree.clusters.indices.reversed() where holdsGap[cluster] && !tree.clusters[cluster].isRoot {
+                holdsGap[Int(tree.clusters[cluster].parent)] = true
+            }
+            for allowSingleCluster in [false, true] {
+                let all = [Bool](repeating: true, count: tree.clusters.count)
+                let expected = tree.selectClusters(
+                    scores: tree.stabilities(), allowSingleCluster: allowSingleCluster, mustSplit: holdsGap)
+                #expect(tree.valleySeeds(gaps: gaps, twoSided: all, allowSingleCluster: allowSingleCluster) == expected)
+            }
+        }
+    }
+
+    @Test("valley seeds are the best antichain of the tree with the undone splits removed")
+    func valleySeedsMatchExhaustiveSearch() {
+        var generator = SeededGenerator(seed: 11)
+        var checked = 0
+        for (seed, tree) in Self.smallTrees() {
+            let count = tree.clusters.count
+            // Random flags: about half the splits kept, a few of them gaps.
+            let twoSided = (0..<count).map { _ in generator.nextDouble() < 0.5 }
+            let gaps = (0..<count).map { _ in generator.nextDouble() < 0.2 }
+            // The oracle: a cluster is a node of the reduced tree when it is a root or its
+            // parent's split is kept; a point counts toward its exit cluster's nearest node.
+            func node(_ cluster: Int) -> Bool {
+                let parent = Int(tree.clusters[cluster].parent)
+                return parent < 0 || twoSided[parent] || gaps[parent]
+            }
+            func owner(_ cluster: Int) -> Int {
+                var current = cluster
+                while !node(current) { current = Int(tree.clusters[current].parent) }
+                return current
+            }
+            var scores = [Double](repeating: 0, count: count)
+            for position in 0..<tree.pointCount where tree.exitCluster[position] >= 0 {
+                let kept = owner(Int(tree.exitCluster[position]))
+                scores[kept] += tree.exitLambda[position] - tree.clusters[kept].birthLambda
+            }
+            for cluster in 0..<count where node(cluster) && !tree.clusters[cluster].isRoot {
+                let kept = owner(Int(tree.clusters[cluster].parent))
+                scores[kept] += Double(tree.clusters[cluster].mass)
+                    * (tree.clusters[cluster].birthLambda - tree.clusters[kept].birthLambda)
+            }
+            func holdsGap(_ cluster: Int) -> Bool {
+                (0..<count).contains { gaps[$0] && ($0 == cluster || Self.isAncestor(cluster, of: $0, in: tree)) }
+            }
+            for allowSingleCluster in [false, true] {
+                let rootsEligible = allowSingleCluster || tree.rootCount > 1
+                func eligible(_ cluster: Int) -> Bool {
+                    node(cluster) && !holdsGap(cluster) && (!tree.clusters[cluster].isRoot || rootsEligible)
+                }
+                let best = Self.bestAntichain(in: tree, scores: scores, eligible: eligible)
+                guard !best.isEmpty else { continue }
+                checked += 1
+                let selected = tree.valleySeeds(gaps: gaps, twoSided: twoSided, allowSingleCluster: allowSingleCluster)
+                #expect(selected == best, "seed \(seed), allowSingleCluster \(allowSingleCluster)")
+            }
+        }
+        #expect(checked >= 10)
     }
 
     @Test("gap-constrained selection is the best antichain of eligible clusters")
     func selectionMatchesExhaustiveSearch() {
         var generator = SeededGenerator(seed: 7)
         var checked = 0
-        for seed in 0..<40 {
-            let points = PipelineFixtures.blobs(
-                centres: [[0.2, 0.2], [0.35, 0.3], [0.7, 0.5]], spreads: [0.05, 0.08, 0.06], sizes: [60, 60, 60],
-                seed: UInt64(seed)).0
-            let tree = ClusterHierarchy(
-                forest: SpanningForest(points: points, minSamples: 3, graphNeighbours: 8), minClusterSize: 8)
+        for (seed, tree) in Self.smallTrees() {
             let count = tree.clusters.count
-            guard count >= 3 && count <= 14 else { continue }
             checked += 1
             // Distinct random scores leave one best antichain; a random cluster must split, and
             // with it its ancestors.
@@ -168,18 +257,10 @@ struct ClusterHierarchyTests {
                 func eligible(_ cluster: Int) -> Bool {
                     !mustSplit[cluster] && (!tree.clusters[cluster].isRoot || rootsEligible)
                 }
-                var best = (total: -1.0, set: [Int]())
-                for subset in 0..<(1 << count) {
-                    let members = (0..<count).filter { subset & (1 << $0) != 0 }
-                    guard members.allSatisfy(eligible) else { continue }
-                    let nested = members.contains { a in members.contains { b in Self.isAncestor(a, of: b, in: tree) } }
-                    guard !nested else { continue }
-                    let total = members.reduce(0) { $0 + scores[$1] }
-                    if total > best.total { best = (total, members) }
-                }
+                let best = Self.bestAntichain(in: tree, scores: scores, eligible: eligible)
                 let selected = tree.selectClusters(
                     scores: scores, allowSingleCluster: allowSingleCluster, mustSplit: mustSplit)
-                #expect(selected == best.set, "seed \(seed), allowSingleCluster \(allowSingleCluster)")
+                #expect(selected == best, "seed \(seed), allowSingleCluster \(allowSingleCluster)")
             }
         }
         #expect(checked >= 10)

@@ -1,0 +1,72 @@
+import MassClustering
+@testable import MMCDevTools
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The gradient suite's generators and the floors MMC keeps on it with its defaults
+/// (docs/benchmarks.md, "Gradient suite"): clusters whose density changes along them must not be
+/// cut where only the level changes.
+@Suite("Gradient suite")
+struct GradientSuiteTests {
+    /// ARI of the default MMC labels against the generating structures.
+    static func score(_ data: LabelledPoints, parameters: ClusteringParameters) -> Double {
+        let result = cluster(data.points.minMaxScaled(), parameters: parameters)
+        return PipelineFixtures.adjustedRandIndex(data.labels, result.labels)
+    }
+
+    @Test("every case is a function of its seed, labelled 1...count")
+    func generatorsAreSeeded() throws {
+        for gradientCase in GradientCase.all {
+            let first = gradientCase.generate(seed: 5)
+            #expect(first == gradientCase.generate(seed: 5))
+            #expect(first != gradientCase.generate(seed: 6))
+            #expect(first.points.dimension == 2)
+            #expect(first.points.count == first.labels.count)
+            let structures = gradientCase.family == .ring ? 2 : gradientCase.count
+            #expect(Set(first.labels) == Set((1...structures).map { Int32($0) }), "\(gradientCase.name)")
+            #expect(first.points.values.allSatisfy { $0 > -0.1 && $0 < 1.1 }, "\(gradientCase.name)")
+        }
+    }
+
+    @Test("von Mises angles have the mean resultant length I1(k)/I0(k)")
+    func vonMises() {
+        var generator = SeededGenerator(seed: 3)
+        var cosines = 0.0, sines = 0.0
+        let count = 20_000
+        for _ in 0..<count {
+            let angle = generator.nextVonMises(concentration: 1.5)
+            cosines += cos(angle)
+            sines += sin(angle)
+        }
+        // I1(1.5) / I0(1.5) = 0.98167 / 1.64672; the standard error here is below 0.005.
+        #expect(abs(cosines / Double(count) - 0.59614) < 0.02)
+        #expect(abs(sines / Double(count)) < 0.02)
+    }
+
+    @Test(
+        "MMC keeps its floor on each family of the gradient suite",
+        arguments: [
+            ("paths-4-u2-wide", 0.85), ("ring-vonmises", 0.85), ("tapered-3", 0.95), ("spiral-3-u2", 0.5),
+        ])
+    func familyFloor(name: String, floor: Double) throws {
+        let gradientCase = try #require(GradientCase.named(name))
+        for seed in UInt64(1)...2 {
+            let ari = Self.score(gradientCase.generate(seed: seed), parameters: try ClusteringParameters())
+            #expect(ari >= floor, "\(name) seed \(seed): ARI \(ari) below \(floor)")
+        }
+    }
+
+    @Test("undoing one-sided splits keeps a spiral whose density falls along the arm in few pieces")
+    func valleysOnSpirals() throws {
+        let data = try #require(GradientCase.named("spiral-2-u2")).generate(seed: 2)
+        let valleys = Self.score(data, parameters: try ClusteringParameters())
+        let everySplit = Self.score(data, parameters: try ClusteringParameters(valleyRatio: nil))
+        #expect(valleys >= 0.6)
+        #expect(everySplit < 0.3)
+    }
+}
