@@ -468,7 +468,7 @@ def _decode_points_json(obj: dict, expected_dimension: Optional[int], limits: De
                 raise WireError("dimension_mismatch", f'{what}: field "v": expected {dimension} values, got {len(vector)}')
             id_list.append(_uint(row["id"], f'{what}: field "id"'))
             time_list.append(_float(row["t"], f'{what}: field "t"'))
-            flat.extend(vector)
+            flat.extend(_checked_list(vector, f'{what}: field "v"', limits.max_dimension, (int, float), "numbers"))
         if dimension is not None and dimension > limits.max_dimension:
             raise WireError("limit_exceeded", f"dimension {dimension} exceeds the limit of {limits.max_dimension}")
         ids = np.array(id_list, dtype=np.uint64)
