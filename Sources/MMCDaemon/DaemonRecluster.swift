@@ -64,9 +64,11 @@ struct DaemonClassifier: Sendable {
     /// - Parameter forest: the live forest counting `window`, whose cached chain ends spare
     ///   most descents, or `nil` to descend the votes' trees.
     /// - Complexity: O(n * t) for the n window points with `forest`, O(n * t * h) without.
-    func inheritedIDs(of window: SlidingWindow, countedBy forest: MassForest?) -> [UInt64?]? {
+    func inheritedIDs(
+        of window: SlidingWindow, countedBy forest: MassForest?, minimumConfidence: Double
+    ) -> [UInt64?]? {
         guard let votes, votes.dimension == window.dimension, !window.isEmpty else { return nil }
-        return votes.provisionalLabels(of: window, countedBy: forest).map { label in
+        return votes.provisionalLabels(of: window, countedBy: forest, minimumConfidence: minimumConfidence).map { label in
             label >= 0 && Int(label) < stableIDs.count ? stableIDs[Int(label)] : nil
         }
     }
@@ -143,7 +145,9 @@ struct ReclusterJob: Sendable {
         var tracker = tracker
         let tracked = tracker.update(
             pointIDs: unique.map { snapshot.ids[$0] }, labels: unique.map { labels[$0] },
-            inherited: previous?.inheritedIDs(of: model.window, countedBy: model.forest).map { inherited in unique.map { inherited[$0] } },
+            inherited: previous?.inheritedIDs(
+                of: model.window, countedBy: model.forest, minimumConfidence: tracker.configuration.voteConfidence
+            ).map { inherited in unique.map { inherited[$0] } },
             minimumMass: parameters.minClusterSize(forPointCount: count))
         let stableIDs = tracked.stableIDs
 

@@ -29,7 +29,8 @@ struct DaemonPersistedState: Sendable {
     func snapshot(createdAt: Double) -> DaemonStateSnapshot {
         let points = window.snapshot()
         let tracked = tracker.carriedState(
-            to: points.ids, inherited: classifier?.inheritedIDs(of: window, countedBy: nil))
+            to: points.ids, inherited: classifier?.inheritedIDs(
+                of: window, countedBy: nil, minimumConfidence: tracker.configuration.voteConfidence))
         return DaemonStateSnapshot(
             createdAt: createdAt, modelVersion: modelVersion, dimension: points.dimension, windowIDs: points.ids,
             windowTimestamps: points.timestamps, windowValues: points.values,

@@ -277,8 +277,8 @@ public struct ClusterTracker: Sendable {
 extension ClusterTracker {
     /// How the tracker matches clusters and reports events.
     public struct Configuration: Sendable, Hashable {
-        /// The defaults: ``jaccardFloor`` 0.2, ``shareThreshold`` 0.25.
-        public static let `default` = Configuration(uncheckedJaccardFloor: 0.2, shareThreshold: 0.25)
+        /// The defaults: ``jaccardFloor`` 0.2, ``shareThreshold`` 0.25, ``voteConfidence`` 0.5.
+        public static let `default` = Configuration(uncheckedJaccardFloor: 0.2, shareThreshold: 0.25, voteConfidence: 0.5)
 
         /// The smallest Jaccard index (over points with evidence) at which a new cluster may inherit a
         /// previous cluster's id. Default 0.2, allowed range (0, 1]. A floor f also bounds the
@@ -288,23 +288,33 @@ extension ClusterTracker {
         /// for merge and split events to count it. Default 0.25 (a cluster split four ways in
         /// equal parts is still a split), allowed range (0, 0.5] so that both events can occur.
         public let shareThreshold: Double
+        /// The confidence a leaf vote needs to be a point's inherited id (see
+        /// ``LeafVotes/provisionalLabels(of:countedBy:minimumConfidence:)``); below it the point's
+        /// evidence is noise. Default 0.5: the previous cluster must hold the point's regions in
+        /// a majority of the forest's weight, not merely win among the few trees whose leaves there
+        /// held any mass (a cluster born in empty space). Allowed range [0, 1].
+        public let voteConfidence: Double
 
         /// Creates a validated configuration.
         ///
         /// - Throws: ``ParameterError`` naming the key, its value and the allowed range.
-        public init(jaccardFloor: Double, shareThreshold: Double) throws(ParameterError) {
+        public init(jaccardFloor: Double, shareThreshold: Double, voteConfidence: Double = 0.5) throws(ParameterError) {
             guard jaccardFloor > 0, jaccardFloor <= 1 else {
                 throw ParameterError(key: "jaccardFloor", value: "\(jaccardFloor)", allowed: "(0, 1]")
             }
             guard shareThreshold > 0, shareThreshold <= 0.5 else {
                 throw ParameterError(key: "shareThreshold", value: "\(shareThreshold)", allowed: "(0, 0.5]")
             }
-            self.init(uncheckedJaccardFloor: jaccardFloor, shareThreshold: shareThreshold)
+            guard voteConfidence >= 0, voteConfidence <= 1 else {
+                throw ParameterError(key: "voteConfidence", value: "\(voteConfidence)", allowed: "[0, 1]")
+            }
+            self.init(uncheckedJaccardFloor: jaccardFloor, shareThreshold: shareThreshold, voteConfidence: voteConfidence)
         }
 
-        private init(uncheckedJaccardFloor jaccardFloor: Double, shareThreshold: Double) {
+        private init(uncheckedJaccardFloor jaccardFloor: Double, shareThreshold: Double, voteConfidence: Double) {
             self.jaccardFloor = jaccardFloor
             self.shareThreshold = shareThreshold
+            self.voteConfidence = voteConfidence
         }
     }
 

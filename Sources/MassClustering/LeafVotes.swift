@@ -194,8 +194,11 @@ public struct LeafVotes: Sendable {
     ///   - forest: the forest counting `window` (the live forest of the model the votes were
     ///     built from, moved on since), whose cached chain ends spare most descents; `nil`, or a
     ///     slot it does not count, descends the votes' trees.
+    ///   - minimumConfidence: a label whose confidence is below this is noise (-1).
     /// - Complexity: O(n * t), plus O(h) per point and tree regrown since the votes were built.
-    public func provisionalLabels(of window: SlidingWindow, countedBy forest: MassForest?) -> [Int32] {
+    public func provisionalLabels(
+        of window: SlidingWindow, countedBy forest: MassForest?, minimumConfidence: Double = 0
+    ) -> [Int32] {
         precondition(window.dimension == dimension, "a window of another dimension")
         let live = forest.flatMap { $0.treeCount == treeCount ? $0 : nil }
         var labels: [Int32] = []
@@ -211,7 +214,7 @@ public struct LeafVotes: Sendable {
                         } else {
                             tables.label(of: point)
                         }
-                    labels.append(vote.label)
+                    labels.append(vote.confidence >= minimumConfidence ? vote.label : -1)
                 }
             }
         }

@@ -97,7 +97,9 @@ struct TrackedReplay {
             let matrix = PointMatrix(count: snapshot.count, dimension: 2, values: snapshot.values).minMaxScaled()
             let clustering = cluster(matrix, parameters: parameters)
             let inherited = previous.map { previous in
-                previous.votes.provisionalLabels(of: model.window, countedBy: model.forest).map {
+                previous.votes.provisionalLabels(
+                    of: model.window, countedBy: model.forest, minimumConfidence: tracker.configuration.voteConfidence
+                ).map {
                     $0 >= 0 ? previous.stableIDs[Int($0)] : nil
                 }
             }
