@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 swift build --build-tests
 swift test --skip-build
+# Coverage-guided fuzzing, a short budget per target (a release build of its own, .build-fuzz).
+scripts/fuzz.sh --seconds 5
