@@ -100,6 +100,13 @@ let package = Package(
     ]
 )
 
+// libFuzzer harness (Fuzz/), only when scripts/fuzz.sh builds it with -sanitize=fuzzer: it calls
+// libFuzzer's driver, which an ordinary build does not link.
+if Context.environment["MMCD_FUZZ_BUILD"] != nil {
+    package.targets.append(
+        .executableTarget(name: "mmcd-fuzz", dependencies: ["MMCWire", "MMCDaemon"], path: "Fuzz", exclude: ["corpus"]))
+}
+
 for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))

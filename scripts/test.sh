@@ -6,3 +6,5 @@ scripts/deps.sh
 swift build --build-tests
 swift test --skip-build
 clients/python/run-tests.sh
+# Coverage-guided fuzzing, a short budget per target (a release build of its own, .build-fuzz).
+scripts/fuzz.sh --seconds 5
