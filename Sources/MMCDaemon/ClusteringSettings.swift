@@ -14,4 +14,11 @@ extension DaemonConfiguration.Clustering {
             minClusterSize: minClusterSize == 0 ? nil : minClusterSize, graphNeighbours: graphNeighbours,
             outlierFactor: outlierFactor, gapFactor: gapFactor == 0 ? nil : gapFactor)
     }
+
+    /// The feature scaling for these settings, as the daemon re-clusters with it.
+    /// - Throws: `ParameterError` when a fixed range is refused (validated configurations
+    ///   never are).
+    public func featureScaling() throws(ParameterError) -> FeatureScaling {
+        try FeatureScaling(rule: scaling, ranges: scalingRanges)
+    }
 }

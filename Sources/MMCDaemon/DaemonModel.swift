@@ -84,6 +84,7 @@ actor DaemonModel {
     }
 
     private let clustering: ClusteringParameters
+    private let scaling: FeatureScaling
     private let refreshPerRecluster: Int
     private let publisher: DaemonPublisher
     private let context: DaemonContext
@@ -109,12 +110,13 @@ actor DaemonModel {
     /// provisional labels work again soon after a restart.
     init(
         stream: StreamModel, tracker: ClusterTracker, modelVersion: UInt64, configuration: DaemonConfiguration,
-        clustering: ClusteringParameters, publisher: DaemonPublisher, context: DaemonContext
+        clustering: ClusteringParameters, scaling: FeatureScaling, publisher: DaemonPublisher, context: DaemonContext
     ) {
         self.stream = stream
         self.tracker = tracker
         self.modelVersion = modelVersion
         self.clustering = clustering
+        self.scaling = scaling
         refreshPerRecluster = configuration.forest.refreshPerRecluster
         settings = Settings(configuration)
         self.publisher = publisher
@@ -222,7 +224,7 @@ actor DaemonModel {
         let publishFull =
             latest == nil || settings.assignments == .full || updatesSinceFull + 1 >= settings.fullEvery
         let job = ReclusterJob(
-            model: stream, tracker: tracker, parameters: clustering, modelVersion: modelVersion + 1,
+            model: stream, tracker: tracker, parameters: clustering, scaling: scaling, modelVersion: modelVersion + 1,
             time: Date().timeIntervalSince1970,
             diffBase: publishFull ? nil : latest.map { ($0.fullUpdate.modelVersion, $0.assignments) })
         pointsSinceStart = 0
