@@ -15,4 +15,11 @@ extension DaemonConfiguration.Clustering {
             outlierFactor: outlierFactor, gapFactor: gapFactor == 0 ? nil : gapFactor,
             valleyRatio: valleyRatio == 0 ? nil : valleyRatio)
     }
+
+    /// The feature scaling for these settings, as the daemon re-clusters with it.
+    /// - Throws: `ParameterError` when a fixed range is refused (validated configurations
+    ///   never are).
+    public func featureScaling() throws(ParameterError) -> FeatureScaling {
+        try FeatureScaling(rule: scaling, ranges: scalingRanges)
+    }
 }

@@ -160,6 +160,14 @@ extension DaemonConfiguration {
         /// cluster's worth of points at this many times its density; other splits are undone
         /// unless they are gaps. 0 = off (every split competes, as in HDBSCAN). Default 2.
         public var valleyRatio = 2.0
+        /// `clustering.scaling`: how each feature is put on one scale before the neighbour
+        /// search: `robust` (the body of the window to [0, 1], far readings kept far away),
+        /// `window` (the window's bounding box to [0, 1]), `none`, or `fixed` (the ranges of
+        /// `scaling_ranges`). Default `robust`.
+        public var scaling = FeatureScaling.Rule.robust
+        /// `clustering.scaling_ranges`: with `scaling = "fixed"`, one `[lower, upper]` per
+        /// feature, `input.dimension` of them; otherwise empty. Default `[]`.
+        public var scalingRanges: [[Double]] = []
 
         /// The defaults.
         public init() {}
@@ -506,6 +514,18 @@ extension DaemonConfiguration {
             fail(
                 ["forest.sample_size", "window.size", "window.max_points"], "\(forest.sampleSize)",
                 "must not exceed the window capacity (\(window.capacity))")
+        }
+        if clustering.scaling == .fixed && clustering.scalingRanges.count != input.dimension {
+            fail(
+                ["clustering.scaling_ranges", "clustering.scaling", "input.dimension"],
+                ConfigurationKey.rangesLiteral(clustering.scalingRanges),
+                "must hold input.dimension = \(input.dimension) ranges when clustering.scaling = \"fixed\"")
+        }
+        if clustering.scaling != .fixed && !clustering.scalingRanges.isEmpty {
+            fail(
+                ["clustering.scaling_ranges", "clustering.scaling"],
+                ConfigurationKey.rangesLiteral(clustering.scalingRanges),
+                "must be [] unless clustering.scaling = \"fixed\" (it is \"\(clustering.scaling.rawValue)\")")
         }
         if forest.refreshPerRecluster > forest.trees {
             fail(

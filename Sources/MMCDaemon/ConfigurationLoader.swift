@@ -315,7 +315,7 @@ struct StringRule: Sendable {
 /// keys, in documentation order; the defaults are the initial values in ``DaemonConfiguration``.
 struct ConfigurationKey {
     /// The TOML shape a key takes, which decides how a command-line value is read.
-    enum Kind { case integer, number, boolean, string, stringList }
+    enum Kind { case integer, number, boolean, string, stringList, rangeList }
 
     let path: String
     let kind: Kind
@@ -370,6 +370,8 @@ struct ConfigurationKey {
             number(
                 "clustering.gap_factor", \.clustering.gapFactor, in: [0...0, 1...1_000], unit: "a number",
                 meaning: "0 = off"),
+            choice("clustering.scaling", \.clustering.scaling),
+            ranges("clustering.scaling_ranges", \.clustering.scalingRanges, count: 0...1_024),
             number(
                 "clustering.valley_ratio", \.clustering.valleyRatio, in: [0...0, 1...1_000], unit: "a number",
                 meaning: "0 = off"),
@@ -538,5 +540,46 @@ struct ConfigurationKey {
                 }
             },
             literal: TOMLLiteral.list)
+    }
+
+    /// A list of `[lower, upper]` number pairs; besides the count check, every pair is checked
+    /// and reported by index (`clustering.scaling_ranges[1]`).
+    private static func ranges(
+        _ path: String, _ keyPath: WritableKeyPath<DaemonConfiguration, [[Double]]>, count: ClosedRange<Int>
+    ) -> ConfigurationKey {
+        key(
+            path, keyPath, kind: .rangeList, live: false,
+            allowed: "a list of at most \(count.upperBound) [lower, upper] pairs of numbers",
+            parse: {
+                guard case .list(let items) = $0 else { return nil }
+                var pairs: [[Double]] = []
+                for item in items {
+                    guard case .list(let bounds) = item else { return nil }
+                    var pair: [Double] = []
+                    for bound in bounds {
+                        switch bound {
+                        case .integer(let integer): pair.append(Double(integer))
+                        case .number(let number): pair.append(number)
+                        default: return nil
+                        }
+                    }
+                    pairs.append(pair)
+                }
+                return pairs
+            },
+            accepts: { count.contains($0.count) },
+            partIssues: { pairs in
+                pairs.enumerated().filter { !($0.element.count == 2 && $0.element.allSatisfy(\.isFinite) && $0.element[0] < $0.element[1]) }.map {
+                    ConfigurationIssue(
+                        key: "\(path)[\($0.offset)]", value: rangesLiteral([$0.element]).dropFirst().dropLast().description,
+                        problem: "must be [lower, upper] with finite lower < upper")
+                }
+            },
+            literal: rangesLiteral)
+    }
+
+    /// `[[0, 100], [-40, 85.5]]`.
+    static func rangesLiteral(_ ranges: [[Double]]) -> String {
+        "[" + ranges.map { "[" + $0.map(TOMLLiteral.bound).joined(separator: ", ") + "]" }.joined(separator: ", ") + "]"
     }
 }

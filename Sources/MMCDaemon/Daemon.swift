@@ -119,8 +119,10 @@ public final class Daemon: Sendable {
             live: LiveFeed(counters: counters, clients: metrics.liveClients))
         let empty = try Self.emptyModel(configuration)
         let clustering: ClusteringParameters
+        let scaling: FeatureScaling
         do {
             clustering = try configuration.clustering.parameters()
+            scaling = try configuration.clustering.featureScaling()
         } catch {
             throw DaemonError("the clusterer refuses the [clustering] settings: \(error)")
         }
@@ -146,7 +148,7 @@ public final class Daemon: Sendable {
             let model = DaemonModel(
                 stream: restored?.model ?? empty, tracker: restored?.tracker ?? ClusterTracker(),
                 modelVersion: restored?.modelVersion ?? 0, configuration: configuration, clustering: clustering,
-                publisher: publisher, context: context)
+                scaling: scaling, publisher: publisher, context: context)
             let limits = configuration.input.decodingLimits
             var control: (loop: ZMQReceiveLoop, bound: String)?
             if !configuration.control.endpoint.isEmpty {

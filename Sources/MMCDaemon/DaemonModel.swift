@@ -84,6 +84,7 @@ actor DaemonModel {
     }
 
     private let clustering: ClusteringParameters
+    private let scaling: FeatureScaling
     private let refreshPerRecluster: Int
     /// Whether timestamps are wall-clock times (`input.max_future_seconds` > 0): then the
     /// window's clock never runs ahead of the daemon's.
@@ -112,12 +113,13 @@ actor DaemonModel {
     /// provisional labels work again soon after a restart.
     init(
         stream: StreamModel, tracker: ClusterTracker, modelVersion: UInt64, configuration: DaemonConfiguration,
-        clustering: ClusteringParameters, publisher: DaemonPublisher, context: DaemonContext
+        clustering: ClusteringParameters, scaling: FeatureScaling, publisher: DaemonPublisher, context: DaemonContext
     ) {
         self.stream = stream
         self.tracker = tracker
         self.modelVersion = modelVersion
         self.clustering = clustering
+        self.scaling = scaling
         refreshPerRecluster = configuration.forest.refreshPerRecluster
         limitsWindowClock = configuration.input.maxFutureSeconds > 0
         settings = Settings(configuration)
@@ -230,7 +232,7 @@ actor DaemonModel {
             latest == nil || settings.assignments == .full || updatesSinceFull + 1 >= settings.fullEvery
         let job = ReclusterJob(
             model: stream, tracker: tracker, previous: latest?.classifier, parameters: clustering,
-            modelVersion: modelVersion + 1,
+            scaling: scaling, modelVersion: modelVersion + 1,
             time: Date().timeIntervalSince1970,
             diffBase: publishFull ? nil : latest.map { ($0.fullUpdate.modelVersion, $0.assignments) })
         pointsSinceStart = 0

@@ -82,12 +82,12 @@ struct DaemonClassifier: Sendable {
 /// One re-clustering: everything it reads, copied from the model owner when it starts, so it can
 /// run on its own thread while the owner keeps inserting points.
 ///
-/// ``run()`` scales the window snapshot to [0, 1] by its bounding box, clusters it, matches the
-/// clusters to the previous ones (stable ids, events: the previous clustering's leaf votes
-/// label the window's points, see ``ClusterTracker``), builds the leaf votes for provisional
-/// labels, summarises the clusters in the points' original units, and encodes the update to
-/// publish (a diff, unless the full update is no larger) and the full update that late joiners
-/// and `snapshot` requests get.
+/// ``run()`` puts the window snapshot's features on one scale (``FeatureScaling``, robust by
+/// default), clusters it, matches the clusters to the previous ones (stable ids, events: the
+/// previous clustering's leaf votes label the window's points, see ``ClusterTracker``), builds
+/// the leaf votes for provisional labels, summarises the clusters in the points' original units,
+/// and encodes the update to publish (a diff, unless the full update is no larger) and the full
+/// update that late joiners and `snapshot` requests get.
 struct ReclusterJob: Sendable {
     /// The model as it was when the re-clustering started (a copy-on-write value). The leaf
     /// votes read its forest's cached chain ends, which the owner's inserts meanwhile copy one
@@ -102,6 +102,8 @@ struct ReclusterJob: Sendable {
     let previous: DaemonClassifier?
     /// The clusterer's parameters.
     let parameters: ClusteringParameters
+    /// How the features are scaled before clustering; the summaries stay in original units.
+    var scaling = FeatureScaling.robust
     /// The version the new clustering gets.
     let modelVersion: UInt64
     /// When the re-clustering started, seconds since the Unix epoch.
@@ -119,8 +121,8 @@ struct ReclusterJob: Sendable {
         let snapshot = model.snapshot()
         let count = snapshot.count
         let dimension = snapshot.dimension
-        let matrix = PointMatrix(count: count, dimension: dimension, values: snapshot.values).minMaxScaled()
-        let clustering = cluster(matrix, parameters: parameters)
+        let scaled = scaling.scaledMarkingFar(PointMatrix(count: count, dimension: dimension, values: snapshot.values))
+        let clustering = cluster(scaled.points, parameters: parameters, far: scaled.far)
 
         // The tracker needs each point id once. Producers may reuse ids, so the newest point
         // of an id stands for it; clusters left without such a point become noise.

@@ -109,13 +109,19 @@ public struct ClusteringParameters: Sendable, Hashable {
 
     /// The default smallest cluster for `pointCount` points: `max(5, pointCount / 100)`, so
     /// that a cluster holds at least 1% of the points (and at least 5) at any window size.
-    public static func derivedMinClusterSize(pointCount: Int) -> Int {
-        max(5, pointCount / 100)
+    ///
+    /// Counted in units of `replayFactor` readings (``SpanningForest/replayFactor``):
+    /// `replayFactor * max(5, pointCount / (100 * replayFactor))`, so that a window whose every
+    /// reading arrived `r` times asks exactly `r` times the size of the readings once.
+    public static func derivedMinClusterSize(pointCount: Int, replayFactor: Int = 1) -> Int {
+        let size = replayFactor * max(5, pointCount / (100 * replayFactor))
+        // Units of several readings can ask for more than the window holds; no cluster needs more.
+        return replayFactor > 1 ? min(size, pointCount) : size
     }
 
     /// The smallest cluster used for `pointCount` points: the set value, or the derived one.
-    public func minClusterSize(forPointCount pointCount: Int) -> Int {
-        minClusterSize ?? Self.derivedMinClusterSize(pointCount: pointCount)
+    public func minClusterSize(forPointCount pointCount: Int, replayFactor: Int = 1) -> Int {
+        minClusterSize ?? Self.derivedMinClusterSize(pointCount: pointCount, replayFactor: replayFactor)
     }
 }
 
@@ -165,7 +171,7 @@ public struct Clustering: Sendable, Equatable {
 /// mass (``maximizeMass(labels:forest:outlierFactor:)``). Labels are numbered in order of each
 /// cluster's smallest point index, so they do not depend on tree internals.
 ///
-/// The points are used as given: scale them (``PointMatrix/minMaxScaled()``) when features have
+/// The points are used as given: scale them (``FeatureScaling/scaled(_:)``) when features have
 /// different units. The result is deterministic. Reordering the rows gives the same partition
 /// (the hierarchy takes equal weights together, see ``ClusterHierarchy``) unless distances tie
 /// at some point's k-th neighbour (duplicate points, grid data): neighbour lists break such
@@ -177,22 +183,28 @@ public struct Clustering: Sendable, Equatable {
 /// one component that never splits: all noise, or one cluster with `allowSingleCluster`.
 ///
 /// ```swift
-/// let points = PointMatrix(rows: rows).minMaxScaled()
+/// let points = FeatureScaling.robust.scaled(PointMatrix(rows: rows))
 /// let result = cluster(points, parameters: try ClusteringParameters(method: .mmc))
 /// result.labels   // [0, 0, 1, -1, ...]
 /// result.clusters // centroid, bounding box and mass per label
 /// ```
 ///
+/// `far` flags the readings that lie far outside the window's body (``FeatureScaling/scaledMarkingFar(_:)``):
+/// such a reading keeps a label only in a cluster made mostly of far readings (several spikes at
+/// one place). A component of the neighbour graph is a root of the hierarchy, born at lambda 0,
+/// so a spike that hangs off it would otherwise be its member, however far.
+///
 /// - Complexity: O(n log n * k * d) for the neighbour search (O(n² d) above
 ///   ``KDTree/maximumSplitDimension`` features) plus O(n k log(n k)) for the forest, with
 ///   `k = max(minSamples, graphNeighbours)`. Memory: O(n k) transient (24 bytes per candidate
 ///   edge, 12 per neighbour entry), O(n d) for the tree's copy of the points.
-public func cluster(_ points: PointMatrix, parameters: ClusteringParameters) -> Clustering {
+public func cluster(_ points: PointMatrix, parameters: ClusteringParameters, far: [Bool] = []) -> Clustering {
+    precondition(far.isEmpty || far.count == points.count, "cluster: one far flag per point")
     let n = points.count
     let d = points.dimension
-    let minClusterSize = parameters.minClusterSize(forPointCount: n)
     let forest = SpanningForest(
         points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours)
+    let minClusterSize = parameters.minClusterSize(forPointCount: n, replayFactor: forest.replayFactor)
     let hierarchy = ClusterHierarchy(forest: forest, minClusterSize: minClusterSize)
     let seeds = hierarchy.valleySeeds(
         gaps: parameters.gapFactor.map { hierarchy.gapSplits(factor: $0) }
@@ -213,6 +225,9 @@ public func cluster(_ points: PointMatrix, parameters: ClusteringParameters) -> 
     }
     if parameters.method == .mmc {
         maximizeMass(labels: &labels, forest: forest, outlierFactor: parameters.outlierFactor)
+    }
+    if !far.isEmpty {
+        detachFarReadings(labels: &labels, far: far, clusterCount: ranked.count)
     }
 
     var mass = [Int](repeating: 0, count: ranked.count)
@@ -238,4 +253,16 @@ public func cluster(_ points: PointMatrix, parameters: ClusteringParameters) -> 
             birthLambda: seed.birthLambda, peakLambda: seed.peakLambda)
     }
     return Clustering(labels: labels, clusters: summaries, minClusterSize: minClusterSize)
+}
+
+/// Labels far readings noise unless they are most of their cluster's readings.
+private func detachFarReadings(labels: inout [Int32], far: [Bool], clusterCount: Int) {
+    var farCount = [Int](repeating: 0, count: clusterCount), count = farCount
+    for (point, label) in labels.enumerated() where label >= 0 {
+        count[Int(label)] += 1
+        if far[point] { farCount[Int(label)] += 1 }
+    }
+    for point in labels.indices where far[point] && labels[point] >= 0 {
+        if 2 * farCount[Int(labels[point])] <= count[Int(labels[point])] { labels[point] = -1 }
+    }
 }

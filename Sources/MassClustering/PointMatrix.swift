@@ -68,14 +68,26 @@ public struct PointMatrix: Sendable, Equatable {
                 upper[column] = max(upper[column], value)
             }
         }
-        // Multiplying by a precomputed reciprocal keeps the loop free of divisions; 0 zeroes a
-        // constant feature.
         let scale = (0..<dimension).map { upper[$0] > lower[$0] ? 1 / (upper[$0] - lower[$0]) : 0 }
+        return rescaled(lower: lower, scale: scale, bounds: 0...1)
+    }
+
+    /// Every value `v` of feature `c` mapped to `(v - lower[c]) * scale[c]`, kept within
+    /// `bounds`.
+    ///
+    /// Multiplying by a precomputed reciprocal keeps the loop free of divisions; a scale of 0
+    /// zeroes a constant feature. The default bounds keep a reading far outside the scale
+    /// (up to 1e100 times it) far away, yet its squared distances finite.
+    ///
+    /// - Complexity: O(`count` * `dimension`).
+    func rescaled(lower: [Double], scale: [Double], bounds: ClosedRange<Double> = -1e100...1e100) -> PointMatrix {
         var scaled = values
         for row in 0..<count {
             for column in 0..<dimension {
                 let index = row * dimension + column
-                scaled[index] = min(1, (values[index] - lower[column]) * scale[column])
+                let value = (values[index] - lower[column]) * scale[column]
+                // An overflow to infinity times a zero scale is the only way to NaN.
+                scaled[index] = value.isNaN ? 0 : min(max(value, bounds.lowerBound), bounds.upperBound)
             }
         }
         return PointMatrix(count: count, dimension: dimension, values: scaled)

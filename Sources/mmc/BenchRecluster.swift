@@ -1,7 +1,7 @@
 import MassClustering
 
 /// Section `recluster`: how long ``cluster(_:parameters:)`` takes on a window of points, with
-/// each method at its default parameters, as the daemon runs it (features scaled to [0, 1]).
+/// each method at its default parameters, as the daemon runs it (features on the robust scale).
 enum ReclusterBench {
     /// The timings of one method on one set of points.
     struct Result: Encodable {
@@ -23,11 +23,11 @@ enum ReclusterBench {
         let noise: Int
     }
 
-    /// Scales `points` to [0, 1] once, then clusters them `runs` times with each method.
+    /// Scales `points` once (``FeatureScaling/robust``), then clusters them `runs` times with each method.
     ///
     /// - Throws: ``ParameterError`` if the default parameters were invalid (they are not).
     static func run(points: BenchPoints, runs: Int) throws(ParameterError) -> [Result] {
-        let scaled = points.matrix.minMaxScaled()
+        let scaled = FeatureScaling.robust.scaled(points.matrix)
         var results: [Result] = []
         for method in ClusteringMethod.allCases {
             let parameters = try ClusteringParameters(method: method)

@@ -18,9 +18,12 @@ struct ClusterCommand: ParsableCommand {
             names; blank lines and lines starting with # are skipped. Files are decompressed \
             when gzipped; - reads standard input (plain or gzipped).
 
-            Every feature is scaled linearly to [0, 1] (minimum to 0, maximum to 1, a constant \
-            feature to 0) before clustering, so features in different units weigh alike; \
-            --no-scale clusters the values as they are.
+            Every feature is scaled linearly before clustering, so features in different units \
+            weigh alike. --scaling robust (the default) maps the body of each feature to [0, 1] \
+            (the readings within 3 widths of its central 90%) and leaves readings far outside \
+            it far away, so a few spikes cannot squeeze the rest; window maps the minimum to 0 \
+            and the maximum to 1 (a constant feature to 0); none clusters the values as they \
+            are; fixed maps the ranges of --scaling-ranges to [0, 1].
 
             The labels go to standard output, or with --output to a file that is replaced only \
             when everything succeeded: one integer per line in input order, -1 for noise, \
@@ -36,8 +39,13 @@ struct ClusterCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write the labels to this file instead of standard output.")
     var output: String?
 
-    @Flag(inversion: .prefixedNo, help: "Scale every feature to [0, 1] before clustering.")
-    var scale = true
+    @Option(help: "How every feature is scaled before clustering: robust, window, none or fixed.")
+    var scaling: FeatureScaling.Rule = .robust
+
+    @Option(help: ArgumentHelp(
+        "--scaling fixed: one [lower, upper] range per feature, e.g. '[[0, 100], [-40, 85]]'.",
+        valueName: "ranges"))
+    var scalingRanges: String?
 
     @Option(help: "mmc grows every cluster to its largest extent (total mass); dmc keeps each cluster's densest part (total density).")
     var method: ClusteringMethod = .mmc
@@ -72,6 +80,7 @@ struct ClusterCommand: ParsableCommand {
 
     func validate() throws {
         _ = try parameters()
+        _ = try featureScaling(dimension: nil)
     }
 
     func run() throws {
@@ -81,7 +90,8 @@ struct ClusterCommand: ParsableCommand {
         let data = try DataFile(path: file)
         let read = clock.now
         let points = data.points
-        let clustering = cluster(scale ? points.minMaxScaled() : points, parameters: parameters)
+        let scaled = try featureScaling(dimension: points.dimension).scaledMarkingFar(points)
+        let clustering = cluster(scaled.points, parameters: parameters, far: scaled.far)
         let clustered = clock.now
 
         var text = ""
@@ -115,6 +125,32 @@ struct ClusterCommand: ParsableCommand {
         }
     }
 
+    /// The scaling from `--scaling` and `--scaling-ranges`, checked against `dimension`
+    /// features when given.
+    ///
+    /// - Throws: `ValidationError` naming the flag, its value and what is allowed.
+    private func featureScaling(dimension: Int?) throws -> FeatureScaling {
+        var ranges: [[Double]] = []
+        if let scalingRanges {
+            let parts = scalingRanges.split { "[], \t".contains($0) }
+            let numbers = parts.compactMap { Double($0) }
+            guard numbers.count == parts.count, numbers.count.isMultiple(of: 2) else {
+                throw ValidationError(
+                    "invalid --scaling-ranges \(scalingRanges): allowed a list of [lower, upper] number pairs")
+            }
+            ranges = stride(from: 0, to: numbers.count, by: 2).map { [numbers[$0], numbers[$0 + 1]] }
+        }
+        if let dimension, scaling == .fixed, ranges.count != dimension {
+            throw ValidationError(
+                "invalid --scaling-ranges \(scalingRanges ?? ""): \(ranges.count) ranges for \(dimension) features")
+        }
+        do {
+            return try FeatureScaling(rule: scaling, ranges: ranges)
+        } catch {
+            throw ValidationError("invalid --\(flagName(error.key)) \(error.value): allowed \(error.allowed)")
+        }
+    }
+
     /// The readable account printed to standard error.
     private func summary(
         of clustering: Clustering, data: DataFile, parameters: ClusteringParameters,
@@ -129,7 +165,7 @@ struct ClusterCommand: ParsableCommand {
                 + "in \(milliseconds(timing.read))",
             "clustered with \(method.rawValue) (min samples \(parameters.minSamples), "
                 + "min cluster size \(clustering.minClusterSize), graph neighbours \(parameters.graphNeighbours)"
-                + "\(scale ? ", scaled to [0, 1]" : "")): "
+                + ", scaling \(scaling.rawValue)): "
                 + "\(clustering.clusters.count) clusters in \(milliseconds(timing.cluster))",
         ]
         let centroids = centroids(of: clustering, points: table.values, dimension: table.columnCount)
@@ -147,6 +183,9 @@ struct ClusterCommand: ParsableCommand {
 
 /// The `--method` values of `mmc cluster` and `mmc plot --cluster`: the core's methods by name.
 extension ClusteringMethod: ExpressibleByArgument {}
+
+/// The `--scaling` values of `mmc cluster`: the core's scaling rules by name.
+extension FeatureScaling.Rule: ExpressibleByArgument {}
 
 extension ClusterCommand {
     /// `--summary` (the default) or `--quiet`.

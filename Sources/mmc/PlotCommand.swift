@@ -17,7 +17,7 @@ struct PlotCommand: ParsableCommand {
             order of the points; --noise-label says which value is noise, -1 by default as mmc \
             cluster writes them, 0 for the benchmark sets' .labels0 files; every other value is \
             a cluster id >= 0) or from clustering it now with --cluster mmc|dmc and default \
-            parameters (features scaled to [0, 1]).
+            parameters (features on the robust scale, as mmc cluster and the daemon do).
 
             A state file is drawn with the daemon's own cluster ids from its last \
             re-clustering; points that arrived after it are drawn hollow as "not clustered \
@@ -126,7 +126,7 @@ struct PlotCommand: ParsableCommand {
             note = "labels from \(GzipReader.displayName(labels))"
         } else if let cluster {
             let parameters = try ClusteringParameters(method: cluster)
-            clusters = Self.clusterNow(points, parameters: parameters)
+            clusters = Self.clusterNow(points, parameters: parameters, scaling: .robust)
             note = "clustered now with \(cluster.rawValue), default parameters"
         } else {
             throw ValidationError("a data file needs labels: give --labels FILE or --cluster mmc|dmc")
@@ -155,11 +155,12 @@ struct PlotCommand: ParsableCommand {
             if let config { settings = try DaemonConfiguration(contentsOfFile: config).clustering }
             if let cluster { settings.method = cluster }
             let parameters = try settings.parameters()
+            let scaling = try settings.featureScaling()
             let why = cluster != nil ? "as asked" : "because the daemon had not re-clustered it when it saved it"
             let source = config.map { "the [clustering] settings of \($0)" } ?? "default parameters"
             let note = "\(window); clustered now with \(settings.method.rawValue) and \(source), \(why)"
             Output.writeStandardError("\(name): \(note)\n")
-            return (try plotData(points, Self.clusterNow(points, parameters: parameters), names: nil), [note])
+            return (try plotData(points, Self.clusterNow(points, parameters: parameters, scaling: scaling), names: nil), [note])
         }
         var tracked = [UInt64: Int64](minimumCapacity: state.trackedPointIDs.count)
         for (id, cluster) in zip(state.trackedPointIDs, state.trackedClusterIDs) {
@@ -180,9 +181,12 @@ struct PlotCommand: ParsableCommand {
         }
     }
 
-    /// Labels of `points` clustered with `parameters` on features scaled to [0, 1].
-    private static func clusterNow(_ points: PointMatrix, parameters: ClusteringParameters) -> [Int64] {
-        MassClustering.cluster(points.minMaxScaled(), parameters: parameters).labels.map { $0 < 0 ? PlotData.noise : Int64($0) }
+    /// Labels of `points` clustered with `parameters` on features put on one scale by `scaling`.
+    private static func clusterNow(
+        _ points: PointMatrix, parameters: ClusteringParameters, scaling: FeatureScaling
+    ) -> [Int64] {
+        let scaled = scaling.scaledMarkingFar(points)
+        return MassClustering.cluster(scaled.points, parameters: parameters, far: scaled.far).labels.map { $0 < 0 ? PlotData.noise : Int64($0) }
     }
 
     /// The labels of `--labels` as cluster ids, `--noise-label` mapped to noise.

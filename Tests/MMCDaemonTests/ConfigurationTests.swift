@@ -25,7 +25,7 @@ import Testing
         #expect(try DaemonConfiguration(toml: "") == DaemonConfiguration())
         let paths = DaemonConfiguration.documentedKeys.map(\.path)
         #expect(Set(paths).count == paths.count)
-        #expect(paths.count == 50)
+        #expect(paths.count == 52)
     }
 
     @Test func shippedConfigIsTheDefaultsAndDocumentsEveryKey() throws {

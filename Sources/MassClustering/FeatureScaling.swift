@@ -1,0 +1,137 @@
+/// How each feature of a window is put on a common scale before the neighbour search.
+///
+/// Euclidean distances weigh every feature by its units, so features are mapped linearly to a
+/// common scale first. ``robust`` (the default) maps the window's *body* to [0, 1] and keeps
+/// readings far outside it far away: a spike reading (a dropped decimal point, a saturated
+/// converter) cannot squeeze the other readings into a sliver of one axis, as the bounding box
+/// of ``window`` lets it (docs/algorithm.md, "Scaling").
+///
+/// ```swift
+/// let points = PointMatrix(rows: [[0], [1], [2], [3], [1e6]])
+/// FeatureScaling.window.scaled(points)[1, 0] // 1e-6: the spike sets the scale
+/// FeatureScaling.robust.scaled(points)[1, 0] // 0.333...: the spike lies at 333,333
+/// ```
+public enum FeatureScaling: Sendable, Hashable {
+    /// Per feature, the bounding box of the readings within the fences of the central 90%
+    /// (``bodyQuantile`` to its complement, widened by ``fenceFactor`` times its width on each
+    /// side) maps to [0, 1]; readings beyond the fences keep their distance, in the same units.
+    case robust
+    /// Per feature, the window's bounding box maps to [0, 1] (``PointMatrix/minMaxScaled()``).
+    case window
+    /// The values as they are.
+    case none
+    /// Per feature, a known physical range maps to [0, 1]: `lower[i]` to 0, `upper[i]` to 1.
+    case fixed(lower: [Double], upper: [Double])
+
+    /// The share of readings below (and above) the robust scale's body: readings at up to
+    /// this share on either side, wherever they lie, cannot move the body.
+    public static let bodyQuantile = 0.05
+    /// How far beyond the body, in multiples of its width, a reading still counts towards the
+    /// robust scale.
+    public static let fenceFactor = 3.0
+
+    /// The names of the rules, as the configuration and the command line spell them.
+    public enum Rule: String, Sendable, Hashable, CaseIterable {
+        case robust, window, none, fixed
+    }
+
+    /// This scaling's rule.
+    public var rule: Rule {
+        switch self {
+        case .robust: .robust
+        case .window: .window
+        case .none: .none
+        case .fixed: .fixed
+        }
+    }
+
+    /// The scaling of `rule`; `ranges` are the per-feature ranges of a fixed scaling.
+    ///
+    /// - Throws: ``ParameterError`` for a fixed rule without valid ranges (key
+    ///   `scalingRanges`, see ``fixed(ranges:)``) or ranges given to another rule.
+    public init(rule: Rule, ranges: [[Double]] = []) throws(ParameterError) {
+        guard rule == .fixed || ranges.isEmpty else {
+            throw ParameterError(key: "scalingRanges", value: "\(ranges)", allowed: "none unless the scaling is fixed")
+        }
+        switch rule {
+        case .robust: self = .robust
+        case .window: self = .window
+        case .none: self = .none
+        case .fixed: self = try .fixed(ranges: ranges)
+        }
+    }
+
+    /// A fixed scaling from per-feature ranges, validated.
+    ///
+    /// - Throws: ``ParameterError`` (key `scalingRanges`) unless every range is a pair of
+    ///   finite numbers with the lower one smaller.
+    public static func fixed(ranges: [[Double]]) throws(ParameterError) -> FeatureScaling {
+        guard !ranges.isEmpty else {
+            throw ParameterError(key: "scalingRanges", value: "[]", allowed: "one [lower, upper] pair per feature")
+        }
+        for (feature, range) in ranges.enumerated()
+        where !(range.count == 2 && range.allSatisfy(\.isFinite) && range[0] < range[1]) {
+            throw ParameterError(
+                key: "scalingRanges", value: "\(range) (feature \(feature))",
+                allowed: "a pair [lower, upper] of finite numbers with lower < upper")
+        }
+        return .fixed(lower: ranges.map { $0[0] }, upper: ranges.map { $0[1] })
+    }
+
+    /// `points` on this scale.
+    ///
+    /// - Precondition: a fixed scaling has one range per feature of `points`.
+    /// - Complexity: O(n d) for ``window``, ``none`` and ``fixed``; O(n log n * d) for
+    ///   ``robust`` (a sort of each feature's values).
+    public func scaled(_ points: PointMatrix) -> PointMatrix {
+        scaledMarkingFar(points).points
+    }
+
+    /// `points` on this scale, and which of them lie beyond the robust fences of some feature
+    /// (for the other rules, none), to pass to ``cluster(_:parameters:far:)``.
+    ///
+    /// - Complexity: as ``scaled(_:)``.
+    public func scaledMarkingFar(_ points: PointMatrix) -> (points: PointMatrix, far: [Bool]) {
+        let near = [Bool](repeating: false, count: points.count)
+        switch self {
+        case .none:
+            return (points, near)
+        case .window:
+            return (points.minMaxScaled(), near)
+        case .fixed(let lower, let upper):
+            precondition(
+                lower.count == points.dimension,
+                "FeatureScaling: \(lower.count) fixed ranges for \(points.dimension) features")
+            return (points.rescaled(lower: lower, scale: zip(lower, upper).map { 1 / ($1 - $0) }), near)
+        case .robust:
+            var far = near
+            var lower = [Double](repeating: 0, count: points.dimension)
+            var scale = [Double](repeating: 0, count: points.dimension)
+            var column = [Double](repeating: 0, count: points.count)
+            for feature in 0..<points.dimension where points.count > 0 {
+                for row in 0..<points.count { column[row] = points[row, feature] }
+                column.sort()
+                let range = Self.robustRange(sorted: column)
+                lower[feature] = range.lower
+                scale[feature] = range.upper > range.lower ? 1 / (range.upper - range.lower) : 0
+                for row in 0..<points.count where !range.fences.contains(points[row, feature]) { far[row] = true }
+            }
+            return (points.rescaled(lower: lower, scale: scale), far)
+        }
+    }
+
+    /// The robust range of one feature's sorted values: the smallest and largest value within
+    /// the fences of the body; when the body has no width (most readings share one value), the
+    /// whole range, as there is no spread to measure far against.
+    static func robustRange(sorted values: [Double]) -> (lower: Double, upper: Double, fences: ClosedRange<Double>) {
+        let last = values.count - 1
+        let bodyLower = values[Int((bodyQuantile * Double(last)).rounded(.down))]
+        let bodyUpper = values[Int(((1 - bodyQuantile) * Double(last)).rounded(.up))]
+        let width = bodyUpper - bodyLower
+        guard width > 0 else { return (values[0], values[last], values[0]...values[last]) }
+        let fences = (bodyLower - fenceFactor * width)...(bodyUpper + fenceFactor * width)
+        let first = values.firstIndex { $0 >= fences.lowerBound } ?? 0
+        let end = values.lastIndex { $0 <= fences.upperBound } ?? last
+        return (values[first], values[end], fences)
+    }
+}
