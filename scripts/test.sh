@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: installs the system packages, builds, then runs the whole test suite.
+# Runs every test: installs the system packages, builds, then runs the whole test suite; then
+# builds the Debian package and tests it installed under a real systemd (as root; skipped, saying
+# so, where systemd cannot be booted in a namespace).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 swift build --build-tests
 swift test --skip-build
+scripts/package.sh
+scripts/systemd_test.py

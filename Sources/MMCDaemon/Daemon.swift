@@ -110,7 +110,8 @@ public final class Daemon: Sendable {
         let context = DaemonContext(
             metrics: metrics, counters: counters, logger: logger, notifier: notifier,
             health: HealthMonitor(staleAfter: staleAfter), rejects: RateLimitedLog(logger: logger),
-            live: LiveFeed(counters: counters, clients: metrics.liveClients))
+            live: LiveFeed(counters: counters, clients: metrics.liveClients),
+            priorityDenials: ThreadPriorityDenials(registry: metrics.registry, logger: logger))
         let empty = try Self.emptyModel(configuration)
         let clustering: ClusteringParameters
         do {
@@ -159,7 +160,7 @@ public final class Daemon: Sendable {
                 let server = MetricsServer(
                     host: configuration.http.address, port: configuration.http.port, registry: metrics.registry,
                     health: context.health, logger: logger,
-                    live: configuration.http.livePage ? Self.liveView(feed: context.live, model: model) : nil)
+                    live: configuration.http.livePage ? Self.liveView(context: context, model: model) : nil)
                 metricsServer = server
                 services.append(server)
             } else {
@@ -286,9 +287,9 @@ public final class Daemon: Sendable {
     }
 
     /// The live page over `model`, its plot rendered once per model version.
-    private static func liveView(feed: LiveFeed, model: DaemonModel) -> LiveView {
-        let cache = LivePlotCache(model: model)
-        return LiveView(feed: feed, plot: { await cache.svg() })
+    private static func liveView(context: DaemonContext, model: DaemonModel) -> LiveView {
+        let cache = LivePlotCache(model: model, denials: context.priorityDenials)
+        return LiveView(feed: context.live, plot: { await cache.svg() })
     }
 
     /// Restores the state snapshot, reporting every outcome; `nil` starts empty.
