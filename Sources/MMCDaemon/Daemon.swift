@@ -116,7 +116,8 @@ public final class Daemon: Sendable {
         let context = DaemonContext(
             metrics: metrics, counters: counters, logger: logger, notifier: notifier,
             health: HealthMonitor(staleAfter: staleAfter), rejects: RateLimitedLog(logger: logger),
-            live: LiveFeed(counters: counters, clients: metrics.liveClients))
+            live: LiveFeed(counters: counters, clients: metrics.liveClients),
+            priorityDenials: ThreadPriorityDenials(registry: metrics.registry, logger: logger))
         let empty = try Self.emptyModel(configuration)
         let clustering: ClusteringParameters
         let scaling: FeatureScaling
@@ -171,7 +172,7 @@ public final class Daemon: Sendable {
                 let http = configuration.http
                 let server = MetricsServer(
                     host: http.address, port: http.port, registry: metrics.registry, health: context.health, logger: logger,
-                    live: http.servesLivePage ? Self.liveView(feed: context.live, model: model) : nil,
+                    live: http.servesLivePage ? Self.liveView(context: context, model: model) : nil,
                     limits: HTTPLimits(
                         maxConnections: http.maxConnections, idleTimeout: .seconds(http.idleTimeoutSeconds),
                         allowedHosts: http.allowedHosts))
@@ -309,9 +310,9 @@ public final class Daemon: Sendable {
     }
 
     /// The live page over `model`, its plot rendered once per model version.
-    private static func liveView(feed: LiveFeed, model: DaemonModel) -> LiveView {
-        let cache = LivePlotCache(model: model)
-        return LiveView(feed: feed, plot: { await cache.svg() })
+    private static func liveView(context: DaemonContext, model: DaemonModel) -> LiveView {
+        let cache = LivePlotCache(model: model, denials: context.priorityDenials)
+        return LiveView(feed: context.live, plot: { await cache.svg() })
     }
 
     /// Restores the state snapshot, reporting every outcome; `nil` starts empty.

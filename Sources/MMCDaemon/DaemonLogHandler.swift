@@ -1,4 +1,5 @@
 internal import Foundation
+internal import Glibc
 public import Logging
 internal import Synchronization
 
@@ -29,28 +30,40 @@ public final class DaemonLogLevel: Sendable {
 /// Text: `2026-11-26T19:40:00.123Z info mmcd: re-clustered window.size=5000 clusters=3`.
 /// JSON: `{"time":"2026-11-26T19:40:00.123Z","level":"info","label":"mmcd","message":"re-clustered","window.size":"5000","clusters":"3"}`.
 ///
+/// When standard error is the systemd journal (``standardErrorIsJournal()``), every
+/// line starts with its syslog priority as sd-daemon(3) describes (`<4>` for a warning), so that
+/// `journalctl -p warning` selects by level, and text lines leave out the time, which the journal
+/// records itself: `<4>warning mmcd: re-clustered ...`.
+///
 /// Bootstrap it once, in the executable:
 ///
 /// ```swift
 /// let level = DaemonLogLevel(configuration.log.level)
-/// LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, format: .text, level: level) }
+/// let journal = DaemonLogHandler.standardErrorIsJournal()
+/// LoggingSystem.bootstrap { label in
+///     DaemonLogHandler(label: label, format: .text, level: level, journal: journal)
+/// }
 /// ```
 public struct DaemonLogHandler: LogHandler {
     /// The logger's label, printed on every line.
     public let label: String
     /// Text or JSON lines.
     public let format: DaemonConfiguration.LogFormat
+    /// Whether lines go to the journal: with priority prefixes, text without the time.
+    public let journal: Bool
     /// Metadata attached to every message of this handler.
     public var metadata: Logger.Metadata = [:]
     private let sharedLevel: DaemonLogLevel
     /// A level set on this handler alone (through `Logger.logLevel`), overriding the shared one.
     private var ownLevel: Logger.Level?
 
-    /// A handler for `label` following the shared `level`.
-    public init(label: String, format: DaemonConfiguration.LogFormat, level: DaemonLogLevel) {
+    /// A handler for `label` following the shared `level`; `journal` as
+    /// ``standardErrorIsJournal()`` tells.
+    public init(label: String, format: DaemonConfiguration.LogFormat, level: DaemonLogLevel, journal: Bool = false) {
         self.label = label
         self.format = format
         self.sharedLevel = level
+        self.journal = journal
     }
 
     /// The shared level, unless this handler was given its own.
@@ -70,28 +83,77 @@ public struct DaemonLogHandler: LogHandler {
             merged.merge(extra) { _, new in new }
         }
         let line = Self.render(
-            format: format, time: Date(), level: event.level, label: label, message: "\(event.message)",
-            metadata: merged)
+            format: format, time: journal && format == .text ? nil : Date(), level: event.level, label: label,
+            message: "\(event.message)", metadata: merged)
         // One write per line, so lines of concurrent loggers never interleave.
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        FileHandle.standardError.write(Data(Self.terminated(line, level: event.level, journal: journal).utf8))
     }
 
-    /// One log line without its newline; metadata keys sorted so lines are stable.
+    /// `text` ready to write: with a newline, and in the journal with the priority of `level`
+    /// before each of its lines (the journal splits a stream at newlines).
+    static func terminated(_ text: String, level: Logger.Level, journal: Bool) -> String {
+        guard journal else { return text + "\n" }
+        let prefix = "<\(syslogPriority(level))>"
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 + "\n" }.joined()
+    }
+
+    /// Writes `text` (one or more lines) to standard error, with the priority of `level` when
+    /// standard error is the journal: for the messages an executable prints before or without a
+    /// logger, such as an invalid configuration.
+    public static func writeToStandardError(_ text: String, level: Logger.Level) {
+        let journal = standardErrorIsJournal()
+        FileHandle.standardError.write(Data(terminated(text, level: level, journal: journal).utf8))
+    }
+
+    /// The syslog priority sd-daemon(3) prefixes stand for: 2 (critical) to 7 (debug; trace too).
+    static func syslogPriority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .critical: 2
+        case .error: 3
+        case .warning: 4
+        case .notice: 5
+        case .info: 6
+        case .debug, .trace: 7
+        }
+    }
+
+    /// Whether standard error is connected to the systemd journal.
+    ///
+    /// systemd sets `$JOURNAL_STREAM` to `DEVICE:INODE` of the stream it connects a service's
+    /// output to; comparing it with what standard error is tells a journal stream from a
+    /// terminal, a file, or a child that inherited the variable but not the stream.
+    public static func standardErrorIsJournal() -> Bool {
+        isJournalStream(fileDescriptor: STDERR_FILENO, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// Whether `fileDescriptor` is the stream `$JOURNAL_STREAM` in `environment` names.
+    static func isJournalStream(fileDescriptor: Int32, environment: [String: String]) -> Bool {
+        guard let value = environment["JOURNAL_STREAM"], let colon = value.firstIndex(of: ":"),
+            let device = UInt64(value[..<colon]), let inode = UInt64(value[value.index(after: colon)...])
+        else { return false }
+        var status = stat()
+        guard fstat(fileDescriptor, &status) == 0 else { return false }
+        return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
+    }
+
+    /// One log line without its newline; metadata keys sorted so lines are stable. Without a
+    /// `time` (text in the journal) the line starts with the level.
     static func render(
-        format: DaemonConfiguration.LogFormat, time: Date, level: Logger.Level, label: String, message: String,
+        format: DaemonConfiguration.LogFormat, time: Date?, level: Logger.Level, label: String, message: String,
         metadata: Logger.Metadata
     ) -> String {
-        let stamp = timestampFormatter.withLock { $0.string(from: time) }
+        let stamp = time.map { time in timestampFormatter.withLock { $0.string(from: time) } }
         let keys = metadata.keys.sorted()
         switch format {
         case .text:
-            var line = "\(stamp) \(level.rawValue) \(label): \(message)"
+            var line = (stamp.map { $0 + " " } ?? "") + "\(level.rawValue) \(label): \(message)"
             for key in keys {
                 line += " \(key)=\(quotedIfNeeded(describe(metadata[key]!)))"
             }
             return line
         case .json:
-            var line = "{\"time\":\(jsonString(stamp)),\"level\":\(jsonString(level.rawValue)),"
+            var line = "{" + (stamp.map { "\"time\":\(jsonString($0))," } ?? "")
+            line += "\"level\":\(jsonString(level.rawValue)),"
             line += "\"label\":\(jsonString(label)),\"message\":\(jsonString(message))"
             for key in keys where !["time", "level", "label", "message"].contains(key) {
                 line += ",\(jsonString(key)):\(jsonString(describe(metadata[key]!)))"

@@ -30,6 +30,8 @@ struct DaemonContext: Sendable {
     let rejects: RateLimitedLog
     /// The live page's feed of re-clustering summaries.
     let live: LiveFeed
+    /// Background threads the system did not let lower their priority.
+    let priorityDenials: ThreadPriorityDenials
 }
 
 /// The model owner: the one place that mutates the window, the forest and the cluster tracker.
@@ -239,7 +241,9 @@ actor DaemonModel {
         lastStart = now
         let priority = reclusterPriority
         running = Task {
-            let result = await runOnDedicatedThread(named: "mmcd.recluster", priority: priority) {
+            let result = await runOnDedicatedThread(
+                named: "mmcd.recluster", priority: priority, denials: context.priorityDenials
+            ) {
                 Result { () throws(WireError) in try job.run() }
             }
             finish(result, startedAt: now)

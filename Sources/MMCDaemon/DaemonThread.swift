@@ -1,5 +1,9 @@
 internal import CLinuxSupport
 internal import Foundation
+internal import Logging
+internal import Glibc
+internal import Prometheus
+internal import Synchronization
 
 /// How a dedicated thread is scheduled against the daemon's other threads.
 enum DedicatedThreadPriority: Sendable {
@@ -33,20 +37,51 @@ enum DedicatedThreadPriority: Sendable {
     }
 }
 
+/// Counts the threads that could not take a lower priority and says so once in the log.
+///
+/// Lowering one's own priority needs no privilege, but a seccomp filter (a unit's
+/// `SystemCallFilter=` without `setpriority`, a container runtime's profile) can refuse it. The
+/// work then runs at normal priority, which costs ingestion some CPU but nothing else: a
+/// warning on the first refusal and `mmcd_thread_priority_denied_total` are all it is worth.
+final class ThreadPriorityDenials: Sendable {
+    private let counter: Counter
+    private let logger: Logger
+    private let logged = Atomic<Bool>(false)
+
+    /// Registers `mmcd_thread_priority_denied_total` on `registry`; the warning goes to `logger`.
+    init(registry: PrometheusCollectorRegistry, logger: Logger) {
+        counter = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "mmcd", metricName: "thread_priority_denied", unitName: "total",
+                helpText: "Threads that could not lower their priority and ran at normal priority."))
+        self.logger = logger
+    }
+
+    /// Records a refused priority change of the thread `thread` (`errno` as the call set it).
+    func record(thread: String, errno code: Int32) {
+        counter.increment()
+        guard !logged.exchange(true, ordering: .relaxed) else { return }
+        logger.warning(
+            "cannot lower a thread's priority; such threads run at normal priority (counted in mmcd_thread_priority_denied_total)",
+            metadata: ["thread": "\(thread)", "error": "\(String(cString: strerror(code)))"])
+    }
+}
+
 /// Runs blocking or long work on a thread of its own and resumes the caller with its result.
 ///
 /// Re-clusterings (hundreds of milliseconds of CPU) and state writes (`fsync`) would otherwise
 /// hold one of the few threads of Swift's cooperative pool, which ingestion, publishing and
-/// the control endpoint share.
+/// the control endpoint share. A priority the system refuses is reported to `denials` and the
+/// work runs at normal priority.
 func runOnDedicatedThread<Result: Sendable>(
-    named name: String, priority: DedicatedThreadPriority = .normal, _ body: @escaping @Sendable () -> Result
+    named name: String, priority: DedicatedThreadPriority = .normal, denials: ThreadPriorityDenials? = nil,
+    _ body: @escaping @Sendable () -> Result
 ) async -> Result {
     await withCheckedContinuation { continuation in
         let thread = Thread {
             mmc_name_current_thread(name)
-            if priority != .normal {
-                // Best effort: a thread that keeps the normal priority still works.
-                _ = mmc_set_current_thread_niceness(priority.niceness)
+            if priority != .normal, mmc_set_current_thread_niceness(priority.niceness) != 0 {
+                denials?.record(thread: name, errno: errno)
             }
             continuation.resume(returning: body())
         }

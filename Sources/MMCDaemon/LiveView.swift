@@ -227,10 +227,12 @@ final class LiveFeed: Sendable {
 /// viewers, on a thread of its own so a large window does not hold the cooperative pool.
 actor LivePlotCache {
     private let model: DaemonModel
+    private let denials: ThreadPriorityDenials
     private var cached: (version: UInt64, svg: Task<String, Never>)?
 
-    init(model: DaemonModel) {
+    init(model: DaemonModel, denials: ThreadPriorityDenials) {
         self.model = model
+        self.denials = denials
     }
 
     /// The plot of the latest clustering's window.
@@ -240,7 +242,9 @@ actor LivePlotCache {
         let window = await model.liveWindow()
         // Another caller may have rendered this version while this one waited.
         if let cached, cached.version == window.modelVersion { return await cached.svg.value }
-        let task = Task { await runOnDedicatedThread(named: "mmcd.live-plot", priority: .background) { window.svg() } }
+        let task = Task { [denials] in
+            await runOnDedicatedThread(named: "mmcd.live-plot", priority: .background, denials: denials) { window.svg() }
+        }
         cached = (window.modelVersion, task)
         return await task.value
     }

@@ -45,12 +45,12 @@ struct MMCD: AsyncParsableCommand {
         do {
             configuration = try DaemonConfiguration(contentsOfFile: config, overrides: overrides)
         } catch {
-            FileHandle.standardError.write(Data("mmcd: invalid configuration \(config):\n\(error)\n".utf8))
+            DaemonLogHandler.writeToStandardError("mmcd: invalid configuration \(config):\n\(error)", level: .error)
             throw ExitCode.failure
         }
         if checkConfig {
             for warning in configuration.warnings {
-                FileHandle.standardError.write(Data("mmcd: warning: \(warning)\n".utf8))
+                DaemonLogHandler.writeToStandardError("mmcd: warning: \(warning)", level: .warning)
             }
             let problems = configuration.fileProblems()
             guard problems.isEmpty else {
@@ -77,7 +77,10 @@ struct MMCD: AsyncParsableCommand {
 
         let level = DaemonLogLevel(configuration.log.level)
         let format = configuration.log.format
-        LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, format: format, level: level) }
+        let journal = DaemonLogHandler.standardErrorIsJournal()
+        LoggingSystem.bootstrap { label in
+            DaemonLogHandler(label: label, format: format, level: level, journal: journal)
+        }
         let logger = Logger(label: "mmcd")
         logger.info("starting", metadata: ["config": "\(config)", "overrides": "\(overrides.joined(separator: " "))"])
         for (key, value) in configuration.settings {

@@ -1,0 +1,60 @@
+import Foundation
+import Glibc
+import Logging
+import Testing
+
+@testable import MMCDaemon
+
+/// Log lines written to the systemd journal carry sd-daemon(3) priority prefixes; elsewhere they
+/// stay as they are.
+@Suite struct JournalLogTests {
+    @Test func levelsMapToSyslogPriorities() {
+        let expected: [(Logger.Level, Int)] = [
+            (.critical, 2), (.error, 3), (.warning, 4), (.notice, 5), (.info, 6), (.debug, 7), (.trace, 7),
+        ]
+        for (level, priority) in expected {
+            #expect(DaemonLogHandler.syslogPriority(level) == priority, "\(level)")
+        }
+    }
+
+    @Test func journalLinesArePrefixedLineByLineAndOtherLinesAreNot() {
+        #expect(DaemonLogHandler.terminated("warning mmcd: x", level: .warning, journal: true) == "<4>warning mmcd: x\n")
+        #expect(
+            DaemonLogHandler.terminated("mmcd: invalid configuration f:\nwindow.size = -3", level: .error, journal: true)
+                == "<3>mmcd: invalid configuration f:\n<3>window.size = -3\n")
+        #expect(DaemonLogHandler.terminated("a\nb", level: .error, journal: false) == "a\nb\n")
+    }
+
+    @Test func textLinesInTheJournalLeaveTheTimeToIt() {
+        let text = DaemonLogHandler.render(
+            format: .text, time: nil, level: .info, label: "mmcd", message: "ready", metadata: ["window.size": "0"])
+        #expect(text == "info mmcd: ready window.size=0")
+        let json = DaemonLogHandler.render(
+            format: .json, time: nil, level: .info, label: "mmcd", message: "ready", metadata: [:])
+        #expect(json == #"{"level":"info","label":"mmcd","message":"ready"}"#)
+    }
+
+    /// `$JOURNAL_STREAM` names the stream by device and inode: it must be the very file the
+    /// descriptor is, not merely present.
+    @Test func theJournalIsRecognizedByDeviceAndInode() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let stream = open(directory.appendingPathComponent("stream").path, O_CREAT | O_WRONLY, 0o600)
+        let other = open(directory.appendingPathComponent("other").path, O_CREAT | O_WRONLY, 0o600)
+        defer {
+            close(stream)
+            close(other)
+        }
+        #expect(stream >= 0 && other >= 0)
+        var status = stat()
+        #expect(fstat(stream, &status) == 0)
+        let variable = ["JOURNAL_STREAM": "\(status.st_dev):\(status.st_ino)"]
+
+        #expect(DaemonLogHandler.isJournalStream(fileDescriptor: stream, environment: variable))
+        #expect(!DaemonLogHandler.isJournalStream(fileDescriptor: other, environment: variable))
+        #expect(!DaemonLogHandler.isJournalStream(fileDescriptor: stream, environment: [:]))
+        #expect(!DaemonLogHandler.isJournalStream(fileDescriptor: stream, environment: ["JOURNAL_STREAM": "garbage"]))
+        #expect(!DaemonLogHandler.isJournalStream(fileDescriptor: -1, environment: variable))
+    }
+}
