@@ -53,7 +53,7 @@ import Testing
         // The two blobs at x 1000 and 5000, plus one reading with its decimal point lost.
         let points = fixtures.twoBlobs(count: 400, seed: 1) + [(1e9, -3)]
         let update = try ReclusterJob(
-            model: try fixtures.model(points, ids: Array(0..<401)), tracker: ClusterTracker(),
+            model: try fixtures.model(points, ids: Array(0..<401)), tracker: ClusterTracker(), previous: nil,
             parameters: try ClusteringParameters(), scaling: .robust, modelVersion: 1, time: 10, diffBase: nil
         ).run().fullUpdate
         let sorted = update.clusters.sorted { $0.centroid[0] < $1.centroid[0] }
