@@ -602,7 +602,7 @@ def auth(args, scratch):
         "security.curve_secret_key_file": os.path.join(folder, "server.key"),
         "security.curve_authorized_keys_file": allow})).start()
     count = 100_000
-    curve = ["--curve-server-key", server, "--curve-key-file", os.path.join(folder, "client.key")]
+    curve = ["--curve-server-key=" + server, "--curve-key-file", os.path.join(folder, "client.key")]
     process = feed(args, daemon.input, "--socket", "push", "--count", count, *curve, wait=False)
     plain = feed(args, daemon.input, "--socket", "push", "--count", count, wait=False)
     time.sleep(5)

@@ -111,7 +111,7 @@ enum KeyFile {
 
 /// The CURVE options of a client socket (`mmc feed`, `mmc watch`).
 struct CurveClientOptions: ParsableArguments {
-    @Option(help: "The server's CURVE public key as 40 Z85 characters; turns encryption on.")
+    @Option(help: "The server's CURVE public key as 40 Z85 characters; turns encryption on. Give it as --curve-server-key=KEY: a Z85 key can begin with '-'.")
     var curveServerKey: String?
 
     @Option(help: ArgumentHelp(

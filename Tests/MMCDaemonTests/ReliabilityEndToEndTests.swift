@@ -31,7 +31,7 @@ import ZeroMQ
         ])
         let feed = try workspace.startMMC(
             Self.feed(workspace, [
-                "--socket", "push", "--count", "300", "--curve-server-key", try key("server.pub"),
+                "--socket", "push", "--count", "300", "--curve-server-key=" + (try key("server.pub")),
                 "--curve-key-file", workspace.directory + "/client.key",
             ]))
         #expect(try await EndToEndWorkspace.eventually {
@@ -52,7 +52,7 @@ import ZeroMQ
         let allowed = try await workspace.run(
             "mmc",
             Self.feed(workspace, [
-                "--socket", "push", "--count", "300", "--curve-server-key", try key("server.pub"),
+                "--socket", "push", "--count", "300", "--curve-server-key=" + (try key("server.pub")),
                 "--curve-key-file", workspace.directory + "/client.key",
             ]))
         #expect(allowed.exit == .exited(0), "feed: \(allowed.error)")
