@@ -51,7 +51,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "examples", "python"))
 
 import mmc_wire  # noqa: E402
 from ingest_bench import machine  # noqa: E402
-from stream_bench import ari, common_arguments, lockstep_daemon, send_points, window_labels  # noqa: E402
+from stream_bench import ari, capture_stream, common_arguments, lockstep_daemon, send_points, window_labels  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -209,11 +209,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     common_arguments(parser, window=5_000)
     parser.add_argument("--overlaps", default="0,0.5,0.8", help="overlaps of consecutive windows")
+    parser.add_argument("--drift", type=int, metavar="POINTS",
+                        help="instead of the five-cluster stream, POINTS of stream_bench.py's `mmc feed --generate "
+                             "drift` stream (clusters that touch, many births and deaths)")
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     info = machine()
     print(f"machine: {info}", flush=True)
-    values, labels = make_stream(args.seed)
+    if args.drift:
+        values, labels = capture_stream(os.path.join(args.bin, "mmc"), args.drift, args.seed, args.workdir)
+    else:
+        values, labels = make_stream(args.seed)
+    length = len(values)
     overlaps = [float(x) for x in args.overlaps.split(",")]
     steps = {overlap: int(round(args.window * (1 - overlap))) for overlap in overlaps}
 
@@ -233,12 +240,12 @@ def main() -> int:
                  ("DBSTREAM (clustering_threshold=0.05)", lambda: cluster.DBSTREAM(clustering_threshold=0.05)),
                  ("DenStream (defaults)", lambda: cluster.DenStream()),
                  ("DenStream (epsilon=0.05)", lambda: cluster.DenStream(epsilon=0.05))]
-        every_end = sorted({end for step in steps.values() for end in range(step, LENGTH + 1, step)})
+        every_end = sorted({end for step in steps.values() for end in range(step, length + 1, step)})
         for name, make in peers:
             run = run_river(name, make, values, labels, every_end, args.window)
             for overlap, step in steps.items():
                 windows = [(max(0, end - args.window), end, run["predictions"][end])
-                           for end in range(step, LENGTH + 1, step)]
+                           for end in range(step, length + 1, step)]
                 r = score(windows, labels, args.window, None)
                 r["window_ari_mean"] = float(np.mean([ari(labels[lo:end], p) for lo, end, p in windows]))
                 results[f"{name}, overlap {overlap:.0%}"] = r

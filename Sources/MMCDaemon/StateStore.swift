@@ -37,7 +37,9 @@ public struct DaemonStateSnapshot: Sendable, Hashable {
 
     /// The id the cluster tracker gives the next new cluster.
     public var nextClusterID: UInt64
-    /// Point ids the tracker remembers from the last re-clustering.
+    /// Point ids the tracker remembers: the window's at the snapshot, each with its id from the
+    /// last re-clustering or its leaf votes (files of earlier builds hold the last
+    /// re-clustering's points instead; the format is the same and both restore alike).
     public var trackedPointIDs: [UInt64]
     /// The stable cluster id of every tracked point, ``noCluster`` for noise.
     public var trackedClusterIDs: [UInt64]

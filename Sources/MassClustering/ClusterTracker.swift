@@ -119,8 +119,8 @@ public struct ClusterTracker: Sendable {
 
     /// The tracker's memory carried forward to a later window, for a snapshot of that window:
     /// each point with its stable id at the previous re-clustering, or, for a point that
-    /// re-clustering did not label, its `inherited` id (as in ``update(pointIDs:labels:inherited:minimumMass:)``);
-    /// a point with neither is left out. A tracker restored from it matches the next clustering
+    /// re-clustering did not label, its `inherited` id (as in
+    /// ``update(pointIDs:labels:inherited:minimumMass:)``); a point with neither is left out. A tracker restored from it matches the next clustering
     /// of the window by shared points alone as well as this one would with the votes.
     ///
     /// - Parameters:
@@ -278,15 +278,17 @@ extension ClusterTracker {
     /// How the tracker matches clusters and reports events.
     public struct Configuration: Sendable, Hashable {
         /// The defaults: ``jaccardFloor`` 0.2, ``shareThreshold`` 0.25, ``voteConfidence`` 0.5.
-        public static let `default` = Configuration(uncheckedJaccardFloor: 0.2, shareThreshold: 0.25, voteConfidence: 0.5)
+        public static let `default` = Configuration(
+            uncheckedJaccardFloor: 0.2, shareThreshold: 0.25, voteConfidence: 0.5)
 
-        /// The smallest Jaccard index (over points with evidence) at which a new cluster may inherit a
-        /// previous cluster's id. Default 0.2, allowed range (0, 1]. A floor f also bounds the
-        /// number of eligible partners of any cluster by 1/f.
+        /// The smallest Jaccard index (over points with evidence) at which a new cluster may
+        /// inherit a previous cluster's id. Default 0.2, allowed range (0, 1]. A floor f also
+        /// bounds the number of eligible partners of any cluster by 1/f.
         public let jaccardFloor: Double
-        /// The fraction of a previous cluster's mass (points with it as evidence) that must go into a new cluster
-        /// for merge and split events to count it. Default 0.25 (a cluster split four ways in
-        /// equal parts is still a split), allowed range (0, 0.5] so that both events can occur.
+        /// The fraction of a previous cluster's mass (points with it as evidence) that must go
+        /// into a new cluster for merge and split events to count it. Default 0.25 (a cluster
+        /// split four ways in equal parts is still a split), allowed range (0, 0.5] so that both
+        /// events can occur.
         public let shareThreshold: Double
         /// The confidence a leaf vote needs to be a point's inherited id (see
         /// ``LeafVotes/provisionalLabels(of:countedBy:minimumConfidence:)``); below it the point's
@@ -308,7 +310,8 @@ extension ClusterTracker {
             guard voteConfidence >= 0, voteConfidence <= 1 else {
                 throw ParameterError(key: "voteConfidence", value: "\(voteConfidence)", allowed: "[0, 1]")
             }
-            self.init(uncheckedJaccardFloor: jaccardFloor, shareThreshold: shareThreshold, voteConfidence: voteConfidence)
+            self.init(
+                uncheckedJaccardFloor: jaccardFloor, shareThreshold: shareThreshold, voteConfidence: voteConfidence)
         }
 
         private init(uncheckedJaccardFloor jaccardFloor: Double, shareThreshold: Double, voteConfidence: Double) {

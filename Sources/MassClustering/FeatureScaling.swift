@@ -20,14 +20,15 @@ public enum FeatureScaling: Sendable, Hashable {
     case window
     /// The values as they are.
     case none
-    /// Per feature, a known physical range maps to [0, 1]: `lower[i]` to 0, `upper[i]` to 1.
+    /// Per feature, a known physical range maps to [0, 1]: `lower[i]` to 0, `upper[i]` to 1;
+    /// readings more than ``fenceFactor`` widths outside it are far, as beyond robust fences.
     case fixed(lower: [Double], upper: [Double])
 
     /// The share of readings below (and above) the robust scale's body: readings at up to
     /// this share on either side, wherever they lie, cannot move the body.
     public static let bodyQuantile = 0.05
-    /// How far beyond the body, in multiples of its width, a reading still counts towards the
-    /// robust scale.
+    /// How far beyond the body (or a fixed range), in multiples of its width, a reading still
+    /// counts as near.
     public static let fenceFactor = 3.0
 
     /// The names of the rules, as the configuration and the command line spell them.
@@ -87,8 +88,10 @@ public enum FeatureScaling: Sendable, Hashable {
         scaledMarkingFar(points).points
     }
 
-    /// `points` on this scale, and which of them lie beyond the robust fences of some feature
-    /// (for the other rules, none), to pass to ``cluster(_:parameters:far:)``.
+    /// `points` on this scale, and which of them lie far outside it on some feature, to pass to
+    /// ``cluster(_:parameters:far:)``: beyond the robust fences, or more than ``fenceFactor``
+    /// widths outside a fixed range; none for the bounding box (nothing lies outside it) and for
+    /// unscaled values (no range to judge by).
     ///
     /// - Complexity: as ``scaled(_:)``.
     public func scaledMarkingFar(_ points: PointMatrix) -> (points: PointMatrix, far: [Bool]) {
@@ -102,7 +105,15 @@ public enum FeatureScaling: Sendable, Hashable {
             precondition(
                 lower.count == points.dimension,
                 "FeatureScaling: \(lower.count) fixed ranges for \(points.dimension) features")
-            return (points.rescaled(lower: lower, scale: zip(lower, upper).map { 1 / ($1 - $0) }), near)
+            var far = near
+            for row in 0..<points.count {
+                for feature in 0..<points.dimension {
+                    let margin = Self.fenceFactor * (upper[feature] - lower[feature])
+                    let value = points[row, feature]
+                    if value < lower[feature] - margin || value > upper[feature] + margin { far[row] = true }
+                }
+            }
+            return (points.rescaled(lower: lower, scale: zip(lower, upper).map { 1 / ($1 - $0) }), far)
         case .robust:
             var far = near
             var lower = [Double](repeating: 0, count: points.dimension)

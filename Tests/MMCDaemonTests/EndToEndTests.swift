@@ -296,6 +296,33 @@ import Testing
         #expect(try await second.terminate() == .exited(0), "\(second.standardError)")
     }
 
+    @Test func clusterIdsSurviveAWindowThatTurnsOverBetweenTwoReclusterings() async throws {
+        let workspace = try EndToEndWorkspace()
+        try workspace.writeConfiguration(EndToEndSettings())
+        let daemon = try workspace.startDaemon(overrides: ["schedule.every_points=3000", "schedule.interval_seconds=0"])
+        _ = try await workspace.stats()
+        let subscriber = try workspace.clusterSubscriber()
+        try await Task.sleep(for: .milliseconds(300))
+        let first = try await workspace.run("mmc", Self.feed(workspace, count: 3_000, seed: 4))
+        #expect(first.exit == .exited(0), "\(first.error)")
+        let before = try await workspace.nextClusterUpdate(on: subscriber).update
+        #expect(before.clusters.count >= 2)
+
+        // The same points again under new ids: not one point of the 3000-point window is left.
+        let second = try await workspace.run("mmc", Self.feed(workspace, count: 3_000, seed: 4, extra: ["--first-id", "3000"]))
+        #expect(second.exit == .exited(0), "\(second.error)")
+        var after = try await workspace.nextClusterUpdate(on: subscriber).update
+        while after.modelVersion == before.modelVersion {
+            after = try await workspace.nextClusterUpdate(on: subscriber).update
+        }
+        #expect(after.modelVersion == before.modelVersion + 1)
+        #expect(Set(after.clusters.map(\.id)) == Set(before.clusters.map(\.id)))
+        #expect(after.events.isEmpty, "\(after.events)")
+        // A diff would list 3000 removed and 3000 new points: the full update goes out instead.
+        #expect(after.assignments?.mode == .full)
+        #expect(try await daemon.terminate() == .exited(0), "\(daemon.standardError)")
+    }
+
     @Test func aSIGTERMInTheMiddleOfAStreamLosesNoAcceptedPoint() async throws {
         let workspace = try EndToEndWorkspace()
         try workspace.writeConfiguration(EndToEndSettings(windowSize: 10_000))

@@ -192,6 +192,27 @@ func bruteForceMajority(
         #expect(unlabelled.isEmpty)
     }
 
+    /// The labels of a whole later window, from the live forest's cache or by descent, are the
+    /// labels of its points' values; a confidence floor turns the weaker votes into noise.
+    @Test func aLaterWindowIsLabelledAsItsPointsValuesWouldBe() throws {
+        let setup = try LabelledWindow(seed: 8)
+        var model = StreamModel(window: setup.window, parameters: setup.forest.parameters)
+        let votes = try LeafVotes(forest: model.forest!, window: model.window, labels: setup.labels)
+        var generator = SeededGenerator(seed: 13)
+        for id in UInt64(2_000)..<2_400 {
+            if id == 2_200 { model.refreshTrees(count: 3) }
+            model.insert(id: id, timestamp: 0, values: [generator.nextDouble() * 1.2 - 0.1, generator.nextDouble()])
+        }
+        let expected = model.window.slots.map { slot in
+            model.window.withValues(slot: slot) { votes.provisionalLabel(of: Array($0)) }
+        }
+        #expect(votes.provisionalLabels(of: model.window, countedBy: model.forest) == expected.map(\.label))
+        #expect(votes.provisionalLabels(of: model.window, countedBy: nil) == expected.map(\.label))
+        let floored = votes.provisionalLabels(of: model.window, countedBy: model.forest, minimumConfidence: 0.5)
+        #expect(floored == expected.map { $0.confidence >= 0.5 ? $0.label : -1 })
+        #expect(floored.contains(-1) && floored.contains { $0 >= 0 })
+    }
+
     @Test func aFloorBelowOneIsRejected() throws {
         let setup = try LabelledWindow(seed: 8)
         #expect(throws: ParameterError.self) {

@@ -110,6 +110,9 @@ struct SensorGlitchTests {
         let points = PointMatrix(rows: [[0, -40], [50, 85], [200, 22.5]])
         let scaled = try FeatureScaling(rule: .fixed, ranges: [[0, 100], [-40, 85]]).scaled(points)
         #expect(scaled.values == [0, 0, 0.5, 1, 2, 0.5])
+        let far = try FeatureScaling(rule: .fixed, ranges: [[0, 100], [-40, 85]])
+            .scaledMarkingFar(PointMatrix(rows: [[-299, 0], [399, 0], [-301, 0], [0, 461]])).far
+        #expect(far == [false, false, true, true])
         #expect(throws: ParameterError.self) { try FeatureScaling(rule: .fixed, ranges: [[1, 1]]) }
         #expect(throws: ParameterError.self) { try FeatureScaling(rule: .fixed, ranges: [[0, .infinity]]) }
         #expect(throws: ParameterError.self) { try FeatureScaling(rule: .fixed, ranges: []) }

@@ -7,7 +7,7 @@ import numpy as np
 
 from mmcd_client import Producer, Subscriber
 
-points = np.random.default_rng(1).normal(size=(20_000, 2)) + np.repeat([[0, 0], [8, 8]], 10_000, axis=0)
+points = np.random.default_rng(1).normal(size=(20_000, 2)) + np.tile([[0, 0], [8, 8]], (10_000, 1))
 with Subscriber("tcp://127.0.0.1:5557", control="tcp://127.0.0.1:5558") as updates:
     with Producer("tcp://127.0.0.1:5556", topic="points.demo") as producer:
         producer.send(points)
