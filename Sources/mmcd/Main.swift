@@ -7,9 +7,10 @@ import MMCDaemon
 /// `mmcd`: the streaming clustering daemon.
 ///
 /// `mmcd --config /etc/mmcd/mmcd.toml [--set key=value ...]` runs it until `SIGTERM` or
-/// `SIGINT`; `SIGHUP` reloads the file. `--check-config` validates the file with the overrides,
-/// prints every effective setting (or every problem) and exits 0 (or 1): the systemd units run
-/// it before starting and reloading.
+/// `SIGINT`; `SIGHUP` reloads the file. `--check-config` validates the file with the overrides
+/// and the files and directory it names (``DaemonConfiguration/fileProblems()``), prints every
+/// effective setting (or every problem) and exits 0 (or 1): the systemd units run it before
+/// starting and reloading.
 @main
 struct MMCD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

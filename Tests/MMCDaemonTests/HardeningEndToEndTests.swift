@@ -27,8 +27,13 @@ import ZeroMQ
 
     @Test func aFutureStampedPointOrABurstOfThemNeitherEmptiesATimeWindowNorRefusesGoodPoints() async throws {
         let workspace = try EndToEndWorkspace()
+        // The repro's proportions (a point stamped further ahead than the window's age, within
+        // input.max_future_seconds), scaled up so that a slow machine does not age the points.
         let (daemon, http) = try Self.startDaemon(
-            workspace, ["window.size=0", "window.max_age_seconds=60", "window.max_points=100000"])
+            workspace, [
+                "window.size=0", "window.max_age_seconds=3600", "window.max_points=100000",
+                "input.max_future_seconds=7200",
+            ])
         let peers = try Peers()
         let pusher = try peers.pusher(to: workspace.inputEndpoint)
         let now = Date().timeIntervalSince1970
@@ -36,10 +41,10 @@ import ZeroMQ
         #expect(try await EndToEndWorkspace.eventually(within: .seconds(60)) {
             try await workspace.stats().windowSize == 2_000
         }, "mmcd: \(daemon.standardError)")
-        // Within input.max_future_seconds (300): taken, but the window's clock stays at the
-        // daemon's. One point, then a burst, then one far beyond the bound (refused, counted).
-        try #require(try pusher.send(pointsMessage(try Self.batch(count: 1, firstID: 10_000, timestamp: now + 290))))
-        try #require(try pusher.send(pointsMessage(try Self.batch(count: 500, firstID: 20_000, timestamp: now + 290))))
+        // Within input.max_future_seconds: taken, but the window's clock stays at the daemon's.
+        // One point, then a burst, then three beyond the bound (refused, counted).
+        try #require(try pusher.send(pointsMessage(try Self.batch(count: 1, firstID: 10_000, timestamp: now + 5_000))))
+        try #require(try pusher.send(pointsMessage(try Self.batch(count: 500, firstID: 20_000, timestamp: now + 5_000))))
         try #require(try pusher.send(pointsMessage(try Self.batch(count: 3, firstID: 30_000, timestamp: now + 10_000))))
         let later = Date().timeIntervalSince1970
         try #require(try pusher.send(pointsMessage(try Self.batch(count: 2_000, firstID: 40_000, timestamp: later))))

@@ -171,7 +171,7 @@ struct ClusterHierarchyTests {
         }
     }
 
-    @Test("keeping every split, valley seeds are excess of mass with gaps")
+    @Test("keeping every split, or none, valley seeds are excess of mass with gaps")
     func valleySeedsKeepingEverySplit() {
         for tree in Self.hierarchies() {
             let gaps = tree.gapSplits(factor: 1.2)
@@ -184,6 +184,15 @@ struct ClusterHierarchyTests {
                 let expected = tree.selectClusters(
                     scores: tree.stabilities(), allowSingleCluster: allowSingleCluster, mustSplit: holdsGap)
                 #expect(tree.valleySeeds(gaps: gaps, twoSided: all, allowSingleCluster: allowSingleCluster) == expected)
+            }
+            // Nothing kept in one component: the whole component, or (when it may not be one
+            // cluster) excess of mass on the whole tree as the fallback.
+            if tree.rootCount == 1 {
+                let none = [Bool](repeating: false, count: tree.clusters.count)
+                #expect(tree.valleySeeds(gaps: none, twoSided: none, allowSingleCluster: true) == [0])
+                #expect(
+                    tree.valleySeeds(gaps: none, twoSided: none, allowSingleCluster: false)
+                        == tree.selectClusters(scores: tree.stabilities(), allowSingleCluster: false, mustSplit: none))
             }
         }
     }
