@@ -78,19 +78,28 @@ def test_feed_100000_points_and_follow_the_window(start_daemon):
         snapshot = matching_snapshot(subscriber, control)
         assert_window_is(window, snapshot)
         assert np.array_equal(window.ids, np.arange(95_000, 100_000, dtype=np.uint64))
-        assert modes[("published", "diff")] >= 1 and modes[("published", "full")] >= 1, modes
+        # Every re-clustering so far saw a window that had turned over, so each went out full
+        # (a diff would have been larger); 500 more points keep 90% of it: that one is a diff.
+        assert modes[("published", "full")] >= 1, modes
+        producer.send(blobs(500, seed=8))
+        assert follow(subscriber, lambda: window.in_sync and window.ids[0] == 95_500, modes=modes), \
+            f"window {len(window)} points from {window.ids[:1]}, {subscriber.lost} lost"
+        assert modes[("published", "diff")] >= 1, modes
+        snapshot = matching_snapshot(subscriber, control)
+        assert_window_is(window, snapshot)
+        assert np.array_equal(window.ids, np.arange(95_500, 100_500, dtype=np.uint64))
         assert subscriber.lost == 0 and subscriber.malformed == 0
 
         stats = control.stats()
-        assert (stats.points_received, stats.dim, stats.window_size) == (100_000, 2, 5_000)
+        assert (stats.points_received, stats.dim, stats.window_size) == (100_500, 2, 5_000)
         assert stats.model_version >= snapshot.model_version
 
         labels = control.classify(CENTRES)
         assert labels.clusters.dtype == np.int64 and len(set(labels.clusters.tolist())) == 3
         assert -1 not in labels.clusters.tolist() and (labels.confidence > 0.5).all()
         for centre, cluster in zip(CENTRES, labels.clusters):
-            near = np.linalg.norm(points[95_000:] - centre, axis=1) < 1.0
-            assert Counter(window.cluster_of(np.flatnonzero(near) + 95_000).tolist()).most_common(1)[0][0] == cluster
+            near = np.linalg.norm(points[95_500:] - centre, axis=1) < 1.0
+            assert Counter(window.cluster_of(np.flatnonzero(near) + 95_500).tolist()).most_common(1)[0][0] == cluster
 
         frame = window.to_pandas() if _has_pandas() else None
         if frame is not None:
