@@ -67,6 +67,14 @@ public struct GradientCase: Sendable, Hashable {
         GradientCase(name: "spiral-3-u2", family: .spiral, count: 3, pointsPerStructure: 1_500, power: 2, noise: 0.006),
     ]
 
+    /// The number of generating structures (labels): the ring case has the ring and its blob.
+    public var structureCount: Int { family == .ring ? 2 : count }
+
+    /// The number of points `generate(seed:)` makes.
+    public var pointCount: Int {
+        family == .ring ? pointsPerStructure + pointsPerStructure / 4 : count * pointsPerStructure
+    }
+
     /// The case called `name`, if the suite has one.
     public static func named(_ name: String) -> GradientCase? {
         all.first { $0.name == name }

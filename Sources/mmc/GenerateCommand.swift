@@ -50,7 +50,7 @@ struct GenerateCommand: ParsableCommand {
         func run() throws {
             if list {
                 let lines = GradientCase.all.map {
-                    "\($0.name)\t\($0.family.rawValue), \($0.count) x \($0.pointsPerStructure) points\n"
+                    "\($0.name)\t\($0.family.rawValue): \($0.pointCount) points, \($0.structureCount) clusters\n"
                 }
                 try Output.writeStandardOutput(Array(lines.joined().utf8))
                 return

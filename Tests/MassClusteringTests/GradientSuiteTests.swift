@@ -27,8 +27,9 @@ struct GradientSuiteTests {
             #expect(first != gradientCase.generate(seed: 6))
             #expect(first.points.dimension == 2)
             #expect(first.points.count == first.labels.count)
-            let structures = gradientCase.family == .ring ? 2 : gradientCase.count
-            #expect(Set(first.labels) == Set((1...structures).map { Int32($0) }), "\(gradientCase.name)")
+            #expect(first.points.count == gradientCase.pointCount)
+            #expect(
+                Set(first.labels) == Set((1...gradientCase.structureCount).map { Int32($0) }), "\(gradientCase.name)")
             #expect(first.points.values.allSatisfy { $0 > -0.1 && $0 < 1.1 }, "\(gradientCase.name)")
         }
     }
