@@ -155,9 +155,17 @@ extension DaemonConfiguration {
         /// points at this many times the split's level is never a seed; 0 = off (HDBSCAN's
         /// plain excess-of-mass selection). Default 2.
         public var gapFactor = 2.0
+        /// `clustering.threads`: the most threads a re-clustering uses; the clustering is the same
+        /// for any. 0 = every processor but one (at least 1), so ingestion keeps a core. Default 0.
+        public var threads = 0
 
         /// The defaults.
         public init() {}
+
+        /// The threads a re-clustering uses on a machine with `processors` processors.
+        public func resolvedThreads(processors: Int) -> Int {
+            threads > 0 ? threads : max(1, processors - 1)
+        }
     }
 
     /// `[schedule]`: a re-clustering starts every `interval_seconds` or after `every_points` new

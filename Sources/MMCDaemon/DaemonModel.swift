@@ -84,6 +84,8 @@ actor DaemonModel {
     }
 
     private let clustering: ClusteringParameters
+    /// The most threads a re-clustering uses (`clustering.threads`, resolved).
+    private let reclusterThreads: Int
     private let refreshPerRecluster: Int
     private let publisher: DaemonPublisher
     private let context: DaemonContext
@@ -115,6 +117,8 @@ actor DaemonModel {
         self.tracker = tracker
         self.modelVersion = modelVersion
         self.clustering = clustering
+        reclusterThreads = configuration.clustering.resolvedThreads(
+            processors: ProcessInfo.processInfo.activeProcessorCount)
         refreshPerRecluster = configuration.forest.refreshPerRecluster
         settings = Settings(configuration)
         self.publisher = publisher
@@ -222,7 +226,8 @@ actor DaemonModel {
         let publishFull =
             latest == nil || settings.assignments == .full || updatesSinceFull + 1 >= settings.fullEvery
         let job = ReclusterJob(
-            model: stream, tracker: tracker, parameters: clustering, modelVersion: modelVersion + 1,
+            model: stream, tracker: tracker, parameters: clustering, threads: reclusterThreads,
+            modelVersion: modelVersion + 1,
             time: Date().timeIntervalSince1970,
             diffBase: publishFull ? nil : latest.map { ($0.fullUpdate.modelVersion, $0.assignments) })
         pointsSinceStart = 0

@@ -82,6 +82,8 @@ struct ReclusterJob: Sendable {
     let tracker: ClusterTracker
     /// The clusterer's parameters.
     let parameters: ClusteringParameters
+    /// The most threads the clusterer uses.
+    let threads: Int
     /// The version the new clustering gets.
     let modelVersion: UInt64
     /// When the re-clustering started, seconds since the Unix epoch.
@@ -100,7 +102,7 @@ struct ReclusterJob: Sendable {
         let count = snapshot.count
         let dimension = snapshot.dimension
         let matrix = PointMatrix(count: count, dimension: dimension, values: snapshot.values).minMaxScaled()
-        let clustering = cluster(matrix, parameters: parameters)
+        let clustering = cluster(matrix, parameters: parameters, threads: threads)
 
         // The tracker needs each point id once. Producers may reuse ids, so the newest point
         // of an id stands for it; clusters left without such a point become noise.

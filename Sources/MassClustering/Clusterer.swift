@@ -152,6 +152,9 @@ public struct Clustering: Sendable, Equatable {
 /// unless `allowSingleCluster` lets the component be the one cluster. All-identical points are
 /// one component that never splits: all noise, or one cluster with `allowSingleCluster`.
 ///
+/// `threads` bounds the threads of the parallel phases (the neighbour search); the result is
+/// the same for every value, as each thread writes only the rows of its own points.
+///
 /// ```swift
 /// let points = PointMatrix(rows: rows).minMaxScaled()
 /// let result = cluster(points, parameters: try ClusteringParameters(method: .mmc))
@@ -159,16 +162,17 @@ public struct Clustering: Sendable, Equatable {
 /// result.clusters // centroid, bounding box and mass per label
 /// ```
 ///
-/// - Complexity: O(n log n * k * d) for the neighbour search (O(n² d) above
-///   ``KDTree/maximumSplitDimension`` features) plus O(n k log(n k)) for the forest, with
+/// - Complexity: O(n log n * k * d) for the neighbour search (up to O(n² d) for data that
+///   fills many dimensions uniformly, see ``KDTree``) plus O(n k log(n k)) for the forest, with
 ///   `k = max(minSamples, graphNeighbours)`. Memory: O(n k) transient (24 bytes per candidate
 ///   edge, 12 per neighbour entry), O(n d) for the tree's copy of the points.
-public func cluster(_ points: PointMatrix, parameters: ClusteringParameters) -> Clustering {
+public func cluster(_ points: PointMatrix, parameters: ClusteringParameters, threads: Int = 1) -> Clustering {
     let n = points.count
     let d = points.dimension
     let minClusterSize = parameters.minClusterSize(forPointCount: n)
     let forest = SpanningForest(
-        points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours)
+        points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours,
+        threads: threads)
     let hierarchy = ClusterHierarchy(forest: forest, minClusterSize: minClusterSize)
     let seeds = hierarchy.selectClusters(
         scores: hierarchy.stabilities(), allowSingleCluster: parameters.allowSingleCluster,

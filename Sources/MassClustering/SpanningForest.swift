@@ -79,10 +79,14 @@ public struct SpanningForest: Sendable {
     ///   - points: the points, as they are (scale them first if features differ in units).
     ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     ///   - graphNeighbours: neighbours per point in the candidate graph; at least 1.
+    ///   - threads: the most threads the neighbour search uses; the forest is the same for any.
     /// - Complexity: O(n log n * k * d) for the neighbours plus O(n k²) for the forest.
-    public init(points: PointMatrix, minSamples: Int, graphNeighbours: Int = SpanningForest.defaultGraphNeighbours) {
+    public init(
+        points: PointMatrix, minSamples: Int, graphNeighbours: Int = SpanningForest.defaultGraphNeighbours,
+        threads: Int = 1
+    ) {
         precondition(graphNeighbours >= 1, "SpanningForest: graphNeighbours must be at least 1")
-        let table = KDTree(points).nearestNeighbours(k: max(minSamples, graphNeighbours))
+        let table = KDTree(points).nearestNeighbours(k: max(minSamples, graphNeighbours), threads: threads)
         self.init(neighbours: table, minSamples: minSamples)
     }
 

@@ -1,4 +1,5 @@
 public import ArgumentParser
+import Foundation
 import MassClustering
 
 #if canImport(Glibc)
@@ -62,11 +63,17 @@ struct ClusterCommand: ParsableCommand {
         discussion: "A gap is a split where one side keeps half its points at this many times the split's level."))
     var gapFactor = ClusteringParameters.defaultGapFactor
 
+    @Option(help: "The most threads the clustering uses; the labels are the same for any. (default: every processor)")
+    var threads: Int?
+
     @Flag(help: "Whether to print the summary to standard error.")
     var report: Report = .summary
 
     func validate() throws {
         _ = try parameters()
+        if let threads, threads < 1 {
+            throw ValidationError("invalid --threads \(threads): allowed >= 1")
+        }
     }
 
     func run() throws {
@@ -76,7 +83,9 @@ struct ClusterCommand: ParsableCommand {
         let data = try DataFile(path: file)
         let read = clock.now
         let points = data.points
-        let clustering = cluster(scale ? points.minMaxScaled() : points, parameters: parameters)
+        let clustering = cluster(
+            scale ? points.minMaxScaled() : points, parameters: parameters,
+            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let clustered = clock.now
 
         var text = ""
