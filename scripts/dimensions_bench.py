@@ -85,6 +85,11 @@ def run_peer(name, npy, folder, timeout):
     return result[-1], result[:-1].astype(int)
 
 
+def integers(text):
+    """The comma-separated integers of `text`; none for an empty text."""
+    return [int(item) for item in text.split(",") if item]
+
+
 def seconds(value, timeout):
     return f"> {timeout:.0f}" if value is None else f"{value:.3f}"
 
@@ -111,8 +116,8 @@ def main():
     print("| n | d | mmc cluster s (ARI) | hdbscan boruvka_kdtree s (ARI) | fast_hdbscan s (ARI) | faster peer / mmc |")
     print("|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as folder:
-        for n in map(int, args.sizes.split(",")):
-            for d in map(int, args.dims.split(",")):
+        for n in integers(args.sizes):
+            for d in integers(args.dims):
                 csv, npy, truth = blobs(n, d, folder)
                 ours, labels = run_mmc(mmc, csv, folder)
                 cells = [f"{ours:.3f} ({adjusted_rand_score(truth, labels):.2f})"]
@@ -132,13 +137,13 @@ def main():
         print()
         print("| d | threads | method | wall s, median (min-max) | CPU s, median |")
         print("|---:|---:|---|---:|---:|")
-        for d in map(int, args.recluster_dims.split(",")):
+        for d in integers(args.recluster_dims):
             csv, npy, _ = blobs(args.recluster_points, d, folder)
             report = subprocess.run(
                 [mmc, "bench", "--only", "recluster", "--json", "--points-file", csv, "--recluster-runs", "3"],
                 check=True, capture_output=True, text=True)
             for result in json.loads(report.stdout)["recluster"]:
-                wall, cpu = result["wallSeconds"], result["cpuSeconds"]
+                wall, cpu = result["wall_seconds"], result["cpu_seconds"]
                 print(f"| {d} | {result['threads']} | {result['method']} | {wall['median']:.3f} "
                       f"({wall['min']:.3f}-{wall['max']:.3f}) | {cpu['median']:.3f} |", flush=True)
             os.remove(csv)
