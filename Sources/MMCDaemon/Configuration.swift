@@ -168,9 +168,17 @@ extension DaemonConfiguration {
         /// `clustering.scaling_ranges`: with `scaling = "fixed"`, one `[lower, upper]` per
         /// feature, `input.dimension` of them; otherwise empty. Default `[]`.
         public var scalingRanges: [[Double]] = []
+        /// `clustering.threads`: the most threads a re-clustering uses; the clustering is the same
+        /// for any. 0 = every processor but one (at least 1), so ingestion keeps a core. Default 0.
+        public var threads = 0
 
         /// The defaults.
         public init() {}
+
+        /// The threads a re-clustering uses on a machine with `processors` processors.
+        public func resolvedThreads(processors: Int) -> Int {
+            threads > 0 ? threads : max(1, processors - 1)
+        }
     }
 
     /// `[schedule]`: a re-clustering starts every `interval_seconds` or after `every_points` new

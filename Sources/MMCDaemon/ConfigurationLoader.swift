@@ -375,6 +375,9 @@ struct ConfigurationKey {
             number(
                 "clustering.valley_ratio", \.clustering.valleyRatio, in: [0...0, 1...1_000], unit: "a number",
                 meaning: "0 = off"),
+            integer(
+                "clustering.threads", \.clustering.threads, in: [0...1_024],
+                meaning: "0 = every processor but one"),
             number(
                 "schedule.interval_seconds", \.schedule.intervalSeconds, in: [0...0, 0.1...86_400],
                 meaning: "0 = off", live: true),

@@ -87,6 +87,8 @@ actor DaemonModel {
 
     private let clustering: ClusteringParameters
     private let scaling: FeatureScaling
+    /// The most threads a re-clustering uses (`clustering.threads`, resolved).
+    private let reclusterThreads: Int
     private let refreshPerRecluster: Int
     /// Whether timestamps are wall-clock times (`input.max_future_seconds` > 0): then the
     /// window's clock never runs ahead of the daemon's.
@@ -122,6 +124,8 @@ actor DaemonModel {
         self.modelVersion = modelVersion
         self.clustering = clustering
         self.scaling = scaling
+        reclusterThreads = configuration.clustering.resolvedThreads(
+            processors: ProcessInfo.processInfo.activeProcessorCount)
         refreshPerRecluster = configuration.forest.refreshPerRecluster
         limitsWindowClock = configuration.input.maxFutureSeconds > 0
         settings = Settings(configuration)
@@ -234,7 +238,7 @@ actor DaemonModel {
             latest == nil || settings.assignments == .full || updatesSinceFull + 1 >= settings.fullEvery
         let job = ReclusterJob(
             model: stream, tracker: tracker, previous: latest?.classifier, parameters: clustering,
-            scaling: scaling, modelVersion: modelVersion + 1,
+            scaling: scaling, threads: reclusterThreads, modelVersion: modelVersion + 1,
             time: Date().timeIntervalSince1970,
             diffBase: publishFull ? nil : latest.map { ($0.fullUpdate.modelVersion, $0.assignments) })
         pointsSinceStart = 0

@@ -104,6 +104,8 @@ struct ReclusterJob: Sendable {
     let parameters: ClusteringParameters
     /// How the features are scaled before clustering; the summaries stay in original units.
     var scaling = FeatureScaling.robust
+    /// The most threads the clusterer uses; the clustering is the same for any.
+    var threads = 1
     /// The version the new clustering gets.
     let modelVersion: UInt64
     /// When the re-clustering started, seconds since the Unix epoch.
@@ -122,7 +124,7 @@ struct ReclusterJob: Sendable {
         let count = snapshot.count
         let dimension = snapshot.dimension
         let scaled = scaling.scaledMarkingFar(PointMatrix(count: count, dimension: dimension, values: snapshot.values))
-        let clustering = cluster(scaled.points, parameters: parameters, far: scaled.far)
+        let clustering = cluster(scaled.points, parameters: parameters, far: scaled.far, threads: threads)
 
         // The tracker needs each point id once. Producers may reuse ids, so the newest point
         // of an id stands for it; clusters left without such a point become noise.

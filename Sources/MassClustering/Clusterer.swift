@@ -182,6 +182,9 @@ public struct Clustering: Sendable, Equatable {
 /// unless `allowSingleCluster` lets the component be the one cluster. All-identical points are
 /// one component that never splits: all noise, or one cluster with `allowSingleCluster`.
 ///
+/// `threads` bounds the threads of the parallel phases (the neighbour search); the result is
+/// the same for every value, as each thread writes only the rows of its own points.
+///
 /// ```swift
 /// let points = FeatureScaling.robust.scaled(PointMatrix(rows: rows))
 /// let result = cluster(points, parameters: try ClusteringParameters(method: .mmc))
@@ -192,18 +195,22 @@ public struct Clustering: Sendable, Equatable {
 /// `far` flags the readings that lie far outside the window's body (``FeatureScaling/scaledMarkingFar(_:)``):
 /// such a reading keeps a label only in a cluster made mostly of far readings (several spikes at
 /// one place). A component of the neighbour graph is a root of the hierarchy, born at lambda 0,
-/// so a spike that hangs off it would otherwise be its member, however far.
+/// so a spike that hangs off it would otherwise be its member, however far. `threads` bounds the
+/// threads of the neighbour search; the clustering is the same for any.
 ///
-/// - Complexity: O(n log n * k * d) for the neighbour search (O(n² d) above
-///   ``KDTree/maximumSplitDimension`` features) plus O(n k log(n k)) for the forest, with
+/// - Complexity: O(n log n * k * d) for the neighbour search (up to O(n² d) for data that
+///   fills many dimensions uniformly, see ``KDTree``) plus O(n k log(n k)) for the forest, with
 ///   `k = max(minSamples, graphNeighbours)`. Memory: O(n k) transient (24 bytes per candidate
 ///   edge, 12 per neighbour entry), O(n d) for the tree's copy of the points.
-public func cluster(_ points: PointMatrix, parameters: ClusteringParameters, far: [Bool] = []) -> Clustering {
+public func cluster(
+    _ points: PointMatrix, parameters: ClusteringParameters, far: [Bool] = [], threads: Int = 1
+) -> Clustering {
     precondition(far.isEmpty || far.count == points.count, "cluster: one far flag per point")
     let n = points.count
     let d = points.dimension
     let forest = SpanningForest(
-        points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours)
+        points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours,
+        threads: threads)
     let minClusterSize = parameters.minClusterSize(forPointCount: n, replayFactor: forest.replayFactor)
     let hierarchy = ClusterHierarchy(forest: forest, minClusterSize: minClusterSize)
     let seeds = hierarchy.valleySeeds(

@@ -29,17 +29,33 @@ public struct NeighbourTable: Sendable, Equatable {
     }
 }
 
-/// A k-d tree for exact all-points k-nearest-neighbour queries (Bentley 1975; Friedman,
-/// Bentley & Finkel 1977).
+/// A tree for exact all-points k-nearest-neighbour queries at any dimension: a k-d tree
+/// (Bentley 1975; Friedman, Bentley & Finkel 1977) whose nodes are bounded by boxes in few
+/// dimensions and by balls in many (as a ball tree's are: Omohundro 1989; Uhlmann 1991).
 ///
-/// Each node splits its points at the median of its widest dimension, so the depth is
-/// O(log n) whatever the data, including many identical points. A node whose points are all
-/// identical, or that holds at most `leafSize` points, is a leaf. Nodes keep tight bounding
-/// boxes, which prune better than split planes, and the smallest point index they hold, which
-/// lets a query skip a run of duplicates that cannot improve its (distance, index) order. Points
-/// are copied into tree order so that a leaf scan reads contiguous memory. Above
-/// ``maximumSplitDimension`` features boxes stop pruning, so the tree is a single leaf and the
-/// query becomes a brute-force scan.
+/// Each node splits its points at the median of its widest dimension (the median rounded to a
+/// whole block of 8 points), so the depth is O(log n) whatever the data, including many
+/// identical points. A node whose points are all identical, or that holds at most `leafSize`
+/// points, is a leaf. Nodes keep the smallest point index they hold, which lets a query skip a
+/// run of duplicates that cannot improve its (distance, index) order.
+///
+/// **Bounds.** A query skips a node when a lower bound of its distance to the node's points
+/// cannot beat its current k-th neighbour. Up to ``maximumBoxDimension`` features the bound is
+/// the distance to the node's tight bounding box; above, the distance to its ball (centroid and
+/// the largest distance of its points from it) less the radius. A box separates only along the
+/// few dimensions its ancestors split; in many dimensions a query's neighbourhood is wider than
+/// most of the box's gaps and boxes stop pruning, while a ball separates clusters by their whole
+/// Euclidean distance. The ball bound is lowered by a relative margin of 1e-9, far above the
+/// rounding error of a sum of `d` squares in any order (about `d * 2^-53` relative) for any `d`
+/// below 10^6,
+/// so it never skips a point that the scan would have kept: the result stays exact.
+///
+/// **Leaf scans.** Tree positions are stored in blocks of 8 points, column by column, so one
+/// step of a leaf scan subtracts, squares and adds one column for 8 candidates at once
+/// (`SIMD8<Double>`). Each lane sums its columns in order, the same operations as one point at
+/// a time, so every distance is bit for bit the one a plain loop computes. A block whose 8
+/// partial sums all exceed the current k-th distance is left after the next 8 columns (sums of
+/// squares only grow).
 ///
 /// ```swift
 /// let points = PointMatrix(rows: [[0, 0], [0, 1], [5, 5], [5, 6]])
@@ -51,8 +67,20 @@ public struct NeighbourTable: Sendable, Equatable {
 public struct KDTree: Sendable {
     /// Points per leaf unless told otherwise.
     public static let defaultLeafSize = 16
-    /// Above this many features the tree does not split and queries scan every point.
-    public static let maximumSplitDimension = 16
+    /// Up to this many features nodes are bounded by boxes, above by balls.
+    public static let maximumBoxDimension = 16
+    /// Points per leaf-scan step (the lanes of `SIMD8<Double>`).
+    static let blockWidth = 8
+    /// Queries per chunk of work handed to a thread.
+    static let queryChunk = 1_024
+
+    /// How nodes bound their points.
+    enum Bounds: Sendable {
+        /// A tight bounding box: `dimension` lower bounds, then `dimension` upper bounds.
+        case box
+        /// A ball: the `dimension` coordinates of the centroid, then the radius.
+        case ball
+    }
 
     /// A node's points are the tree positions `start ..< end`.
     private struct Node {
@@ -64,7 +92,7 @@ public struct KDTree: Sendable {
         var minimumIndex: Int32
     }
 
-    /// A candidate neighbour, or a pending node with its box's squared distance.
+    /// A candidate neighbour, or a pending node with its bound's squared distance.
     private struct Entry {
         var squaredDistance: Double
         var index: Int32
@@ -80,34 +108,47 @@ public struct KDTree: Sendable {
     public let pointCount: Int
     /// Number of features.
     public let dimension: Int
+    /// How the nodes bound their points.
+    let bounds: Bounds
 
-    /// Original index of the point at each tree position.
+    /// The points as given, row-major: the queries' coordinates.
+    private let values: [Double]
+    /// Original index of the point at each tree position; -1 pads the last block.
     private let order: [Int32]
-    /// Point coordinates in tree order, row-major.
-    private let coordinates: [Double]
+    /// Point coordinates in tree order, per block of 8 positions and per column the 8 values.
+    private let blocks: [SIMD8<Double>]
     private let nodes: [Node]
-    /// Per node, a tight bounding box: `dimension` lower bounds, then `dimension` upper bounds.
-    private let boxes: [Double]
+    /// Per node, its box (2 `dimension` values) or ball (`dimension + 1`).
+    private let nodeBounds: [Double]
     /// Levels below the root; bounds the query stack.
     private let depth: Int
 
-    /// Builds the tree.
+    /// Builds the tree, with boxes up to ``maximumBoxDimension`` features and balls above.
     ///
     /// - Parameters:
     ///   - points: the points to index; the tree keeps its own copy in tree order.
-    ///   - leafSize: the most points a leaf holds unless they are all identical.
+    ///   - leafSize: the most points a leaf holds unless they are all identical; leaves hold
+    ///     at least one block of 8.
     /// - Complexity: O(n log n * d) expected time, O(n * d) memory.
     public init(_ points: PointMatrix, leafSize: Int = KDTree.defaultLeafSize) {
+        self.init(points, leafSize: leafSize, bounds: points.dimension <= KDTree.maximumBoxDimension ? .box : .ball)
+    }
+
+    /// Builds the tree with the given kind of node bounds.
+    init(_ points: PointMatrix, leafSize: Int, bounds: Bounds) {
         precondition(leafSize >= 1, "KDTree: leafSize must be at least 1")
-        precondition(points.count < Int(Int32.max), "KDTree: too many points for Int32 indices")
+        precondition(points.count < Int(Int32.max) - KDTree.blockWidth, "KDTree: too many points for Int32 indices")
         let n = points.count
         let d = points.dimension
-        let splits = d <= KDTree.maximumSplitDimension
+        let width = KDTree.blockWidth
+        let leafSize = max(leafSize, width)
+        let stride = bounds == .box ? 2 * d : d + 1
         var order = (0..<n).map { Int32($0) }
         var nodes = [Node(start: 0, end: Int32(n), left: -1, minimumIndex: .max)]
         nodes.reserveCapacity(4 * (n / leafSize + 1))
-        var boxes = [Double](repeating: 0, count: 2 * d)
-        boxes.reserveCapacity(4 * (n / leafSize + 1) * 2 * d)
+        var nodeBounds = [Double](repeating: 0, count: stride)
+        nodeBounds.reserveCapacity(4 * (n / leafSize + 1) * stride)
+        var box = [Double](repeating: 0, count: 2 * d)
         var depth = 0
         var pivotState: UInt64 = 0x9E37_79B9_7F4A_7C15
         // Explicit stack of (node, level): no recursion, so no stack overflow on any input.
@@ -116,28 +157,36 @@ public struct KDTree: Sendable {
             while let (node, level) = pending.popLast() {
                 depth = max(depth, level)
                 let first = Int(nodes[node].start), last = Int(nodes[node].end)
-                let box = node * 2 * d
                 for column in 0..<d {
-                    boxes[box + column] = .infinity
-                    boxes[box + d + column] = -.infinity
+                    box[column] = .infinity
+                    box[d + column] = -.infinity
                 }
                 for position in first..<last {
                     let point = Int(order[position])
                     nodes[node].minimumIndex = min(nodes[node].minimumIndex, Int32(point))
                     for column in 0..<d {
                         let value = values[point * d + column]
-                        boxes[box + column] = min(boxes[box + column], value)
-                        boxes[box + d + column] = max(boxes[box + d + column], value)
+                        box[column] = min(box[column], value)
+                        box[d + column] = max(box[d + column], value)
                     }
                 }
+                switch bounds {
+                case .box:
+                    for slot in 0..<2 * d { nodeBounds[node * stride + slot] = box[slot] }
+                case .ball:
+                    KDTree.ball(
+                        of: order[first..<last], values: values, dimension: d,
+                        into: &nodeBounds[node * stride..<(node + 1) * stride])
+                }
                 var widest = 0
-                var width = 0.0
-                for column in 0..<d where boxes[box + d + column] - boxes[box + column] > width {
-                    width = boxes[box + d + column] - boxes[box + column]
+                var widestRange = 0.0
+                for column in 0..<d where box[d + column] - box[column] > widestRange {
+                    widestRange = box[d + column] - box[column]
                     widest = column
                 }
-                guard splits, last - first > leafSize, width > 0 else { continue }
-                let middle = first + (last - first) / 2
+                guard last - first > leafSize, widestRange > 0 else { continue }
+                // Children start on whole blocks (`first` does), so no block straddles two leaves.
+                let middle = first + ((last - first) / 2 + width - 1) / width * width
                 order.withUnsafeMutableBufferPointer { order in
                     KDTree.select(
                         order, range: first..<last, rank: middle, column: widest, dimension: d,
@@ -147,25 +196,53 @@ public struct KDTree: Sendable {
                 nodes[node].left = Int32(child)
                 nodes.append(Node(start: Int32(first), end: Int32(middle), left: -1, minimumIndex: .max))
                 nodes.append(Node(start: Int32(middle), end: Int32(last), left: -1, minimumIndex: .max))
-                boxes.append(contentsOf: repeatElement(0, count: 4 * d))
+                nodeBounds.append(contentsOf: repeatElement(0, count: 2 * stride))
                 pending.append((child + 1, level + 1))
                 pending.append((child, level + 1))
             }
         }
-        var coordinates = [Double](repeating: 0, count: n * d)
+        let blockCount = (n + width - 1) / width
+        var blocks = [SIMD8<Double>](repeating: .zero, count: blockCount * d)
         for position in 0..<n {
             let point = Int(order[position])
             for column in 0..<d {
-                coordinates[position * d + column] = points.values[point * d + column]
+                blocks[position / width * d + column][position % width] = points.values[point * d + column]
             }
         }
+        order.append(contentsOf: repeatElement(-1, count: blockCount * width - n))
         self.pointCount = n
         self.dimension = d
+        self.bounds = bounds
+        self.values = points.values
         self.order = order
-        self.coordinates = coordinates
+        self.blocks = blocks
         self.nodes = nodes
-        self.boxes = boxes
+        self.nodeBounds = nodeBounds
         self.depth = depth
+    }
+
+    /// Writes the centroid of the points `members` and their largest distance from it.
+    private static func ball(
+        of members: ArraySlice<Int32>, values: UnsafeBufferPointer<Double>, dimension d: Int,
+        into ball: inout ArraySlice<Double>
+    ) {
+        let centre = ball.startIndex
+        for column in 0..<d { ball[centre + column] = 0 }
+        for point in members {
+            for column in 0..<d { ball[centre + column] += values[Int(point) * d + column] }
+        }
+        let scale = 1 / Double(members.count)
+        for column in 0..<d { ball[centre + column] *= scale }
+        var radius = 0.0
+        for point in members {
+            var sum = 0.0
+            for column in 0..<d {
+                let delta = values[Int(point) * d + column] - ball[centre + column]
+                sum += delta * delta
+            }
+            radius = max(radius, sum)
+        }
+        ball[centre + d] = radius.squareRoot()
     }
 
     /// Rearranges `order[range]` so that the entry at `rank` holds the point whose `column`
@@ -222,79 +299,144 @@ public struct KDTree: Sendable {
     /// The `k` nearest other points of every indexed point, ties broken by the smaller index.
     ///
     /// Each query descends from the root with an explicit stack, visiting the nearer child first
-    /// and skipping a node whose box cannot hold a point that beats the current k-th
-    /// (distance, index). Queries run in tree order so consecutive ones touch the same leaves.
+    /// and skipping a node whose bound cannot hold a point that beats the current k-th
+    /// (distance, index). Queries run in tree order so consecutive ones touch the same leaves;
+    /// with `threads > 1` chunks of consecutive queries run on that many threads, each writing
+    /// only its own queries' rows, so the table is the same for every `threads`.
     ///
-    /// - Parameter k: neighbours per point; capped at `pointCount - 1`.
+    /// - Parameters:
+    ///   - k: neighbours per point; capped at `pointCount - 1`.
+    ///   - threads: the most threads the queries use; 1 runs them on the calling thread.
     /// - Returns: a table with `min(k, pointCount - 1)` neighbours per point.
-    /// - Complexity: about O(n log n * k * d) for well-spread low-dimensional data; O(n² d)
-    ///   above ``maximumSplitDimension`` features. No allocation per query.
-    public func nearestNeighbours(k: Int) -> NeighbourTable {
+    /// - Complexity: about O(n log n * k * d) for well-spread low-dimensional data or well-separated
+    ///   clusters, up to O(n² d) for data that fills many dimensions uniformly. No allocation per
+    ///   query.
+    public func nearestNeighbours(k: Int, threads: Int = 1) -> NeighbourTable {
         precondition(k >= 0, "KDTree: k must be non-negative")
-        let n = pointCount, d = dimension
+        let n = pointCount
         let k = min(k, max(n - 1, 0))
         guard k > 0 else {
             return NeighbourTable(pointCount: n, neighbourCount: 0, indices: [], distances: [])
         }
         var indices = [Int32](repeating: 0, count: n * k)
         var distances = [Double](repeating: 0, count: n * k)
-        // The best k so far, sorted by `precedes`.
+        indices.withUnsafeMutableBufferPointer { indices in
+            distances.withUnsafeMutableBufferPointer { distances in
+                let rows = (indices: ChunkOutput(buffer: indices), distances: ChunkOutput(buffer: distances))
+                forEachChunk(count: n, chunkSize: KDTree.queryChunk, threads: threads) { positions in
+                    search(positions: positions, k: k, indices: rows.indices, distances: rows.distances)
+                }
+            }
+        }
+        return NeighbourTable(pointCount: n, neighbourCount: k, indices: indices, distances: distances)
+    }
+
+    /// Answers the queries at tree positions `positions`, writing only their rows.
+    private func search(
+        positions: Range<Int>, k: Int, indices: ChunkOutput<Int32>, distances: ChunkOutput<Double>
+    ) {
         var best = [Entry](repeating: Entry(squaredDistance: 0, index: 0), count: k)
-        // Each pop of an inner node pushes its two children, so depth + 2 slots suffice.
         var stack = [Entry](repeating: Entry(squaredDistance: 0, index: 0), count: depth + 2)
+        values.withUnsafeBufferPointer { values in
         order.withUnsafeBufferPointer { order in
-        coordinates.withUnsafeBufferPointer { coordinates in
+        blocks.withUnsafeBufferPointer { blocks in
         nodes.withUnsafeBufferPointer { nodes in
-        boxes.withUnsafeBufferPointer { boxes in
+        nodeBounds.withUnsafeBufferPointer { nodeBounds in
         best.withUnsafeMutableBufferPointer { best in
         stack.withUnsafeMutableBufferPointer { stack in
-            func boxDistance(_ node: Int, _ query: Int) -> Double {
-                var sum = 0.0
-                for column in 0..<d {
-                    let value = coordinates[query * d + column]
-                    let gap = max(boxes[node * 2 * d + column] - value, value - boxes[node * 2 * d + d + column], 0)
-                    sum += gap * gap
+            let search = Search(
+                dimension: dimension, bounds: bounds, values: values, order: order, blocks: blocks,
+                nodes: nodes, nodeBounds: nodeBounds, best: best, stack: stack)
+            for position in positions {
+                let query = Int(order[position])
+                search.run(query: query)
+                for slot in 0..<k {
+                    indices.buffer[query * k + slot] = best[slot].index
+                    distances.buffer[query * k + slot] = best[slot].squaredDistance.squareRoot()
                 }
-                return sum
             }
-            for queryPosition in 0..<n {
-                let query = order[queryPosition]
-                var found = 0
-                var top = 1
-                stack[0] = Entry(squaredDistance: 0, index: 0)
-                while top > 0 {
-                    top -= 1
-                    let node = nodes[Int(stack[top].index)]
-                    // A node can only help if its box distance, with its smallest index, beats
-                    // the current k-th neighbour.
-                    if found == k
-                        && !Entry(squaredDistance: stack[top].squaredDistance, index: node.minimumIndex)
-                            .precedes(best[k - 1])
-                    {
-                        continue
-                    }
-                    let child = Int(node.left)
-                    if child >= 0 {
-                        let leftEntry = Entry(squaredDistance: boxDistance(child, queryPosition), index: Int32(child))
-                        let rightEntry = Entry(
-                            squaredDistance: boxDistance(child + 1, queryPosition), index: Int32(child + 1))
-                        let leftFirst =
-                            leftEntry.squaredDistance < rightEntry.squaredDistance
-                            || (leftEntry.squaredDistance == rightEntry.squaredDistance
-                                && nodes[child].minimumIndex < nodes[child + 1].minimumIndex)
-                        // Pushed last is popped first: the nearer child.
-                        stack[top] = leftFirst ? rightEntry : leftEntry
-                        stack[top + 1] = leftFirst ? leftEntry : rightEntry
-                        top += 2
-                        continue
-                    }
-                    for position in Int(node.start)..<Int(node.end) {
-                        var candidate = Entry(squaredDistance: 0, index: order[position])
-                        if candidate.index == query { continue }
-                        for column in 0..<d {
-                            let delta = coordinates[position * d + column] - coordinates[queryPosition * d + column]
-                            candidate.squaredDistance += delta * delta
+        }}}}}}}
+    }
+
+    /// The smallest of 8 lanes, by halving (`SIMDMask` comparisons compile to a loop over
+    /// the lanes through memory, several times slower).
+    @inline(__always)
+    private static func smallest(_ lanes: SIMD8<Double>) -> Double {
+        let four = pointwiseMin(lanes.lowHalf, lanes.highHalf)
+        let two = pointwiseMin(four.lowHalf, four.highHalf)
+        return min(two[0], two[1])
+    }
+
+    /// One thread's queries: the tree's storage and that thread's scratch, as unsafe buffers
+    /// valid for the duration of ``nearestNeighbours(k:threads:)``.
+    private struct Search {
+        let dimension: Int
+        let bounds: Bounds
+        let values: UnsafeBufferPointer<Double>
+        let order: UnsafeBufferPointer<Int32>
+        let blocks: UnsafeBufferPointer<SIMD8<Double>>
+        let nodes: UnsafeBufferPointer<Node>
+        let nodeBounds: UnsafeBufferPointer<Double>
+        /// The best `best.count` neighbours so far, sorted by `precedes`.
+        let best: UnsafeMutableBufferPointer<Entry>
+        /// Pending nodes; each pop of an inner node pushes its two children, so depth + 2 slots.
+        let stack: UnsafeMutableBufferPointer<Entry>
+
+        /// Fills `best` with the neighbours of the point of original index `query`.
+        func run(query: Int) {
+            let d = dimension, k = best.count
+            let point = values.baseAddress! + query * d
+            var found = 0
+            var top = 1
+            stack[0] = Entry(squaredDistance: 0, index: 0)
+            while top > 0 {
+                top -= 1
+                let node = nodes[Int(stack[top].index)]
+                // A node can only help if its bound, with its smallest index, beats the current
+                // k-th neighbour.
+                if found == k
+                    && !Entry(squaredDistance: stack[top].squaredDistance, index: node.minimumIndex)
+                        .precedes(best[k - 1])
+                {
+                    continue
+                }
+                let child = Int(node.left)
+                if child >= 0 {
+                    let leftEntry = Entry(squaredDistance: bound(child, point), index: Int32(child))
+                    let rightEntry = Entry(squaredDistance: bound(child + 1, point), index: Int32(child + 1))
+                    let leftFirst =
+                        leftEntry.squaredDistance < rightEntry.squaredDistance
+                        || (leftEntry.squaredDistance == rightEntry.squaredDistance
+                            && nodes[child].minimumIndex < nodes[child + 1].minimumIndex)
+                    // Pushed last is popped first: the nearer child.
+                    stack[top] = leftFirst ? rightEntry : leftEntry
+                    stack[top + 1] = leftFirst ? leftEntry : rightEntry
+                    top += 2
+                    continue
+                }
+                let width = KDTree.blockWidth
+                for block in Int(node.start) / width..<(Int(node.end) + width - 1) / width {
+                    let columns = block * d
+                    var sums = SIMD8<Double>.zero
+                    var column = 0
+                    var abandoned = false
+                    while column < d {
+                        let stop = min(column + 8, d)
+                        while column < stop {
+                            let delta = blocks[columns + column] - SIMD8(repeating: point[column])
+                            sums += delta * delta
+                            column += 1
                         }
+                        if column < d && found == k && KDTree.smallest(sums) > best[k - 1].squaredDistance {
+                            abandoned = true
+                            break
+                        }
+                    }
+                    if abandoned { continue }
+                    if found == k && KDTree.smallest(sums) > best[k - 1].squaredDistance { continue }
+                    for lane in 0..<width {
+                        let candidate = Entry(squaredDistance: sums[lane], index: order[block * width + lane])
+                        if candidate.index < 0 || Int(candidate.index) == query { continue }
                         if found == k {
                             if !candidate.precedes(best[k - 1]) { continue }
                         } else {
@@ -309,13 +451,47 @@ public struct KDTree: Sendable {
                         best[slot] = candidate
                     }
                 }
-                let row = Int(query) * k
-                for slot in 0..<k {
-                    indices[row + slot] = best[slot].index
-                    distances[row + slot] = best[slot].squaredDistance.squareRoot()
-                }
             }
-        }}}}}}
-        return NeighbourTable(pointCount: n, neighbourCount: k, indices: indices, distances: distances)
+        }
+
+        /// A lower bound of the squared distance from `point` to any point of `node`.
+        private func bound(_ node: Int, _ point: UnsafePointer<Double>) -> Double {
+            let d = dimension
+            switch bounds {
+            case .box:
+                let box = node * 2 * d
+                var sum = 0.0
+                for column in 0..<d {
+                    let value = point[column]
+                    let gap = max(nodeBounds[box + column] - value, value - nodeBounds[box + d + column], 0)
+                    sum += gap * gap
+                }
+                return sum
+            case .ball:
+                let ball = node * (d + 1)
+                // 8 columns per step; the order of the sum does not matter inside the margin.
+                let centre = UnsafeRawPointer(nodeBounds.baseAddress! + ball), query = UnsafeRawPointer(point)
+                var lanes = SIMD8<Double>.zero
+                var column = 0
+                while column + 8 <= d {
+                    let delta =
+                        query.loadUnaligned(fromByteOffset: column * 8, as: SIMD8<Double>.self)
+                        - centre.loadUnaligned(fromByteOffset: column * 8, as: SIMD8<Double>.self)
+                    lanes += delta * delta
+                    column += 8
+                }
+                let four = lanes.lowHalf + lanes.highHalf, two = four.lowHalf + four.highHalf
+                var sum = two[0] + two[1]
+                while column < d {
+                    let delta = point[column] - nodeBounds[ball + column]
+                    sum += delta * delta
+                    column += 1
+                }
+                let centreDistance = sum.squareRoot(), radius = nodeBounds[ball + d]
+                // The margin covers the rounding of both distances (see the type's documentation).
+                let gap = centreDistance - radius - 1e-9 * (centreDistance + radius)
+                return gap > 0 ? gap * gap : 0
+            }
+        }
     }
 }

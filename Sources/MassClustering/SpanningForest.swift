@@ -96,13 +96,17 @@ public struct SpanningForest: Sendable {
     ///   - points: the points, as they are (scale them first if features differ in units).
     ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     ///   - graphNeighbours: neighbours per point in the candidate graph; at least 1.
+    ///   - threads: the most threads the neighbour search uses; the forest is the same for any.
     /// - Complexity: O(n log n * k * d) for the neighbours plus O(n k²) for the forest; with
     ///   repeated readings, another O(n log n * d) to find the positions, and with a replay
     ///   factor `r` above 1, a query of up to `k * min(r, 4)` neighbours per position.
-    public init(points: PointMatrix, minSamples: Int, graphNeighbours: Int = SpanningForest.defaultGraphNeighbours) {
+    public init(
+        points: PointMatrix, minSamples: Int, graphNeighbours: Int = SpanningForest.defaultGraphNeighbours,
+        threads: Int = 1
+    ) {
         precondition(graphNeighbours >= 1, "SpanningForest: graphNeighbours must be at least 1")
         let k = max(minSamples, graphNeighbours)
-        let table = KDTree(points).nearestNeighbours(k: k)
+        let table = KDTree(points).nearestNeighbours(k: k, threads: threads)
         // A repeated reading has a neighbour at distance 0; without one, every row is distinct.
         let repeated = table.neighbourCount > 0
             && (0..<table.pointCount).contains { table.distances[$0 * table.neighbourCount] == 0 }
@@ -113,7 +117,7 @@ public struct SpanningForest: Sendable {
         }
         // Positions lighter than the unit need more of their neighbours to fill `minSamples`.
         let wide = KDTree(positions.matrix(of: points))
-            .nearestNeighbours(k: k * min(positions.replayFactor, 4))
+            .nearestNeighbours(k: k * min(positions.replayFactor, 4), threads: threads)
         self.init(positions: positions, neighbours: wide, graphNeighbours: k, minSamples: minSamples)
     }
 

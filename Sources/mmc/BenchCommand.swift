@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MMCDaemon
 import MassClustering
 
 /// `mmc bench`: measures the core, the wire codec and the transport on this machine and prints
@@ -75,6 +76,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "recluster: runs per method and window.")
     var reclusterRuns = 5
+
+    @Option(help: "recluster: the most threads a re-clustering uses. (default: the daemon's, every processor but one)")
+    var reclusterThreads: Int?
 
     @Option(help: "memory: the window size.")
     var memoryWindow = 50_000
@@ -168,7 +172,13 @@ struct BenchCommand: AsyncParsableCommand {
             forestInserts: try positive(forestInserts, "forest-inserts"),
             repetitions: try positive(repetitions, "repetitions"), streamFile: streamFile,
             reclusterSizes: try list(reclusterSizes, "recluster-sizes"), pointsFiles: pointsFiles,
-            reclusterRuns: try positive(reclusterRuns, "recluster-runs"), memoryWindow: memoryWindow,
+            reclusterRuns: try positive(reclusterRuns, "recluster-runs"),
+            reclusterThreads: try positive(
+                reclusterThreads
+                    ?? DaemonConfiguration.Clustering().resolvedThreads(
+                        processors: ProcessInfo.processInfo.activeProcessorCount),
+                "recluster-threads"),
+            memoryWindow: memoryWindow,
             memoryInserts: try positive(memoryInserts, "memory-inserts"),
             wirePoints: try positive(wirePoints, "wire-points"), wireDimension: try positive(wireDimension, "wire-dimension"),
             wireSeed: wireSeed, wireSeconds: try positive(wireSeconds, "wire-seconds"),
@@ -199,6 +209,7 @@ struct BenchPlan: Sendable {
     let reclusterSizes: [Int]
     let pointsFiles: [String]
     let reclusterRuns: Int
+    let reclusterThreads: Int
     let memoryWindow: Int
     let memoryInserts: Int
     let wirePoints: Int
@@ -237,7 +248,9 @@ struct BenchPlan: Sendable {
             report.recluster = try windows.flatMap { window in
                 let points = try window.load(seed: seed)
                 progress("recluster: \(points.count) points from \(points.source), \(reclusterRuns) runs per method")
-                return try ReclusterBench.run(points: points, runs: reclusterRuns)
+                return try ReclusterBench.run(
+                    points: points, runs: reclusterRuns,
+                    threads: reclusterThreads)
             }
         }
         if sections.contains(.memory), let pool {

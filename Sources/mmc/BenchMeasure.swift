@@ -12,6 +12,9 @@ enum BenchClock {
     /// CPU seconds the calling thread has run (`CLOCK_THREAD_CPUTIME_ID`).
     static func threadCPUSeconds() -> Double { seconds(of: CLOCK_THREAD_CPUTIME_ID) }
 
+    /// CPU seconds every thread of the process has run (`CLOCK_PROCESS_CPUTIME_ID`).
+    static func processCPUSeconds() -> Double { seconds(of: CLOCK_PROCESS_CPUTIME_ID) }
+
     /// Seconds on the monotonic clock, comparable between threads (`CLOCK_MONOTONIC`).
     static func wallSeconds() -> Double { seconds(of: CLOCK_MONOTONIC) }
 
@@ -27,6 +30,14 @@ enum BenchClock {
         let (cpu, wall) = (threadCPUSeconds(), wallSeconds())
         try body()
         return Duration(cpu: threadCPUSeconds() - cpu, wall: wallSeconds() - wall)
+    }
+
+    /// The process's CPU time (every thread's) and wall time `body` takes: the measure of work
+    /// that runs on several threads.
+    static func measureProcess(_ body: () throws -> Void) rethrows -> Duration {
+        let (cpu, wall) = (processCPUSeconds(), wallSeconds())
+        try body()
+        return Duration(cpu: processCPUSeconds() - cpu, wall: wallSeconds() - wall)
     }
 
     /// Thread CPU seconds and wall seconds of one measured run.

@@ -14,7 +14,9 @@ enum ReclusterBench {
         let minClusterSize: Int
         let graphNeighbours: Int
         let runs: Int
-        /// Thread CPU seconds per run.
+        /// The most threads a run used.
+        let threads: Int
+        /// CPU seconds per run, of every thread of the process.
         let cpuSeconds: Spread
         /// Wall seconds per run.
         let wallSeconds: Spread
@@ -26,21 +28,21 @@ enum ReclusterBench {
     /// Scales `points` once (``FeatureScaling/robust``), then clusters them `runs` times with each method.
     ///
     /// - Throws: ``ParameterError`` if the default parameters were invalid (they are not).
-    static func run(points: BenchPoints, runs: Int) throws(ParameterError) -> [Result] {
+    static func run(points: BenchPoints, runs: Int, threads: Int) throws(ParameterError) -> [Result] {
         let scaled = FeatureScaling.robust.scaled(points.matrix)
         var results: [Result] = []
         for method in ClusteringMethod.allCases {
             let parameters = try ClusteringParameters(method: method)
             var clustering: Clustering?
             let durations = (0..<runs).map { _ in
-                BenchClock.measure { clustering = cluster(scaled, parameters: parameters) }
+                BenchClock.measureProcess { clustering = cluster(scaled, parameters: parameters, threads: threads) }
             }
             guard let clustering else { preconditionFailure("runs is at least 1") }
             results.append(Result(
                 source: points.source, points: points.count, dimension: points.dimension,
                 method: method.rawValue, minSamples: parameters.minSamples,
                 minClusterSize: clustering.minClusterSize, graphNeighbours: parameters.graphNeighbours,
-                runs: runs, cpuSeconds: Spread(durations.map(\.cpu)), wallSeconds: Spread(durations.map(\.wall)),
+                runs: runs, threads: threads, cpuSeconds: Spread(durations.map(\.cpu)), wallSeconds: Spread(durations.map(\.wall)),
                 clusters: clustering.clusters.count, noise: clustering.noiseCount))
         }
         return results

@@ -1,4 +1,5 @@
 public import ArgumentParser
+import Foundation
 import MassClustering
 
 #if canImport(Glibc)
@@ -74,6 +75,8 @@ struct ClusterCommand: ParsableCommand {
         "A split separates clusters only if two sides rise this many times above its density; at least 1, or 0 for every split.",
         discussion: "Other splits, such as those along a density gradient, are undone unless they are gaps."))
     var valleyRatio = ClusteringParameters.defaultValleyRatio
+    @Option(help: "The most threads the clustering uses; the labels are the same for any. (default: every processor)")
+    var threads: Int?
 
     @Flag(help: "Whether to print the summary to standard error.")
     var report: Report = .summary
@@ -81,6 +84,9 @@ struct ClusterCommand: ParsableCommand {
     func validate() throws {
         _ = try parameters()
         _ = try featureScaling(dimension: nil)
+        if let threads, threads < 1 {
+            throw ValidationError("invalid --threads \(threads): allowed >= 1")
+        }
     }
 
     func run() throws {
@@ -91,7 +97,9 @@ struct ClusterCommand: ParsableCommand {
         let read = clock.now
         let points = data.points
         let scaled = try featureScaling(dimension: points.dimension).scaledMarkingFar(points)
-        let clustering = cluster(scaled.points, parameters: parameters, far: scaled.far)
+        let clustering = cluster(
+            scaled.points, parameters: parameters, far: scaled.far,
+            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let clustered = clock.now
 
         var text = ""

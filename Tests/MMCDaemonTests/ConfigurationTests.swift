@@ -25,7 +25,19 @@ import Testing
         #expect(try DaemonConfiguration(toml: "") == DaemonConfiguration())
         let paths = DaemonConfiguration.documentedKeys.map(\.path)
         #expect(Set(paths).count == paths.count)
-        #expect(paths.count == 52)
+        #expect(paths.count == 53)
+    }
+
+    @Test func clusteringThreadsDefaultToEveryProcessorButOne() throws {
+        var clustering = DaemonConfiguration.Clustering()
+        #expect(clustering.resolvedThreads(processors: 8) == 7)
+        #expect(clustering.resolvedThreads(processors: 1) == 1)
+        clustering.threads = 3
+        #expect(clustering.resolvedThreads(processors: 8) == 3)
+        #expect(try DaemonConfiguration(toml: "[clustering]\nthreads = 5").clustering.threads == 5)
+        #expect(
+            problems("[clustering]\nthreads = 2000")
+                == ["clustering.threads = 2000: must be an integer in 0...1024 (0 = every processor but one)"])
     }
 
     @Test func shippedConfigIsTheDefaultsAndDocumentsEveryKey() throws {

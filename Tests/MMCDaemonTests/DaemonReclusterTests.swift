@@ -35,7 +35,8 @@ struct DaemonReclusterTests {
     func job(_ model: StreamModel, tracker: ClusterTracker = ClusterTracker(), version: UInt64 = 1,
              base: (version: UInt64, assignments: [UInt64: Int64])? = nil) throws -> ReclusterJob {
         ReclusterJob(
-            model: model, tracker: tracker, previous: nil, parameters: try ClusteringParameters(), modelVersion: version,
+            model: model, tracker: tracker, previous: nil, parameters: try ClusteringParameters(), threads: 2,
+            modelVersion: version,
             time: 10,
             diffBase: base)
     }

@@ -122,6 +122,19 @@ struct ClustererTests {
         #expect(cluster(points, parameters: parameters) == cluster(points, parameters: parameters))
     }
 
+    @Test("any number of threads gives the same result, in few and in many dimensions", arguments: [2, 40])
+    func threads(dimension: Int) throws {
+        let centres = (0..<4).map { blob in (0..<dimension).map { Double(($0 + blob) % 4) * 3 } }
+        let (points, truth) = Fixtures.blobs(
+            centres: centres, spreads: [0.5, 0.8, 0.3, 0.6], sizes: [1_500, 1_200, 900, 1_400], seed: 9)
+        let parameters = try ClusteringParameters()
+        let single = cluster(points, parameters: parameters, threads: 1)
+        #expect(Fixtures.adjustedRandIndex(single.labels, truth) > 0.9)
+        for threads in [2, 7] {
+            #expect(cluster(points, parameters: parameters, threads: threads) == single, "\(threads) threads")
+        }
+    }
+
     @Test("permuting the rows gives the same partition", arguments: ClusteringMethod.allCases)
     func permutationInvariant(method: ClusteringMethod) throws {
         let (blobs, _) = Fixtures.blobs(

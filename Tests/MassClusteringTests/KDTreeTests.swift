@@ -17,27 +17,62 @@ struct KDTreeTests {
         return PointMatrix(count: count, dimension: dimension, values: values)
     }
 
-    @Test("k nearest neighbours equal brute force, ties included", arguments: 1...8)
+    @Test("k nearest neighbours equal brute force, ties included, with boxes and with balls", arguments: 1...8)
     func matchesBruteForce(dimension: Int) {
         for points in [
             Fixtures.uniform(count: 400, dimension: dimension, seed: UInt64(dimension)),
             Self.tiedPoints(count: 400, dimension: dimension, seed: UInt64(100 + dimension)),
         ] {
             let oracle = Fixtures.bruteForceNeighbours(points, k: 20)
-            for (k, leafSize) in [(1, 16), (7, 16), (20, 3)] {
-                let tree = KDTree(points, leafSize: leafSize).nearestNeighbours(k: k)
-                // Rows for a smaller k are prefixes of the rows for k = 20.
-                let prefix = (0..<points.count).flatMap { $0 * 20..<$0 * 20 + k }
-                #expect(tree.indices == prefix.map { oracle.indices[$0] })
-                #expect(tree.distances == prefix.map { oracle.distances[$0] })
+            for bounds in [KDTree.Bounds.box, .ball] {
+                for (k, leafSize) in [(1, 16), (7, 16), (20, 3), (20, 40)] {
+                    let tree = KDTree(points, leafSize: leafSize, bounds: bounds).nearestNeighbours(k: k)
+                    // Rows for a smaller k are prefixes of the rows for k = 20.
+                    let prefix = (0..<points.count).flatMap { $0 * 20..<$0 * 20 + k }
+                    #expect(tree.indices == prefix.map { oracle.indices[$0] }, "\(bounds), k \(k)")
+                    #expect(tree.distances == prefix.map { oracle.distances[$0] }, "\(bounds), k \(k)")
+                }
             }
         }
     }
 
-    @Test("above the split dimension the tree is a brute-force scan")
-    func highDimension() {
-        let points = Fixtures.uniform(count: 150, dimension: KDTree.maximumSplitDimension + 4, seed: 8)
-        #expect(KDTree(points).nearestNeighbours(k: 5) == Fixtures.bruteForceNeighbours(points, k: 5))
+    /// Gaussian clusters in `dimension` features, some points repeated exactly.
+    static func clusters(count: Int, dimension: Int, seed: UInt64) -> PointMatrix {
+        var generator = SeededGenerator(seed: seed)
+        let centres = (0..<5 * dimension).map { _ in generator.nextDouble() * 10 }
+        var values = [Double]()
+        for point in 0..<count {
+            let centre = point % 5
+            for column in 0..<dimension {
+                let noise = (generator.nextDouble() + generator.nextDouble() + generator.nextDouble() - 1.5)
+                values.append(centres[centre * dimension + column] + noise)
+            }
+        }
+        for point in stride(from: 7, to: count, by: 50) {
+            for column in 0..<dimension {
+                values[point * dimension + column] = values[(point - 7) * dimension + column]
+            }
+        }
+        return PointMatrix(count: count, dimension: dimension, values: values)
+    }
+
+    @Test("many dimensions: balls prune clusters and stay exact", arguments: [17, 33, 64, 130])
+    func highDimension(dimension: Int) {
+        let points = Self.clusters(count: 700, dimension: dimension, seed: UInt64(dimension))
+        let tree = KDTree(points)
+        #expect(tree.bounds == .ball)
+        #expect(tree.nearestNeighbours(k: 15) == Fixtures.bruteForceNeighbours(points, k: 15))
+        #expect(KDTree(points, leafSize: 8, bounds: .box).nearestNeighbours(k: 15) == tree.nearestNeighbours(k: 15))
+    }
+
+    @Test("the table is the same on any number of threads", arguments: [2, 3, 16])
+    func threads(dimension: Int) {
+        let points = Self.clusters(count: 5_000, dimension: dimension, seed: 3)
+        let tree = KDTree(points)
+        let single = tree.nearestNeighbours(k: 15, threads: 1)
+        for threads in [2, 4, 64] {
+            #expect(tree.nearestNeighbours(k: 15, threads: threads) == single, "\(threads) threads")
+        }
     }
 
     @Test("identical points list the smallest other indices at distance 0")
@@ -58,6 +93,9 @@ struct KDTreeTests {
         }
         let points = PointMatrix(count: 2_000, dimension: 2, values: values)
         #expect(KDTree(points, leafSize: 4).nearestNeighbours(k: 4) == Fixtures.bruteForceNeighbours(points, k: 4))
+        #expect(
+            KDTree(points, leafSize: 4, bounds: .ball).nearestNeighbours(k: 4)
+                == Fixtures.bruteForceNeighbours(points, k: 4))
     }
 
     @Test("k is capped at n - 1, and empty or single-point inputs give empty rows")
