@@ -79,8 +79,13 @@ install -m 0644 packaging/deb/copyright "$stage/usr/share/doc/mmcd/copyright"
 swift package plugin generate-manual --configuration debug --multi-page \
   --date "$(git log -1 --format=%cs 2>/dev/null || date +%F)"
 pages=.build/plugins/GenerateManual/outputs
+# mmc.feed.1 becomes mmc-feed(1), as git-commit(1); the generated pages of the help subcommands
+# repeat mmc(1) and are left out.
 for page in "$pages"/mmc/*.1; do
-  gzip -9n < "$page" > "$stage/usr/share/man/man1/$(basename "$page").gz"
+  command=$(basename "$page" .1)
+  case "$command" in *.help) continue ;; esac
+  title=${command//./-}
+  sed -e "s/^\.Dt ${command^^} 1\$/.Dt ${title^^} 1/" "$page" | gzip -9n > "$stage/usr/share/man/man1/$title.1.gz"
 done
 # The daemon is a system administration command: section 8.
 sed -e 's/^\.Dt MMCD 1$/.Dt MMCD 8/' "$pages/mmcd/mmcd.1" | gzip -9n > "$stage/usr/share/man/man8/mmcd.8.gz"

@@ -49,13 +49,16 @@ BOOT = (
 )
 FED = 20_000
 WINDOW = 10_000
-# Where a purge must leave nothing.
-PACKAGE_PATHS = [
-    "/usr/bin/mmcd", "/usr/bin/mmc", "/etc/mmcd", "/etc/default/mmcd", "/lib/systemd/system/mmcd.service",
-    "/lib/systemd/system/mmcd@.service", "/usr/share/doc/mmcd", "/usr/share/man/man8/mmcd.8.gz",
-    "/usr/share/man/man1/mmc.1.gz", "/usr/share/bash-completion/completions/mmc",
-    "/usr/share/zsh/vendor-completions/_mmcd", "/var/lib/mmcd", "/var/lib/private/mmcd",
-    "/etc/systemd/system/multi-user.target.wants/mmcd.service",
+# What the package installs, and what running the services adds; a purge must leave none of it.
+INSTALLED = [
+    "/usr/bin/mmcd", "/usr/bin/mmc", "/etc/mmcd/mmcd.toml", "/etc/default/mmcd", "/lib/systemd/system/mmcd.service",
+    "/lib/systemd/system/mmcd@.service", "/usr/share/doc/mmcd/copyright", "/usr/share/man/man8/mmcd.8.gz",
+    "/usr/share/man/man1/mmc.1.gz", "/usr/share/man/man1/mmc-feed.1.gz", "/usr/share/bash-completion/completions/mmc",
+    "/usr/share/zsh/vendor-completions/_mmcd",
+]
+LEFT_BY_SERVICES = [
+    "/etc/mmcd", "/usr/share/doc/mmcd", "/var/lib/mmcd", "/var/lib/private/mmcd", "/var/lib/mmcd-a",
+    "/var/lib/private/mmcd-a", "/etc/systemd/system/multi-user.target.wants/mmcd.service",
 ]
 
 
@@ -367,6 +370,13 @@ def main():
         print("0 passed, 1 failed")
         return 1
 
+    # SIGTERM (a CI time-out) and a 15-minute limit end the run through the clean-up below.
+    def stop(signum, frame):
+        raise SystemExit(f"stopped by signal {signum}")
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGALRM, stop)
+    signal.alarm(900)
+
     swift = shutil.which("swift")
     toolchain = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(swift)))) if swift else None
     r = Results()
@@ -381,7 +391,12 @@ def main():
             return 0
         print(f"systemd booted in a namespace (pid {ns.pid}) in {time.monotonic() - started:.1f} s; package {deb}")
         if subprocess.run(["dpkg", "-s", "mmcd"], capture_output=True).returncode == 0:
+            print("mmcd was installed: purging it first")
             ns.run("apt-get", "purge", "-y", "-qq", "mmcd")
+        for path in instance_configs + LEFT_BY_SERVICES[2:]:
+            if os.path.lexists(path):
+                print(f"removing {path}, left by an earlier run")
+                subprocess.run(["rm", "-rf", path])
 
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         install = ns.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", deb, env=env)
@@ -389,7 +404,7 @@ def main():
         conffiles = subprocess.run(["dpkg-query", "-W", "-f=${Conffiles}", "mmcd"], capture_output=True, text=True).stdout
         r.check("conffiles: /etc/mmcd/mmcd.toml, /etc/default/mmcd",
                 "/etc/mmcd/mmcd.toml" in conffiles and "/etc/default/mmcd" in conffiles, conffiles)
-        missing = [p for p in PACKAGE_PATHS[:-3] if not os.path.exists(p)]
+        missing = [p for p in INSTALLED if not os.path.exists(p)]
         r.check("binaries, units, configuration, docs, man pages, completions installed", not missing, missing)
         for tool in ("/usr/bin/mmcd", "/usr/bin/mmc"):
             libraries = subprocess.run(["ldd", tool], capture_output=True, text=True).stdout
@@ -428,10 +443,11 @@ def main():
         b = Daemon(ns, "mmcd@b.service", instance_configs[1])
         b.write_config(template)
         started_b = ns.systemctl("start", b.unit)
-        fed_b = b.feed(5_000, first_id=1_000_000)
-        r.check("mmcd@b beside: started, 5,000 points of its own",
-                started_b.returncode == 0 and fed_b.returncode == 0
-                and wait_for(lambda: b.metric("mmcd_points_decoded_total") == 5_000, 30), started_b.stderr.strip())
+        fed_b = started_b.returncode == 0 and b.feed(5_000, first_id=1_000_000)
+        r.check("mmcd@b beside: started after mmcd.service ran, 5,000 points of its own",
+                fed_b and fed_b.returncode == 0
+                and wait_for(lambda: b.metric("mmcd_points_decoded_total") == 5_000, 30),
+                started_b.stderr.strip() + b.journal("-u", b.unit, "-n", "10"))
         b_pid = b.main_pid()
         test_unit(r, ns, a, template, toolchain)
         r.check("mmcd@b ran undisturbed beside mmcd@a (same process, its own 5,000 points)",
@@ -439,8 +455,8 @@ def main():
                 and a.metric("mmcd_points_decoded_total") is not None)
         ns.systemctl("stop", b.unit)
         test_unit(r, ns, b, template, toolchain)
-        r.check("instances keep their state apart (/var/lib/mmcd/a, /var/lib/mmcd/b)",
-                all(os.path.exists(f"/var/lib/private/mmcd/{name}/state.bin") for name in ("a", "b")))
+        r.check("instances keep their state apart (/var/lib/mmcd-a, /var/lib/mmcd-b)",
+                all(os.path.exists(f"/var/lib/private/mmcd-{name}/state.bin") for name in ("a", "b")))
         ns.systemctl("stop", a.unit, b.unit)
 
         # Remove stops the service and keeps configuration and state; a reinstall picks both up.
@@ -448,7 +464,7 @@ def main():
         remove = ns.run("apt-get", "remove", "-y", "-qq", "mmcd", env=env)
         r.check("apt-get remove: running service stopped, binary gone, configuration and state kept",
                 remove.returncode == 0 and ns.systemctl("is-active", "mmcd.service").stdout.strip() != "active"
-                and not os.path.exists("/usr/bin/mmcd") and f":{single.http}" in open("/etc/mmcd/mmcd.toml").read()
+                and not os.path.exists("/usr/bin/mmcd") and f"port = {single.http}" in open("/etc/mmcd/mmcd.toml").read()
                 and os.path.exists("/var/lib/private/mmcd/state.bin"), remove.stderr.strip()[-300:])
         reinstall = ns.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", deb, env=env)
         ns.systemctl("start", "mmcd")
@@ -459,7 +475,7 @@ def main():
         for path in instance_configs:
             os.remove(path)
         purge = ns.run("apt-get", "purge", "-y", "-qq", "mmcd", env=env)
-        left = [p for p in PACKAGE_PATHS if os.path.lexists(p)]
+        left = [p for p in INSTALLED + LEFT_BY_SERVICES if os.path.lexists(p)]
         units = ns.systemctl("list-unit-files", "--no-legend", "mmcd*").stdout.strip()
         running = ns.systemctl("list-units", "--no-legend", "mmcd*").stdout.strip()
         r.check("apt-get purge mmcd: nothing left behind", purge.returncode == 0 and not left and not units and not running,

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Logging
+import Prometheus
 import Testing
 
 @testable import MMCDaemon
@@ -56,5 +57,18 @@ import Testing
         #expect(!DaemonLogHandler.isJournalStream(fileDescriptor: stream, environment: [:]))
         #expect(!DaemonLogHandler.isJournalStream(fileDescriptor: stream, environment: ["JOURNAL_STREAM": "garbage"]))
         #expect(!DaemonLogHandler.isJournalStream(fileDescriptor: -1, environment: variable))
+    }
+}
+
+/// A refused thread priority costs one log line and a counted metric, never the work.
+@Suite struct ThreadPriorityDenialTests {
+    @Test func everyDenialIsCountedAndOnlyTheFirstLogged() {
+        let registry = PrometheusCollectorRegistry()
+        let lines = LineCollector()
+        let denials = ThreadPriorityDenials(registry: registry, logger: Logger(label: "test") { _ in lines })
+        for _ in 0..<3 { denials.record(thread: "mmcd.recluster", errno: EPERM) }
+        let text = String(decoding: registry.emitToBuffer(), as: UTF8.self)
+        #expect(text.contains("mmcd_thread_priority_denied_total 3"))
+        #expect(lines.count == 1)
     }
 }
