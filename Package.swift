@@ -42,24 +42,38 @@ let package = Package(
         // Wire protocol: encoding and total decoding of points and cluster updates. No I/O.
         .target(name: "MMCWire"),
 
-        // Development tools: seeded generators of labelled benchmark data (the gradient suite).
-        // Not a product, and no shipped library depends on it; `mmc` and the tests do.
-        .target(name: "MMCDevTools", dependencies: ["MassClustering"]),
+        // Development tools: seeded generators of labelled benchmark data (the gradient suite) and
+        // the fuzz targets of `mmc fuzz` and Fuzz/. Not a product, and no shipped library depends on it; `mmc` and the tests do.
+        .target(name: "MMCDevTools", dependencies: ["MassClustering", "MMCWire", "MMCConfiguration"]),
 
         // SVG scatter plots of a clustering (and the principal components they may show). No I/O.
         .target(name: "MMCPlot", dependencies: ["MassClustering"]),
 
-        // The daemon: configuration, services, metrics.
+        // The state file format: the snapshot record, its binary codec with CRC32C, atomic file
+        // I/O. Shared by the daemon (writes, restores) and `mmc plot` (reads).
+        .target(name: "MMCState"),
+
+        // The daemon's configuration: the TOML file, its keys, ranges, reload plan. TOMLKit and
+        // the log level only, so `mmc` can read the [clustering] settings without the server.
+        .target(
+            name: "MMCConfiguration",
+            dependencies: [
+                "MassClustering",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+
+        // The daemon: services, metrics, the HTTP server.
         .target(
             name: "MMCDaemon",
             dependencies: [
-                "MassClustering", "ZeroMQ", "MMCWire", "MMCPlot", "CLinuxSupport",
+                "MassClustering", "ZeroMQ", "MMCWire", "MMCPlot", "CLinuxSupport", "MMCState", "MMCConfiguration",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -69,17 +83,17 @@ let package = Package(
         .executableTarget(
             name: "mmcd",
             dependencies: [
-                "MMCDaemon", "CLinuxSupport",
+                "MMCDaemon", "MMCConfiguration", "CLinuxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "mmc",
             dependencies: [
-                // MMCDaemon for the state file format, the daemon's [clustering] settings and the
-                // configuration parser `mmc fuzz` fuzzes.
-                "MassClustering", "MMCWire", "ZeroMQ", "CZlib", "CLinuxSupport", "MMCPlot", "MMCDaemon",
-                "MMCDevTools",
+                // MMCState for `mmc plot` of a state file, MMCConfiguration for the daemon's
+                // [clustering] settings; never MMCDaemon (it would pull the HTTP server in).
+                "MassClustering", "MMCWire", "ZeroMQ", "CZlib", "CLinuxSupport", "MMCPlot", "MMCState",
+                "MMCConfiguration", "MMCDevTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "MMCDaemonTests",
             dependencies: [
-                "MMCDaemon", "ZeroMQ", "MMCWire", "MassClustering",
+                "MMCDaemon", "MMCState", "MMCConfiguration", "MMCDevTools", "ZeroMQ", "MMCWire", "MassClustering",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +118,7 @@ let package = Package(
 // libFuzzer's driver, which an ordinary build does not link.
 if Context.environment["MMCD_FUZZ_BUILD"] != nil {
     package.targets.append(
-        .executableTarget(name: "mmcd-fuzz", dependencies: ["MMCWire", "MMCDaemon"], path: "Fuzz", exclude: ["corpus"]))
+        .executableTarget(name: "mmcd-fuzz", dependencies: ["MMCWire", "MMCDevTools"], path: "Fuzz", exclude: ["corpus"]))
 }
 
 for target in package.targets where target.type != .system {

@@ -1,5 +1,5 @@
 import Foundation
-import MMCDaemon
+import MMCDevTools
 import MMCWire
 
 // libFuzzer entry points over the targets `mmc fuzz` runs: every wire decoder and the

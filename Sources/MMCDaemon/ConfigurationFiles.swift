@@ -1,3 +1,5 @@
+public import MMCConfiguration
+
 extension DaemonConfiguration {
     /// What is wrong with the files and directories the configuration names, which
     /// ``validate()`` does not read: the state directory (``StateDirectory/problem(_:)``) and

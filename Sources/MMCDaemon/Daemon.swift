@@ -1,6 +1,8 @@
 internal import Foundation
 public import Logging
 internal import MassClustering
+public import MMCConfiguration
+internal import MMCState
 internal import MMCWire
 public import Prometheus
 internal import ServiceLifecycle

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import Logging
+internal import MMCConfiguration
 internal import MMCWire
 internal import Prometheus
 internal import Synchronization

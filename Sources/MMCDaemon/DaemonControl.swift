@@ -1,4 +1,5 @@
 internal import Logging
+internal import MMCConfiguration
 internal import MMCWire
 internal import Prometheus
 internal import ServiceLifecycle

@@ -1,6 +1,7 @@
 internal import Foundation
 internal import Glibc
 public import Logging
+public import MMCConfiguration
 internal import Synchronization
 
 /// The log level every ``DaemonLogHandler`` of a process follows, changeable while it runs

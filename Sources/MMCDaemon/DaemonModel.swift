@@ -1,7 +1,8 @@
 internal import Foundation
 internal import Logging
-internal import MMCWire
 internal import MassClustering
+internal import MMCConfiguration
+internal import MMCWire
 internal import Prometheus
 internal import Synchronization
 

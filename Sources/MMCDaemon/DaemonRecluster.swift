@@ -1,4 +1,5 @@
 internal import MassClustering
+internal import MMCConfiguration
 internal import MMCWire
 
 /// The latest clustering as a read-only value: enough to label new points (provisional

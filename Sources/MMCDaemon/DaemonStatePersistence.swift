@@ -1,6 +1,8 @@
 internal import Foundation
 internal import Logging
 internal import MassClustering
+internal import MMCConfiguration
+internal import MMCState
 internal import Prometheus
 
 /// What a state snapshot is made from: copy-on-write copies taken by the model owner, turned

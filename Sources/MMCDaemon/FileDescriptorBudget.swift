@@ -1,4 +1,5 @@
 internal import Glibc
+internal import MMCConfiguration
 
 /// The daemon's file descriptors, shared out so that no part can take the others' share: the
 /// HTTP server holds at most `http.max_connections` connections (and its listener), and

@@ -1,6 +1,7 @@
 internal import Foundation
 internal import Hummingbird
 internal import HummingbirdCore
+internal import MMCConfiguration
 internal import NIOCore
 internal import NIOHTTPTypes
 internal import Synchronization

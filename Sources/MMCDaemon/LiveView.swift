@@ -1,4 +1,5 @@
 internal import MassClustering
+internal import MMCConfiguration
 internal import MMCPlot
 internal import MMCWire
 internal import Prometheus

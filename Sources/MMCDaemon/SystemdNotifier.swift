@@ -1,3 +1,6 @@
+// `stat` and `timespec` come from Glibc or, depending on which module the compiler loads first,
+// from CDispatch (through Foundation); MemberImportVisibility needs the one it picked imported.
+internal import CDispatch
 internal import Foundation
 
 internal import Glibc

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import MMCDaemon
+import MMCConfiguration
 import MassClustering
 
 /// `mmc bench`: measures the core, the wire codec and the transport on this machine and prints

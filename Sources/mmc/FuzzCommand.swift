@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
-import MMCDaemon
+import MMCDevTools
 import MMCWire
 
 /// `mmc fuzz`: seeded mutation fuzzing of the wire decoders and the configuration parser.

@@ -1,6 +1,7 @@
 import ArgumentParser
-import MMCDaemon
+import MMCConfiguration
 import MMCPlot
+import MMCState
 import MassClustering
 
 /// `mmc plot FILE`: draws a clustering as an SVG scatter plot.

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLinuxSupport
 import Foundation
 import Logging
+import MMCConfiguration
 import MMCDaemon
 
 /// `mmcd`: the streaming clustering daemon.

@@ -1,5 +1,7 @@
 import Foundation
+import MMCConfiguration
 import MMCDaemon
+import MMCDevTools
 import MMCWire
 import Testing
 

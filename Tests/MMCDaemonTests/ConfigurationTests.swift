@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-@testable import MMCDaemon
 import MassClustering
+@testable import MMCConfiguration
+@testable import MMCDaemon
 import Testing
 
 @Suite struct ConfigurationTests {

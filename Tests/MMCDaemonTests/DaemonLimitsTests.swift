@@ -1,4 +1,5 @@
 import Foundation
+import MMCConfiguration
 import MMCDaemon
 import MMCWire
 import Testing

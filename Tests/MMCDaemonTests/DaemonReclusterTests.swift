@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import MassClustering
+import MMCConfiguration
 @testable import MMCDaemon
+import MMCState
 import MMCWire
 import Synchronization
 import Testing

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import MassClustering
+import MMCConfiguration
 import MMCDaemon
 import MMCWire
 import Prometheus

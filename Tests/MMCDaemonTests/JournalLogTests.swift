@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Logging
+import MMCConfiguration
 import Prometheus
 import Testing
 

@@ -3,6 +3,7 @@
 import CDispatch
 import Foundation
 @testable import MMCDaemon
+import MMCState
 import Testing
 
 /// `mmc plot` as a process: data files with labels or clustered on the spot, daemon state files,

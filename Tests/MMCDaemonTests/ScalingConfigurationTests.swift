@@ -1,4 +1,5 @@
 import MassClustering
+import MMCConfiguration
 @testable import MMCDaemon
 import MMCWire
 import Testing

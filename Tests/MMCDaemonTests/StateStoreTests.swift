@@ -4,6 +4,7 @@ import Foundation
 import CDispatch
 import Glibc
 @testable import MMCDaemon
+@testable import MMCState
 import Testing
 
 /// A fresh directory under the temporary directory, removed at deinit.

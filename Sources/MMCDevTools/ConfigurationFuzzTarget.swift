@@ -1,3 +1,4 @@
+public import MMCConfiguration
 public import MMCWire
 
 extension DaemonConfiguration {

@@ -237,10 +237,10 @@ enum ConfigurationValue: Equatable {
     }
 }
 
-/// TOML literals of configuration values.
-enum TOMLLiteral {
+/// TOML literals of configuration values (the daemon's log handler writes JSON strings with it).
+package enum TOMLLiteral {
     /// A basic string with `"`, `\` and control characters escaped.
-    static func string(_ value: String) -> String {
+    package static func string(_ value: String) -> String {
         var result = "\""
         for scalar in value.unicodeScalars {
             switch scalar {
