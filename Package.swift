@@ -42,8 +42,9 @@ let package = Package(
         // Wire protocol: encoding and total decoding of points and cluster updates. No I/O.
         .target(name: "MMCWire"),
 
-        // Development tools: seeded generators of labelled benchmark data (the gradient suite) and
-        // the fuzz targets of `mmc fuzz` and Fuzz/. Not a product, and no shipped library depends on it; `mmc` and the tests do.
+        // Development tools: seeded generators of benchmark data (the gradient suite, the drifting
+        // stream, wire payloads), the wire benchmark and the fuzz targets of `mmc fuzz` and Fuzz/.
+        // Not a product, and no shipped library depends on it; `mmc` and the tests do.
         .target(name: "MMCDevTools", dependencies: ["MassClustering", "MMCWire", "MMCConfiguration"]),
 
         // SVG scatter plots of a clustering (and the principal components they may show). No I/O.
@@ -100,7 +101,7 @@ let package = Package(
 
         .testTarget(name: "MassClusteringTests", dependencies: ["MassClustering", "MMCDevTools"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "MMCWireTests", dependencies: ["MMCWire"]),
+        .testTarget(name: "MMCWireTests", dependencies: ["MMCWire", "MMCDevTools"]),
         .testTarget(name: "MMCPlotTests", dependencies: ["MMCPlot", "MassClustering"]),
         .testTarget(
             name: "MMCDaemonTests",

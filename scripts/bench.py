@@ -306,7 +306,7 @@ def report(args, start_machine, mmc_command, ours, river, sklearn, wire, python_
             rows.append([form, f"{unit}/s", number(ours_rate), python_name.split(" ", 2)[-1], number(peer_rate),
                          ratio(ours_rate, peer_rate)])
         out += ["## Wire decoding", "",
-                f"MMCWire's `WireBenchmark.measure` and `scripts/wire_bench.py` on the same seeded payloads: "
+                f"MMCDevTools' `WireBenchmark.measure` and `scripts/wire_bench.py` on the same seeded payloads: "
                 f"{number(wire_swift['points'])} points of dimension {wire_swift['dimension']}, seed {wire_swift['seed']}; "
                 "wall-clock means (both sides run one thread). Swift includes every check of the protocol "
                 "and the copy into flat arrays; numpy.frombuffer makes zero-copy views and checks finiteness; "

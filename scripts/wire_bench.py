@@ -2,7 +2,7 @@
 """Decode rates of the Python client (clients/python) for the seeded MMCWire benchmark payloads.
 
 The payloads are regenerated from the documented generators (clients/python/tools/interop.py:
-benchmark_batch gives the same points as MMCWire's WireBenchmark.pointBatch, and the interop
+benchmark_batch gives the same points as MMCDevTools' WireBenchmark.pointBatch, and the interop
 test checks that the binary bytes are identical; snapshot_update the same update as
 WireBenchmark.snapshotUpdate), then decoded repeatedly with:
 
@@ -14,7 +14,7 @@ WireBenchmark.snapshotUpdate), then decoded repeatedly with:
 - a full-snapshot cluster update: json.loads alone and mmcd_client.wire.decode_update;
 - encoding: mmcd_client.wire.encode_points_binary, what Producer.send does per message.
 
-Rates are wall-clock means (as MMCWire's WireBenchmark measures them) and, last, per second of
+Rates are wall-clock means (as MMCDevTools' WireBenchmark measures them) and, last, per second of
 the thread's CPU time.
 
 Needs numpy only (the codec module is loaded from its file; pyzmq is not needed).

@@ -1,5 +1,4 @@
 public import MMCConfiguration
-public import MMCWire
 
 extension DaemonConfiguration {
     /// The configuration as a TOML document: every key, section by section, as

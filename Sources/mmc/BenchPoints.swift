@@ -1,4 +1,5 @@
 import MassClustering
+import MMCDevTools
 
 /// A set of points a benchmark section runs on: the rows of a data file, or a stretch of the
 /// seeded drifting stream (the one `mmc feed --generate drift` sends: Gaussian clusters of

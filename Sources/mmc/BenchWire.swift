@@ -1,3 +1,4 @@
+import MMCDevTools
 import MMCWire
 
 /// Section `wire`: MMCWire's decode and encode rates on its seeded payloads

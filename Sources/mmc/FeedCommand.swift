@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLinuxSupport
 import Foundation
+import MMCDevTools
 import MMCWire
 import MassClustering
 import Synchronization

@@ -1,4 +1,5 @@
 import Foundation
+import MMCDevTools
 import MMCWire
 import Testing
 

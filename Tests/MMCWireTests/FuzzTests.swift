@@ -1,3 +1,4 @@
+import MMCDevTools
 import MMCWire
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import MMCDevTools
 import MMCWire
 
 /// Seeded random values for property tests (never the system generator).

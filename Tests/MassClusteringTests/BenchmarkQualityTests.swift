@@ -1,5 +1,6 @@
 @testable import MassClustering
 import Foundation
+import MMCDevTools
 import Testing
 
 /// Quality floors on labelled sets of the shared benchmark suite (read from `../shared`, never

@@ -1,4 +1,5 @@
 import MassClustering
+import MMCDevTools
 import Testing
 
 /// Points of one label: stream index and coordinates.

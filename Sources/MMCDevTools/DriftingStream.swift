@@ -1,3 +1,5 @@
+public import MassClustering
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -380,12 +382,5 @@ extension SeededGenerator {
     /// A uniform `Double` in `range` (its lower bound when the range is a single value).
     fileprivate mutating func nextDouble(in range: ClosedRange<Double>) -> Double {
         range.lowerBound + (range.upperBound - range.lowerBound) * nextDouble()
-    }
-
-    /// Two independent standard normal values (Box–Muller).
-    fileprivate mutating func nextNormalPair() -> (Double, Double) {
-        let radius = (-2 * log(1 - nextDouble())).squareRoot()
-        let angle = 2 * Double.pi * nextDouble()
-        return (radius * cos(angle), radius * sin(angle))
     }
 }

@@ -1,3 +1,5 @@
+public import MMCWire
+
 /// Seeded payloads and decode-rate measurements, for `mmc bench` and `scripts/wire_bench.py`.
 ///
 /// The payloads are reproducible in any language from the documented generator, so the Python

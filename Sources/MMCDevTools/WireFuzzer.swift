@@ -1,3 +1,5 @@
+import MMCWire
+
 /// Seeded mutation fuzzing of decoders: every input must decode or throw, never trap.
 ///
 /// A ``FuzzTarget`` pairs a decoder with a corpus of valid inputs and the tokens worth
