@@ -164,7 +164,7 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
     ZMQMessage([Array(topic.utf8), batch.encodedBinary()])
 }
 
-@Suite(.serialized) struct DaemonRuntimeTests {
+@Suite(.serialized, .tags(.endToEnd)) struct DaemonRuntimeTests {
     @Test func feedingBatchesGrowsTheWindowAndPublishesNumberedUpdates() async throws {
         let running = try RunningDaemon()
         let peers = try Peers()

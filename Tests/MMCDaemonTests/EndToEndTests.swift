@@ -7,7 +7,7 @@ import Testing
 /// notifications, a labelled stream scored against its truth, signals, restarts and
 /// configuration errors. Serialized: each test runs timing-sensitive processes on a shared
 /// machine.
-@Suite(.serialized) struct EndToEndTests {
+@Suite(.serialized, .tags(.endToEnd)) struct EndToEndTests {
     /// `mmc feed` arguments sending `count` points of the seeded drifting stream over PUSH.
     private static func feed(
         _ workspace: EndToEndWorkspace, count: Int, seed: Int, extra: [String] = []

@@ -6,7 +6,7 @@ import ZeroMQ
 
 /// One bad point, client or configuration against `mmcd` as a process on loopback: each test
 /// re-runs an attack of docs/reliability.md ("Hostile inputs") and checks the rule that stops it.
-@Suite(.serialized) struct HardeningEndToEndTests {
+@Suite(.serialized, .tags(.endToEnd)) struct HardeningEndToEndTests {
     /// `count` points of dimension 2 stamped `timestamp`, ids from `firstID`.
     private static func batch(count: Int, firstID: UInt64, timestamp: Double) throws -> PointBatch {
         try PointBatch(

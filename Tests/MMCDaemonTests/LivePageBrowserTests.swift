@@ -5,7 +5,7 @@ import Testing
 /// The live page in a real browser (Debian's headless chromium) against a running `mmcd` fed by
 /// `mmc feed`: the plot's points and the cluster table appear, and both change after the next
 /// re-clustering without reloading the page. A screenshot is kept as a test artifact.
-@Suite(.serialized) struct LivePageBrowserTests {
+@Suite(.serialized, .tags(.browser)) struct LivePageBrowserTests {
     /// What the page shows, read from its DOM.
     private struct PageState: Decodable, Equatable {
         /// Points (`circle`) and cells (`rect`) in the plot's point groups.

@@ -5,7 +5,7 @@ import Testing
 import ZeroMQ
 
 /// Faults, overload and authentication with `mmcd` and `mmc` as processes on loopback.
-@Suite(.serialized) struct ReliabilityEndToEndTests {
+@Suite(.serialized, .tags(.endToEnd)) struct ReliabilityEndToEndTests {
     /// `mmc feed` arguments for the seeded drifting stream onto the workspace's input.
     private static func feed(_ workspace: EndToEndWorkspace, _ arguments: [String]) -> [String] {
         ["feed", "--generate", "drift", "--seed", "3", "--endpoint", workspace.inputEndpoint] + arguments
