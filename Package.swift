@@ -39,13 +39,17 @@ let package = Package(
         // Thin Swift wrapper over libzmq: every pointer and errno stays in here.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CLinuxSupport"]),
 
+        // Running work off the async pool, shared by mmc and mmcd: a dedicated-thread runner with
+        // names and priorities, durations in seconds.
+        .target(name: "MMCRuntime", dependencies: ["CLinuxSupport"]),
+
         // Wire protocol: encoding and total decoding of points and cluster updates. No I/O.
         .target(name: "MMCWire"),
 
         // Development tools: seeded generators of benchmark data (the gradient suite, the drifting
         // stream, wire payloads), the wire benchmark and the fuzz targets of `mmc fuzz` and Fuzz/.
         // Not a product, and no shipped library depends on it; `mmc` and the tests do.
-        .target(name: "MMCDevTools", dependencies: ["MassClustering", "MMCWire", "MMCConfiguration"]),
+        .target(name: "MMCDevTools", dependencies: ["MassClustering", "MMCWire", "MMCConfiguration", "MMCRuntime"]),
 
         // SVG scatter plots of a clustering (and the principal components they may show). No I/O.
         .target(name: "MMCPlot", dependencies: ["MassClustering"]),
@@ -69,7 +73,8 @@ let package = Package(
         .target(
             name: "MMCDaemon",
             dependencies: [
-                "MassClustering", "ZeroMQ", "MMCWire", "MMCPlot", "CLinuxSupport", "MMCState", "MMCConfiguration",
+                "MassClustering", "ZeroMQ", "MMCWire", "MMCPlot", "MMCState", "MMCConfiguration",
+                "MMCRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -93,8 +98,8 @@ let package = Package(
             dependencies: [
                 // MMCState for `mmc plot` of a state file, MMCConfiguration for the daemon's
                 // [clustering] settings; never MMCDaemon (it would pull the HTTP server in).
-                "MassClustering", "MMCWire", "ZeroMQ", "CZlib", "CLinuxSupport", "MMCPlot", "MMCState",
-                "MMCConfiguration", "MMCDevTools",
+                "MassClustering", "MMCWire", "ZeroMQ", "CZlib", "MMCPlot", "MMCState",
+                "MMCConfiguration", "MMCDevTools", "MMCRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

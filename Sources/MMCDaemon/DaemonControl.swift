@@ -1,5 +1,6 @@
 internal import Logging
 internal import MMCConfiguration
+internal import MMCRuntime
 internal import MMCWire
 internal import Prometheus
 internal import ServiceLifecycle

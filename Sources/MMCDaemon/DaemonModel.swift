@@ -2,6 +2,7 @@ internal import Foundation
 internal import Logging
 internal import MassClustering
 internal import MMCConfiguration
+internal import MMCRuntime
 internal import MMCWire
 internal import Prometheus
 internal import Synchronization
@@ -247,7 +248,7 @@ actor DaemonModel {
         let priority = reclusterPriority
         running = Task {
             let result = await runOnDedicatedThread(
-                named: "mmcd.recluster", priority: priority, denials: context.priorityDenials
+                named: "mmcd.recluster", niceness: priority.niceness, priorityDenied: context.priorityDenials.record
             ) {
                 Result { () throws(WireError) in try job.run() }
             }
@@ -327,11 +328,4 @@ struct ProvisionalLabels: Sendable {
     /// Stable cluster ids, -1 for noise.
     let clusters: [Int64]
     let confidence: [Double]
-}
-
-extension Duration {
-    /// The duration in seconds, as a floating-point number.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) * 1e-18
-    }
 }

@@ -2,6 +2,7 @@ internal import Foundation
 internal import Logging
 internal import MassClustering
 internal import MMCConfiguration
+internal import MMCRuntime
 internal import MMCState
 internal import Prometheus
 

@@ -1,4 +1,3 @@
-internal import CLinuxSupport
 internal import Foundation
 internal import Logging
 internal import Glibc
@@ -64,29 +63,5 @@ final class ThreadPriorityDenials: Sendable {
         logger.warning(
             "cannot lower a thread's priority; such threads run at normal priority (counted in mmcd_thread_priority_denied_total)",
             metadata: ["thread": "\(thread)", "error": "\(String(cString: strerror(code)))"])
-    }
-}
-
-/// Runs blocking or long work on a thread of its own and resumes the caller with its result.
-///
-/// Re-clusterings (hundreds of milliseconds of CPU) and state writes (`fsync`) would otherwise
-/// hold one of the few threads of Swift's cooperative pool, which ingestion, publishing and
-/// the control endpoint share. A priority the system refuses is reported to `denials` and the
-/// work runs at normal priority.
-func runOnDedicatedThread<Result: Sendable>(
-    named name: String, priority: DedicatedThreadPriority = .normal, denials: ThreadPriorityDenials? = nil,
-    _ body: @escaping @Sendable () -> Result
-) async -> Result {
-    await withCheckedContinuation { continuation in
-        let thread = Thread {
-            mmc_name_current_thread(name)
-            if priority != .normal, mmc_set_current_thread_niceness(priority.niceness) != 0 {
-                denials?.record(thread: name, errno: errno)
-            }
-            continuation.resume(returning: body())
-        }
-        // The clusterer's k-d tree and hierarchy recurse; 8 MiB is the main thread's default.
-        thread.stackSize = 8 << 20
-        thread.start()
     }
 }

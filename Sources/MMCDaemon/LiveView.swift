@@ -1,5 +1,6 @@
 internal import MassClustering
 internal import MMCConfiguration
+internal import MMCRuntime
 internal import MMCPlot
 internal import MMCWire
 internal import Prometheus
@@ -244,7 +245,9 @@ actor LivePlotCache {
         // Another caller may have rendered this version while this one waited.
         if let cached, cached.version == window.modelVersion { return await cached.svg.value }
         let task = Task { [denials] in
-            await runOnDedicatedThread(named: "mmcd.live-plot", priority: .background, denials: denials) { window.svg() }
+            await runOnDedicatedThread(
+                named: "mmcd.live-plot", niceness: DedicatedThreadPriority.background.niceness,
+                priorityDenied: denials.record) { window.svg() }
         }
         cached = (window.modelVersion, task)
         return await task.value

@@ -1,3 +1,4 @@
+internal import MMCRuntime
 public import MMCWire
 
 /// Seeded payloads and decode-rate measurements, for `mmc bench` and `scripts/wire_bench.py`.
@@ -125,8 +126,7 @@ public enum WireBenchmark {
         while calls < 3 || elapsed < minimumSeconds {
             sink &+= operation()
             calls += 1
-            let duration = clock.now - start
-            elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+            elapsed = (clock.now - start).seconds
         }
         precondition(sink != Int.min, "keeps the operation's result alive")
         return elapsed / Double(calls)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import MMCRuntime
 import ZeroMQ
 
 /// `mmc feed`: sends the points of a data file, or a generated drifting stream, to an mmcd

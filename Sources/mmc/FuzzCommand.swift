@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import MMCDevTools
+import MMCRuntime
 import MMCWire
 
 /// `mmc fuzz`: seeded mutation fuzzing of the wire decoders and the configuration parser.
@@ -58,7 +59,7 @@ struct FuzzCommand: ParsableCommand {
                 Output.writeStandardError(
                     "mmc fuzz: \(report.target): inputs \(report.start)..<\(report.start + report.execs) of seed \(report.seed) done\n")
             }
-            let seconds = (clock.now - began).inSeconds
+            let seconds = (clock.now - began).seconds
             broken = broken || !report.failures.isEmpty
             try Output.writeStandardOutput(Array((json(report, seconds: seconds) + "\n").utf8))
         }

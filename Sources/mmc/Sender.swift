@@ -1,4 +1,5 @@
 import Foundation
+import MMCRuntime
 import MMCWire
 import Synchronization
 import ZeroMQ
@@ -70,7 +71,7 @@ struct Sender {
         let elapsed = clock.now - start
         try labelsFile?.close()
         let interrupted = stopRequested.load(ordering: .relaxed)
-        let summary = FeedSummary(points: sent, batches: batches, seconds: elapsed.inSeconds, interrupted: interrupted)
+        let summary = FeedSummary(points: sent, batches: batches, seconds: elapsed.seconds, interrupted: interrupted)
         try Output.writeStandardOutput(Array(summary.line(plan: plan).utf8))
         if plan.socket == .push && !interrupted {
             try socket.set(.linger(milliseconds: -1))
@@ -95,7 +96,7 @@ struct Sender {
         while !stopRequested.load(ordering: .relaxed) {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { return }
-            Thread.sleep(forTimeInterval: min(0.1, left.inSeconds))
+            Thread.sleep(forTimeInterval: min(0.1, left.seconds))
         }
     }
 

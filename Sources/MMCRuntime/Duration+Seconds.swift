@@ -1,6 +1,6 @@
 extension Duration {
-    /// The duration in seconds.
-    var inSeconds: Double {
+    /// The duration in seconds, as a floating-point number.
+    package var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
