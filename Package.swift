@@ -25,8 +25,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
+        // Decimal to binary conversion shared by the data-file parser and the JSON reader.
+        .target(name: "MMCDecimal"),
+
         // Pure core: window, mass-estimation forest, MMC/DMC, id matching. No I/O.
-        .target(name: "MassClustering"),
+        .target(name: "MassClustering", dependencies: ["MMCDecimal"]),
 
         // libzmq (Debian libzmq3-dev). Headers are on the default include path, so no pkgConfig
         // line (SwiftPM would warn about the -isystem flag it produces).
@@ -44,7 +47,7 @@ let package = Package(
         .target(name: "MMCRuntime", dependencies: ["CLinuxSupport"]),
 
         // Wire protocol: encoding and total decoding of points and cluster updates. No I/O.
-        .target(name: "MMCWire"),
+        .target(name: "MMCWire", dependencies: ["MMCDecimal"]),
 
         // Development tools: seeded generators of benchmark data (the gradient suite, the drifting
         // stream, wire payloads), the wire benchmark and the fuzz targets of `mmc fuzz` and Fuzz/.

@@ -1,3 +1,5 @@
+internal import MMCDecimal
+
 /// A strict RFC 8259 reader over UTF-8 bytes, driven by the schema decoders.
 ///
 /// The reader never builds a document tree: a decoder asks for the value it expects next
@@ -7,10 +9,9 @@
 /// Unknown fields are skipped with ``skipValue()``, which validates them as well.
 ///
 /// Numbers: integers are parsed exactly with overflow checks. A float64 whose decimal mantissa
-/// has at most 19 significant digits is computed without allocation: with one correctly rounded
-/// multiplication or division when the mantissa fits in 53 bits and the exponent is within ±22
-/// (Clinger's fast path), else with exact 128-bit integer arithmetic when the exponent is within
-/// ±19. Anything else falls back to the standard library's correctly rounded `Double(String)`.
+/// has at most 19 significant digits is converted without allocation by `ExactDecimal`
+/// (MMCDecimal) when its exponent allows; anything else falls back to the standard library's
+/// correctly rounded `Double(String)`.
 struct JSONReader {
     let bytes: UnsafeBufferPointer<UInt8>
     let limits: DecodingLimits
@@ -330,17 +331,6 @@ struct JSONReader {
         byte == UInt8(ascii: "-") || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
     }
 
-    /// Exact powers of ten for the fast path.
-    private static let powersOfTen: [Double] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ]
-
-    /// 10^0 ... 10^19, the powers of ten that fit in 64 bits.
-    private static let integerPowersOfTen: [UInt64] = (0...19).map { power in
-        (0..<power).reduce(UInt64(1)) { value, _ in value * 10 }
-    }
-
     /// Reads a number as a finite float64.
     ///
     /// - Complexity: O(digits); no allocation unless the number needs more than 19 significant
@@ -349,46 +339,13 @@ struct JSONReader {
     mutating func readDouble(_ what: @autoclosure () -> String) throws(WireError) -> Double {
         guard atValue(Self.startsNumber) else { throw unexpectedValue("a number", what) }
         let token = try scanNumber()
-        if token.mantissaIsExact {
-            if token.mantissa == 0 { return token.negative ? -0.0 : 0.0 }
-            let exponent = token.exponent10
-            var value: Double?
-            if token.mantissa <= 1 << 53, exponent >= -22, exponent <= 22 {
-                // Clinger: both operands are exact, so one rounding gives the correct result.
-                let mantissa = Double(token.mantissa)
-                value = exponent < 0 ? mantissa / Self.powersOfTen[-exponent] : mantissa * Self.powersOfTen[exponent]
-            } else if exponent >= -19, exponent <= 19 {
-                value = Self.exactDecimal(token.mantissa, exponent: exponent)
-            }
-            if let value { return token.negative ? -value : value }
+        if token.mantissaIsExact, let value = ExactDecimal.double(mantissa: token.mantissa, exponent: token.exponent10) {
+            return token.negative ? -value : value
         }
         guard let value = Double(numberText(token)), value.isFinite else {
             throw WireError(.outOfRange, "\(what()): \(numberText(token)) is out of range for float64")
         }
         return value
-    }
-
-    /// `mantissa × 10^exponent` correctly rounded, for -19 ≤ exponent ≤ 19, computed with exact
-    /// 128-bit integer arithmetic: a product, or a quotient scaled to at least 64 significant bits
-    /// whose remainder becomes a sticky bit, so that the single conversion to float64 rounds right.
-    static func exactDecimal(_ mantissa: UInt64, exponent: Int) -> Double {
-        let power = integerPowersOfTen[abs(exponent)]
-        if exponent >= 0 {
-            return roundedDouble(UInt128(mantissa) * UInt128(power), sticky: false, binaryExponent: 0)
-        }
-        let shift = mantissa.leadingZeroBitCount + 64
-        let numerator = UInt128(mantissa) << shift
-        let (quotient, remainder) = numerator.quotientAndRemainder(dividingBy: UInt128(power))
-        return roundedDouble(quotient, sticky: remainder != 0, binaryExponent: -shift)
-    }
-
-    /// `value × 2^binaryExponent` rounded to nearest-even, where `sticky` says that the true
-    /// value is slightly above `value` (`value` must have more than 54 significant bits then).
-    private static func roundedDouble(_ value: UInt128, sticky: Bool, binaryExponent: Int) -> Double {
-        let excess = max(0, 64 - value.leadingZeroBitCount)
-        var top = UInt64(truncatingIfNeeded: value >> excess)
-        if sticky || (excess > 0 && value & ((1 << excess) - 1) != 0) { top |= 1 }
-        return Double(sign: .plus, exponent: excess + binaryExponent, significand: Double(top))
     }
 
     /// Scans a number per the JSON grammar `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`,

@@ -1,3 +1,5 @@
+internal import MMCDecimal
+
 /// Parses delimited numeric text (CSV or whitespace-separated columns) held in memory.
 ///
 /// The format, decided once per input:
@@ -13,10 +15,10 @@
 ///   (`-4.82e+000`, `.5`, `7.`). Non-finite values (`nan`, `inf`, or a number too large for a
 ///   `Double`) are rejected. Every row must have as many fields as the first line.
 ///
-/// Numbers are read straight from the bytes: up to 19 significant digits with a decimal exponent
-/// of at most 22 in magnitude are converted exactly with one multiplication or division
-/// (Clinger's fast path), anything longer goes through the standard library's correctly
-/// rounded conversion, so every value is the nearest `Double`.
+/// Numbers are read straight from the bytes: up to 19 significant digits with a small decimal
+/// exponent are converted without allocation by `ExactDecimal` (MMCDecimal, shared with the
+/// JSON reader), anything longer goes through the standard library's correctly rounded
+/// conversion, so every value is the nearest `Double`.
 ///
 /// ```swift
 /// let table = try DelimitedParser.parse(Array("x,y\n1,2\n# note\n3,4.5\n".utf8))
@@ -300,15 +302,8 @@ private struct Reader {
         }
         guard cursor == end else { return nil }
 
-        if exact, mantissa <= 1 << 53 {
-            let magnitude = Double(mantissa)
-            if mantissa == 0 { return negative ? -0.0 : 0.0 }
-            if exponent >= 0, exponent < powersOfTen.count {
-                return negative ? -(magnitude * powersOfTen[exponent]) : magnitude * powersOfTen[exponent]
-            }
-            if exponent < 0, -exponent < powersOfTen.count {
-                return negative ? -(magnitude / powersOfTen[-exponent]) : magnitude / powersOfTen[-exponent]
-            }
+        if exact, let value = ExactDecimal.double(mantissa: mantissa, exponent: exponent) {
+            return negative ? -value : value
         }
         return Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
     }
@@ -322,12 +317,6 @@ private struct Reader {
             || lowered.elementsEqual("infinity".utf8)
     }
 }
-
-/// 10^0 through 10^22, every one exactly representable as a `Double`.
-private let powersOfTen: [Double] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-]
 
 private enum ASCII {
     static let tab: UInt8 = 0x09

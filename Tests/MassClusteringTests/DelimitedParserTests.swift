@@ -84,6 +84,17 @@ struct DelimitedParserTests {
         #expect(table.values == texts.map { Double($0)! })
     }
 
+    @Test("mantissas beyond 53 bits with small exponents round like the standard library")
+    func wideMantissas() throws {
+        var generator = SeededGenerator(seed: 7)
+        let texts = (0..<3000).map { _ -> String in
+            let mantissa = UInt64.random(in: (1 << 53)...9_999_999_999_999_999_999, using: &generator)
+            return "\(mantissa)e\(Int.random(in: -19...19, using: &generator))"
+        }
+        let table = try parse(texts.joined(separator: "\n"))
+        #expect(table.values == texts.map { Double($0)! })
+    }
+
     @Test("random values round-trip exactly", arguments: [UInt64(1), 2, 3])
     func randomRoundTrip(seed: UInt64) throws {
         var generator = SeededGenerator(seed: seed)
