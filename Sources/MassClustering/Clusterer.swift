@@ -125,25 +125,6 @@ public struct ClusteringParameters: Sendable, Hashable {
     }
 }
 
-/// One selected cluster of a ``Clustering``.
-public struct ClusterSummary: Sendable, Equatable {
-    /// The label its points carry in ``Clustering/labels``.
-    public let label: Int32
-    /// Its number of points.
-    public let mass: Int
-    /// The mean of its points.
-    public let centroid: [Double]
-    /// The per-feature minimum over its points.
-    public let lowerBound: [Double]
-    /// The per-feature maximum over its points.
-    public let upperBound: [Double]
-    /// The lambda (1 / mutual-reachability distance) at which it appeared; 0 for a whole
-    /// connected component of the neighbour graph.
-    public let birthLambda: Double
-    /// The largest lambda any of its points reaches before leaving it.
-    public let peakLambda: Double
-}
-
 /// The result of ``cluster(_:parameters:)``: a label per point and a summary per cluster.
 public struct Clustering: Sendable, Equatable {
     /// Per input point, its cluster's label in `0..<clusters.count`, or -1 for noise.
