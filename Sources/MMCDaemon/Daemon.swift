@@ -10,37 +10,6 @@ internal import Synchronization
 internal import UnixSignals
 internal import ZeroMQ
 
-/// Why the daemon cannot start or a part of it failed: a readable sentence.
-public struct DaemonError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What went wrong, naming the key, file or endpoint concerned.
-    public let description: String
-
-    init(_ description: String) {
-        self.description = description
-    }
-}
-
-/// The endpoints a running daemon bound, resolved: a `tcp://127.0.0.1:*` endpoint in the
-/// configuration appears here with the port the system chose.
-public struct DaemonEndpoints: Sendable, Hashable {
-    /// The input socket's bound endpoints (connected ones are not listed).
-    public let input: [String]
-    /// The publisher's endpoint.
-    public let output: String
-    /// The control endpoint, `nil` when `control.endpoint` is off.
-    public let control: String?
-}
-
-/// What a configuration reload did.
-public struct DaemonReloadReport: Sendable, Hashable {
-    /// Changed keys that took effect.
-    public let applied: [String]
-    /// Changed keys that take effect only after a restart (logged as warnings).
-    public let requiresRestart: [String]
-    /// The problems of a configuration that could not be used; nothing changed then.
-    public let issues: [ConfigurationIssue]
-}
-
 /// The running daemon: the sockets, the model owner and the services around them, in one
 /// ServiceLifecycle `ServiceGroup`.
 ///
@@ -394,90 +363,6 @@ public final class Daemon: Sendable {
             return try body()
         } catch {
             throw DaemonError("\(key) = \(endpoint): \(error)")
-        }
-    }
-}
-
-/// Re-reads and applies the configuration on `SIGHUP`.
-final class DaemonReloader: Sendable {
-    private let path: String
-    private let overrides: [String]
-    private let running: Mutex<DaemonConfiguration>
-    private let model: DaemonModel
-    private let security: DaemonSecurity
-    private let logLevel: DaemonLogLevel
-    private let context: DaemonContext
-
-    init(
-        path: String, overrides: [String], running: DaemonConfiguration, model: DaemonModel, security: DaemonSecurity,
-        logLevel: DaemonLogLevel, context: DaemonContext
-    ) {
-        self.path = path
-        self.overrides = overrides
-        self.running = Mutex(running)
-        self.model = model
-        self.security = security
-        self.logLevel = logLevel
-        self.context = context
-    }
-
-    /// Reloads; an invalid file changes nothing and is reported key by key. The CURVE
-    /// allow-list file is read again in any case (a bad one keeps the previous list).
-    func reload() async -> DaemonReloadReport {
-        let logger = context.logger
-        notify { () throws(SystemdNotifierError) in try context.notifier.reloading(status: "reloading the configuration") }
-        do {
-            if let count = try security.reloadAllowList() {
-                logger.info("CURVE allow-list reloaded", metadata: ["keys": "\(count)"])
-            }
-        } catch {
-            logger.error("CURVE allow-list not reloaded; the previous one stays in force", metadata: ["error": "\(error)"])
-        }
-        let new: DaemonConfiguration
-        do {
-            new = try DaemonConfiguration(contentsOfFile: path, overrides: overrides)
-        } catch {
-            for issue in error.issues {
-                logger.error("reload refused: invalid configuration", metadata: ["issue": "\(issue)", "path": "\(path)"])
-            }
-            notify { () throws(SystemdNotifierError) in
-                try context.notifier.ready(status: "reload failed: configuration unchanged")
-            }
-            return DaemonReloadReport(applied: [], requiresRestart: [], issues: error.issues)
-        }
-        let (plan, previous, updated) = running.withLock { current in
-            let plan = DaemonConfiguration.reloadPlan(from: current, to: new)
-            let previous = current
-            current = current.applyingLiveChanges(from: new)
-            return (plan, previous, current)
-        }
-        await model.apply(DaemonModel.Settings(updated))
-        logLevel.set(updated.log.level)
-        context.health.setStaleAfter(Daemon.staleAfter(updated.schedule))
-        let before = Dictionary(uniqueKeysWithValues: previous.settings.map { ($0.key, $0.value) })
-        let after = Dictionary(uniqueKeysWithValues: new.settings.map { ($0.key, $0.value) })
-        for key in plan.applied {
-            logger.info(
-                "configuration key applied",
-                metadata: ["key": "\(key)", "old": "\(before[key] ?? "")", "new": "\(after[key] ?? "")"])
-        }
-        for key in plan.requiresRestart {
-            logger.warning(
-                "configuration key changed but needs a restart; still running with the old value",
-                metadata: ["key": "\(key)", "running": "\(before[key] ?? "")", "file": "\(after[key] ?? "")"])
-        }
-        logger.info(
-            "configuration reloaded",
-            metadata: ["applied": "\(plan.applied.count)", "requires.restart": "\(plan.requiresRestart.count)"])
-        notify { () throws(SystemdNotifierError) in try context.notifier.ready(status: "configuration reloaded") }
-        return DaemonReloadReport(applied: plan.applied, requiresRestart: plan.requiresRestart, issues: [])
-    }
-
-    private func notify(_ send: () throws(SystemdNotifierError) -> Void) {
-        do {
-            try send()
-        } catch {
-            context.logger.warning("cannot notify systemd", metadata: ["error": "\(error)"])
         }
     }
 }
