@@ -7,35 +7,6 @@ internal import MMCWire
 internal import Prometheus
 internal import Synchronization
 
-/// Counters the `stats` reply reports, updated from any task.
-final class DaemonCounters: Sendable {
-    /// Points the model accepted into its window.
-    let pointsAccepted = Atomic<UInt64>(0)
-    /// Points in messages refused as malformed, as their payloads declare them (see
-    /// `PointBatch.declaredCount`; a payload too malformed to tell counts 0).
-    let pointsRejected = Atomic<UInt64>(0)
-    /// Points in messages the input queue dropped unread (as declared) plus points the window
-    /// refused as older than its horizon.
-    let pointsDropped = Atomic<UInt64>(0)
-    /// When the daemon started.
-    let started = ContinuousClock.now
-}
-
-/// What every part of the running daemon reports to: metrics, counters, log, systemd, health.
-struct DaemonContext: Sendable {
-    let metrics: DaemonMetrics
-    let counters: DaemonCounters
-    let logger: Logger
-    let notifier: SystemdNotifier
-    let health: HealthMonitor
-    /// Rate-limited warnings about bad input, one line per reason per 10 s.
-    let rejects: RateLimitedLog
-    /// The live page's feed of re-clustering summaries.
-    let live: LiveFeed
-    /// Background threads the system did not let lower their priority.
-    let priorityDenials: ThreadPriorityDenials
-}
-
 /// The model owner: the one place that mutates the window, the forest and the cluster tracker.
 ///
 /// Ingestion inserts each batch here. A re-clustering starts every `schedule.interval_seconds`
@@ -319,13 +290,4 @@ actor DaemonModel {
                 "recluster.ms": "\(milliseconds)", "assignments": "\(outcome.publishedFull ? "full" : "diff")",
             ])
     }
-}
-
-/// Provisional assignments of one batch, in batch order, labelled by one clustering.
-struct ProvisionalLabels: Sendable {
-    /// The model version of the clustering that labelled them.
-    let modelVersion: UInt64
-    /// Stable cluster ids, -1 for noise.
-    let clusters: [Int64]
-    let confidence: [Double]
 }
