@@ -5,17 +5,18 @@ internal import MMCWire
 /// One re-clustering: everything it reads, copied from the model owner when it starts, so it can
 /// run on its own thread while the owner keeps inserting points.
 ///
-/// ``run()`` puts the window snapshot's features on one scale (``FeatureScaling``, robust by
-/// default), clusters it, matches the clusters to the previous ones (stable ids, events: the
-/// previous clustering's leaf votes label the window's points, see ``ClusterTracker``), builds
-/// the leaf votes for provisional labels, summarises the clusters in the points' original units,
-/// and encodes the update to publish (a diff, unless the full update is no larger) and the full
-/// update that late joiners and `snapshot` requests get.
+/// ``run()`` has two steps. ``clusterAndTrack()`` puts the window snapshot's features on one
+/// scale (``FeatureScaling``, robust by default), clusters it, has the core summarise the
+/// clusters in the points' original units, matches them to the previous ones (stable ids,
+/// events: the previous clustering's leaf votes label the window's points, see
+/// ``ClusterTracker``) and builds the leaf votes for provisional labels. ``encodeUpdates(of:)``
+/// then encodes the update to publish (a diff, unless the full update is no larger) and the
+/// full update that late joiners and `snapshot` requests get.
 struct ReclusterJob: Sendable {
     /// The model as it was when the re-clustering started (a copy-on-write value). The leaf
     /// votes read its forest's cached chain ends, which the owner's inserts meanwhile copy one
-    /// 512-slot chunk at a time (see `LeafCache`), where descending every point again here took
-    /// 150-200 ms of a core that ingestion shares.
+    /// 512-slot chunk at a time (see `LeafCache`), rather than descend every point again here
+    /// on a core that ingestion shares.
     let model: StreamModel
     /// The tracker as of the previous re-clustering.
     let tracker: ClusterTracker
@@ -37,17 +38,29 @@ struct ReclusterJob: Sendable {
     /// `nil` publishes a full update.
     let diffBase: (version: UInt64, assignments: [UInt64: Int64])?
 
-    /// Runs the re-clustering.
+    /// Runs the re-clustering: ``clusterAndTrack()``, then ``encodeUpdates(of:)``.
     /// - Throws: `WireError` when an update cannot be built, which would be a bug of this
     ///   function (every value comes from validated points).
     /// - Complexity: the clusterer's, plus O(n * t + n log n) for the votes and O(n) hash
     ///   operations for the tracker and the diff.
     func run() throws(WireError) -> ReclusterResult {
+        let tracked = clusterAndTrack()
+        let updates = try encodeUpdates(of: tracked)
+        return ReclusterResult(
+            tracker: tracked.tracker,
+            classifier: DaemonClassifier(modelVersion: modelVersion, votes: tracked.votes, stableIDs: tracked.stableIDs),
+            fullUpdate: updates.full, fullBody: updates.fullBody, publishedBody: updates.publishedBody,
+            publishedFull: updates.publishedFull, assignments: tracked.assignments)
+    }
+
+    /// Clusters the window snapshot, carries the cluster ids forward and builds the leaf votes:
+    /// everything a re-clustering computes, before any encoding.
+    func clusterAndTrack() -> TrackedClustering {
         let snapshot = model.snapshot()
         let count = snapshot.count
-        let dimension = snapshot.dimension
-        let scaled = scaling.scaledMarkingFar(PointMatrix(count: count, dimension: dimension, values: snapshot.values))
-        let clustering = cluster(scaled.points, parameters: parameters, far: scaled.far, threads: threads)
+        let original = PointMatrix(count: count, dimension: snapshot.dimension, values: snapshot.values)
+        let scaled = scaling.scaledMarkingFar(original)
+        let clustered = cluster(scaled.points, parameters: parameters, far: scaled.far, threads: threads)
 
         // The tracker needs each point id once. Producers may reuse ids, so the newest point
         // of an id stands for it; clusters left without such a point become noise.
@@ -57,17 +70,12 @@ struct ReclusterJob: Sendable {
         }
         let unique = newest.count == count
             ? Array(0..<count) : (0..<count).filter { newest[snapshot.ids[$0]] == $0 }
-        var used = [Bool](repeating: false, count: clustering.clusters.count)
-        for index in unique where clustering.labels[index] >= 0 {
-            used[Int(clustering.labels[index])] = true
+        var used = [Bool](repeating: false, count: clustered.clusters.count)
+        for index in unique where clustered.labels[index] >= 0 {
+            used[Int(clustered.labels[index])] = true
         }
-        var compact = [Int32](repeating: -1, count: used.count)
-        var clusterCount: Int32 = 0
-        for label in used.indices where used[label] {
-            compact[label] = clusterCount
-            clusterCount += 1
-        }
-        let labels = clustering.labels.map { $0 >= 0 ? compact[Int($0)] : -1 }
+        let clustering = clustered.keepingClusters(used).summarised(over: original)
+        let labels = clustering.labels
 
         var tracker = tracker
         let tracked = tracker.update(
@@ -77,47 +85,10 @@ struct ReclusterJob: Sendable {
             ).map { inherited in unique.map { inherited[$0] } },
             minimumMass: parameters.minClusterSize(forPointCount: count))
         let stableIDs = tracked.stableIDs
-
-        let summaries = try Self.summaries(
-            snapshot: snapshot, labels: labels, clusterCount: Int(clusterCount), stableIDs: stableIDs)
-        let noise = count - summaries.reduce(0) { $0 + $1.mass }
         let pointClusters = labels.map { $0 >= 0 ? Int64(stableIDs[Int($0)]) : -1 }
         var assignments = [UInt64: Int64](minimumCapacity: unique.count)
         for index in unique {
             assignments[snapshot.ids[index]] = pointClusters[index]
-        }
-        let events = tracked.events.map(Self.wireEvent)
-
-        let full = try ClusterUpdate(
-            modelVersion: modelVersion, time: time, dimension: dimension, windowSize: count, noiseCount: noise,
-            clusters: summaries, events: events,
-            assignments: try Assignments(full: snapshot.ids, clusters: pointClusters))
-        let fullBody = UpdateMessage.clusters(full).encoded()
-        var publishedBody = fullBody
-        var publishedFull = true
-        if let diffBase {
-            var changedIDs: [UInt64] = []
-            var changedClusters: [Int64] = []
-            for index in unique {
-                let id = snapshot.ids[index]
-                if diffBase.assignments[id] != pointClusters[index] {
-                    changedIDs.append(id)
-                    changedClusters.append(pointClusters[index])
-                }
-            }
-            let removed = diffBase.assignments.keys.filter { assignments[$0] == nil }.sorted()
-            let diff = try ClusterUpdate(
-                modelVersion: modelVersion, time: time, dimension: dimension, windowSize: count, noiseCount: noise,
-                clusters: summaries, events: events,
-                assignments: try Assignments(
-                    diffFrom: diffBase.version, ids: changedIDs, clusters: changedClusters, removed: removed))
-            // When most points changed cluster or left the window, the diff outgrows the full
-            // update (it lists ids twice: changed and removed); the full one is then sent.
-            let diffBody = UpdateMessage.clusters(diff).encoded()
-            if diffBody.count < fullBody.count {
-                publishedBody = diffBody
-                publishedFull = false
-            }
         }
 
         let votes: LeafVotes?
@@ -127,45 +98,52 @@ struct ReclusterJob: Sendable {
         } else {
             votes = nil
         }
-        return ReclusterResult(
-            tracker: tracker,
-            classifier: DaemonClassifier(modelVersion: modelVersion, votes: votes, stableIDs: stableIDs),
-            fullUpdate: full, fullBody: fullBody, publishedBody: publishedBody, publishedFull: publishedFull,
-            assignments: assignments)
+        return TrackedClustering(
+            ids: snapshot.ids, dimension: snapshot.dimension, unique: unique, clustering: clustering, tracker: tracker, stableIDs: stableIDs,
+            events: tracked.events, pointClusters: pointClusters, assignments: assignments, votes: votes)
     }
 
-    /// Mass, centroid and bounding box of every cluster in the points' original units.
-    private static func summaries(
-        snapshot: SlidingWindow.Snapshot, labels: [Int32], clusterCount: Int, stableIDs: [UInt64]
-    ) throws(WireError) -> [MMCWire.ClusterSummary] {
-        let dimension = snapshot.dimension
-        var masses = [Int](repeating: 0, count: clusterCount)
-        var sums = [Double](repeating: 0, count: clusterCount * dimension)
-        var lower = [Double](repeating: .infinity, count: clusterCount * dimension)
-        var upper = [Double](repeating: -.infinity, count: clusterCount * dimension)
-        for (index, label) in labels.enumerated() where label >= 0 {
-            let cluster = Int(label)
-            masses[cluster] += 1
-            for column in 0..<dimension {
-                let value = snapshot.values[index * dimension + column]
-                let slot = cluster * dimension + column
-                sums[slot] += value
-                lower[slot] = min(lower[slot], value)
-                upper[slot] = max(upper[slot], value)
+    /// The update with every window point's assignment, encoded, and the update to publish
+    /// now: the full one, or a diff against ``diffBase`` when that is smaller.
+    /// - Throws: `WireError` when an update cannot be built (see ``run()``).
+    func encodeUpdates(
+        of tracked: TrackedClustering
+    ) throws(WireError) -> (full: ClusterUpdate, fullBody: [UInt8], publishedBody: [UInt8], publishedFull: Bool) {
+        let dimension = tracked.dimension
+        let count = tracked.ids.count
+        let summaries = try tracked.clustering.clusters.map { cluster throws(WireError) in
+            try MMCWire.ClusterSummary(
+                id: Int64(tracked.stableIDs[Int(cluster.label)]), mass: cluster.mass, centroid: cluster.centroid,
+                minimum: cluster.lowerBound, maximum: cluster.upperBound)
+        }
+        let noise = tracked.clustering.noiseCount
+        let events = tracked.events.map(Self.wireEvent)
+
+        let full = try ClusterUpdate(
+            modelVersion: modelVersion, time: time, dimension: dimension, windowSize: count, noiseCount: noise,
+            clusters: summaries, events: events,
+            assignments: try Assignments(full: tracked.ids, clusters: tracked.pointClusters))
+        let fullBody = UpdateMessage.clusters(full).encoded()
+        guard let diffBase else { return (full, fullBody, fullBody, true) }
+        var changedIDs: [UInt64] = []
+        var changedClusters: [Int64] = []
+        for index in tracked.unique {
+            let id = tracked.ids[index]
+            if diffBase.assignments[id] != tracked.pointClusters[index] {
+                changedIDs.append(id)
+                changedClusters.append(tracked.pointClusters[index])
             }
         }
-        var result: [MMCWire.ClusterSummary] = []
-        result.reserveCapacity(clusterCount)
-        for cluster in 0..<clusterCount {
-            let range = cluster * dimension..<(cluster + 1) * dimension
-            let mass = masses[cluster]
-            result.append(
-                try MMCWire.ClusterSummary(
-                    id: Int64(stableIDs[cluster]), mass: mass,
-                    centroid: range.map { sums[$0] / Double(mass) }, minimum: Array(lower[range]),
-                    maximum: Array(upper[range])))
-        }
-        return result
+        let removed = diffBase.assignments.keys.filter { tracked.assignments[$0] == nil }.sorted()
+        let diff = try ClusterUpdate(
+            modelVersion: modelVersion, time: time, dimension: dimension, windowSize: count, noiseCount: noise,
+            clusters: summaries, events: events,
+            assignments: try Assignments(
+                diffFrom: diffBase.version, ids: changedIDs, clusters: changedClusters, removed: removed))
+        // When most points changed cluster or left the window, the diff outgrows the full
+        // update (it lists ids twice: changed and removed); the full one is then sent.
+        let diffBody = UpdateMessage.clusters(diff).encoded()
+        return diffBody.count < fullBody.count ? (full, fullBody, diffBody, false) : (full, fullBody, fullBody, true)
     }
 
     private static func wireEvent(_ event: ClusterTracker.Event) -> ClusterEvent {

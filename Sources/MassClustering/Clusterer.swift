@@ -218,28 +218,9 @@ public func cluster(
         detachFarReadings(labels: &labels, far: far, clusterCount: ranked.count)
     }
 
-    var mass = [Int](repeating: 0, count: ranked.count)
-    var sum = [Double](repeating: 0, count: ranked.count * d)
-    var lower = [Double](repeating: .infinity, count: ranked.count * d)
-    var upper = [Double](repeating: -.infinity, count: ranked.count * d)
-    for point in 0..<n where labels[point] >= 0 {
-        let label = Int(labels[point])
-        mass[label] += 1
-        for column in 0..<d {
-            let value = points.values[point * d + column]
-            sum[label * d + column] += value
-            lower[label * d + column] = min(lower[label * d + column], value)
-            upper[label * d + column] = max(upper[label * d + column], value)
-        }
-    }
-    let summaries = ranked.enumerated().map { label, entry in
-        let seed = hierarchy.clusters[entry.cluster]
-        let columns = label * d..<(label + 1) * d
-        return ClusterSummary(
-            label: Int32(label), mass: mass[label], centroid: sum[columns].map { $0 / Double(mass[label]) },
-            lowerBound: Array(lower[columns]), upperBound: Array(upper[columns]),
-            birthLambda: seed.birthLambda, peakLambda: seed.peakLambda)
-    }
+    let summaries = ClusterSummary.summaries(
+        of: points, labels: labels,
+        lambdas: ranked.map { (hierarchy.clusters[$0.cluster].birthLambda, hierarchy.clusters[$0.cluster].peakLambda) })
     return Clustering(labels: labels, clusters: summaries, minClusterSize: minClusterSize)
 }
 

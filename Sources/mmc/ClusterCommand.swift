@@ -114,7 +114,8 @@ struct ClusterCommand: ParsableCommand {
         }
         if report == .summary {
             let timing = (read: read - start, cluster: clustered - read, total: clock.now - start)
-            Output.writeStandardError(summary(of: clustering, data: data, parameters: parameters, timing: timing))
+            Output.writeStandardError(
+                summary(of: clustering.summarised(over: points), data: data, parameters: parameters, timing: timing))
         }
     }
 
@@ -159,7 +160,8 @@ struct ClusterCommand: ParsableCommand {
         }
     }
 
-    /// The readable account printed to standard error.
+    /// The readable account printed to standard error; `clustering` is summarised in the
+    /// input's units.
     private func summary(
         of clustering: Clustering, data: DataFile, parameters: ClusteringParameters,
         timing: (read: Duration, cluster: Duration, total: Duration)
@@ -176,9 +178,8 @@ struct ClusterCommand: ParsableCommand {
                 + ", scaling \(scaling.rawValue)): "
                 + "\(clustering.clusters.count) clusters in \(milliseconds(timing.cluster))",
         ]
-        let centroids = centroids(of: clustering, points: table.values, dimension: table.columnCount)
         for (label, summary) in clustering.clusters.enumerated() {
-            let centroid = (0..<shownFeatures).map { "\(names[$0])=\(formatted(centroids[label][$0]))" }
+            let centroid = (0..<shownFeatures).map { "\(names[$0])=\(formatted(summary.centroid[$0]))" }
             lines.append(
                 "  cluster \(label): mass \(summary.mass) (\(percent(summary.mass, of: table.rowCount))), "
                     + "centroid \(centroid.joined(separator: " "))\(hidden)")
@@ -215,17 +216,6 @@ private func flagName(_ key: String) -> String {
     key.reduce(into: "") { name, character in
         if character.isUppercase { name += "-" + character.lowercased() } else { name.append(character) }
     }
-}
-
-/// The mean of every cluster's points in the input's units (the clustering may have seen them scaled).
-private func centroids(of clustering: Clustering, points: [Double], dimension: Int) -> [[Double]] {
-    var sums = [[Double]](repeating: [Double](repeating: 0, count: dimension), count: clustering.clusters.count)
-    for (point, label) in clustering.labels.enumerated() where label >= 0 {
-        for feature in 0..<dimension {
-            sums[Int(label)][feature] += points[point * dimension + feature]
-        }
-    }
-    return zip(sums, clustering.clusters).map { sum, cluster in sum.map { $0 / Double(cluster.mass) } }
 }
 
 /// `duration` in milliseconds with one decimal.

@@ -113,6 +113,30 @@ struct ClustererTests {
         }
     }
 
+    @Test("summaries over the unscaled points, and dropping a cluster, keep labels and lambdas")
+    func summariesInOtherUnits() throws {
+        let (points, _) = Fixtures.threeBlobs(seed: 11)
+        let scaled = FeatureScaling.robust.scaled(points)
+        let result = cluster(scaled, parameters: try ClusteringParameters())
+        let original = result.summarised(over: points)
+        #expect(original.labels == result.labels)
+        for (summary, scaledSummary) in zip(original.clusters, result.clusters) {
+            let members = points.values.indices.filter { result.labels[$0 / 2] == summary.label }
+            for column in 0..<2 {
+                let values = members.filter { $0 % 2 == column }.map { points.values[$0] }
+                #expect(summary.lowerBound[column] == values.min() && summary.upperBound[column] == values.max())
+                #expect(abs(summary.centroid[column] - values.reduce(0, +) / Double(values.count)) < 1e-9)
+            }
+            #expect(summary.mass == scaledSummary.mass && summary.birthLambda == scaledSummary.birthLambda)
+        }
+
+        let kept = original.keepingClusters([true, false, true])
+        #expect(kept.clusters.map(\.label) == [0, 1])
+        #expect(kept.clusters.map(\.centroid) == [original.clusters[0].centroid, original.clusters[2].centroid])
+        #expect(kept.labels == original.labels.map { [0: 0, 1: -1, 2: 1][$0] ?? -1 })
+        #expect(kept.noiseCount == original.noiseCount + original.clusters[1].mass)
+    }
+
     @Test("the same input gives the same result", arguments: ClusteringMethod.allCases)
     func deterministic(method: ClusteringMethod) throws {
         let (points, _) = Fixtures.blobs(
