@@ -98,7 +98,7 @@ public enum WireBenchmark {
     /// and decoding of a full-snapshot update of the same number of points.
     ///
     /// Each operation repeats until `minimumSeconds` have passed (at least 3 times); the result is
-    /// the mean. Run it from a release build: debug builds are 10 to 50 times slower.
+    /// the mean. Run it from a release build: a debug build is many times slower.
     public static func measure(count: Int, dimension: Int, seed: UInt64, minimumSeconds: Double) -> [Result] {
         let batch = pointBatch(count: count, dimension: dimension, seed: seed)
         var results: [Result] = []
