@@ -112,7 +112,7 @@ struct ReclusterJob: Sendable {
         let dimension = tracked.dimension
         let count = tracked.ids.count
         let summaries = try tracked.clustering.clusters.map { cluster throws(WireError) in
-            try MMCWire.ClusterSummary(
+            try PublishedCluster(
                 id: Int64(tracked.stableIDs[Int(cluster.label)]), mass: cluster.mass, centroid: cluster.centroid,
                 minimum: cluster.lowerBound, maximum: cluster.upperBound)
         }

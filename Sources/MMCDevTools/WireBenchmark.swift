@@ -63,7 +63,7 @@ public enum WireBenchmark {
         let clusters = (0..<count).map { $0 % 10 == 0 ? Int64(-1) : Int64($0 % clusterCount) }
         let summaries = (0..<clusterCount).map { id in
             let centroid = (0..<dimension).map { _ in generator.nextUnit() * 100.0 - 50.0 }
-            return try! ClusterSummary(
+            return try! PublishedCluster(
                 id: Int64(id), mass: clusters.count { $0 == Int64(id) }, centroid: centroid,
                 minimum: centroid.map { $0 - 1 }, maximum: centroid.map { $0 + 1 })
         }

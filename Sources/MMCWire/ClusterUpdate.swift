@@ -1,7 +1,7 @@
 /// The message published after every re-clustering.
 ///
 /// It carries the model version (incremented by each re-clustering), the window it was computed
-/// on, one ``ClusterSummary`` per cluster, the lifecycle events since the previous update and,
+/// on, one ``PublishedCluster`` per cluster, the lifecycle events since the previous update and,
 /// optionally, the point assignments as a full snapshot or a diff. The initializer checks the
 /// whole update for consistency, so a subscriber can trust every decoded value.
 public struct ClusterUpdate: Sendable, Hashable {
@@ -16,7 +16,7 @@ public struct ClusterUpdate: Sendable, Hashable {
     /// Window points assigned to no cluster.
     public let noiseCount: Int
     /// The clusters, each id once.
-    public let clusters: [ClusterSummary]
+    public let clusters: [PublishedCluster]
     /// Lifecycle events since the previous update.
     public let events: [ClusterEvent]
     /// Point assignments, when the publisher sends them.
@@ -32,7 +32,7 @@ public struct ClusterUpdate: Sendable, Hashable {
     /// - Complexity: O(clusters × dimension + events + assignments).
     public init(
         modelVersion: UInt64, time: Double, dimension: Int, windowSize: Int, noiseCount: Int,
-        clusters: [ClusterSummary], events: [ClusterEvent], assignments: Assignments?
+        clusters: [PublishedCluster], events: [ClusterEvent], assignments: Assignments?
     ) throws(WireError) {
         guard dimension >= 1 else { throw WireError(.invalidDimension, "update: dimension must be at least 1, got \(dimension)") }
         guard time.isFinite else { throw WireError(.nonFinite, "update: field \"time\" is not finite") }

@@ -147,7 +147,7 @@ enum UpdateCodec {
         var dimension = 0
         var windowSize = 0
         var noise = 0
-        var clusters: [ClusterSummary] = []
+        var clusters: [PublishedCluster] = []
         var events: [ClusterEvent] = []
         var assignments: Assignments?
         var provisional: ProvisionalAssignments?
@@ -197,7 +197,7 @@ enum UpdateCodec {
             modelVersion: modelVersion, ids: points.ids, clusters: points.clusters, confidence: points.confidence))
     }
 
-    private static func readCluster(_ reader: inout JSONReader, index: Int) throws(WireError) -> ClusterSummary {
+    private static func readCluster(_ reader: inout JSONReader, index: Int) throws(WireError) -> PublishedCluster {
         let context = "cluster \(index)"
         let names: [StaticString] = ["id", "mass", "centroid", "min", "max"]
         var id: Int64 = 0
@@ -211,7 +211,7 @@ enum UpdateCodec {
             }
         }
         try seen.require(names.indices, of: names, in: context)
-        return try ClusterSummary(id: id, mass: mass, centroid: vectors[0], minimum: vectors[1], maximum: vectors[2])
+        return try PublishedCluster(id: id, mass: mass, centroid: vectors[0], minimum: vectors[1], maximum: vectors[2])
     }
 
     private static func readEvent(_ reader: inout JSONReader, index: Int) throws(WireError) -> ClusterEvent {

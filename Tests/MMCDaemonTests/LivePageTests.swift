@@ -68,7 +68,7 @@ extension MetricsServerTests {
         try ClusterUpdate(
             modelVersion: version, time: 1_000 + Double(version), dimension: 2,
             windowSize: clusters.reduce(0) { $0 + $1.mass } + 5, noiseCount: 5,
-            clusters: clusters.map { try ClusterSummary(id: $0.id, mass: $0.mass, centroid: [1, 2], minimum: [0, 0], maximum: [2, 4]) },
+            clusters: clusters.map { try PublishedCluster(id: $0.id, mass: $0.mass, centroid: [1, 2], minimum: [0, 0], maximum: [2, 4]) },
             events: events, assignments: nil)
     }
 

@@ -229,7 +229,7 @@ struct MalformedCorpusTests {
         #expect(errorCode { try PointBatch(dimension: 1, ids: [], timestamps: [], values: []) } == .emptyBatch)
         #expect(errorCode { try PointBatch(dimension: 2, ids: [1], timestamps: [1], values: [1]) } == .countMismatch)
         #expect(errorCode { try PointBatch(dimension: 1, ids: [1], timestamps: [.nan], values: [1]) } == .nonFinite)
-        #expect(errorCode { try ClusterSummary(id: -1, mass: 1, centroid: [0], minimum: [0], maximum: [0]) } == .outOfRange)
+        #expect(errorCode { try PublishedCluster(id: -1, mass: 1, centroid: [0], minimum: [0], maximum: [0]) } == .outOfRange)
         #expect(errorCode { try ClassifyQuery(dimension: 2, values: [1, 2, .infinity, 0]) } == .nonFinite)
         #expect(errorCode { try Classification(modelVersion: 1, clusters: [0], confidence: [-0.5]) } == .outOfRange)
         #expect(errorCode { try DaemonStats(modelVersion: 0, dimension: 1, windowSize: 0, windowCapacity: 0, clusterCount: 0, noiseCount: 0,

@@ -54,7 +54,7 @@ struct TestRandom {
         let clusters = clusterIDs.map { id in
             let low = doubles(dimension).map { $0 / 4 }
             let high = low.map { $0 + Double(int(0...5)) }
-            return try! ClusterSummary(id: id, mass: int(0...500), centroid: zip(low, high).map { ($0 + $1) / 2 }, minimum: low, maximum: high)
+            return try! PublishedCluster(id: id, mass: int(0...500), centroid: zip(low, high).map { ($0 + $1) / 2 }, minimum: low, maximum: high)
         }
         var events: [ClusterEvent] = []
         for _ in 0..<int(0...4) {

@@ -1,9 +1,10 @@
-/// One cluster as published after a re-clustering.
+/// One cluster as published after a re-clustering: the daemon encodes the core's summary of
+/// it (mass, centroid, box) under its stable id.
 ///
 /// Cluster ids are non-negative `Int64`s, stable across updates while a cluster lives (the
 /// lifecycle events say when they appear, vanish, merge or split); `-1` means noise wherever an
 /// assignment is given. The initializer validates, so every value encodes and decodes back.
-public struct ClusterSummary: Sendable, Hashable {
+public struct PublishedCluster: Sendable, Hashable {
     /// The cluster id (>= 0).
     public let id: Int64
     /// The number of window points assigned to the cluster.
