@@ -329,55 +329,6 @@ extension DaemonConfiguration {
     }
 }
 
-/// One problem found in a configuration: the key, the offending value and what is allowed.
-public struct ConfigurationIssue: Sendable, Hashable, CustomStringConvertible {
-    /// The key path (`window.size`), or the file and position for a syntax error.
-    public let key: String
-    /// The offending value as written in TOML, when there is one.
-    public let value: String?
-    /// What is wrong, or what is allowed (`must be an integer in 1...100`).
-    public let problem: String
-
-    /// Creates an issue.
-    public init(key: String, value: String?, problem: String) {
-        self.key = key
-        self.value = value
-        self.problem = problem
-    }
-
-    /// `key = value: problem`, or `key: problem` without a value.
-    public var description: String {
-        if let value { "\(key) = \(value): \(problem)" } else { "\(key): \(problem)" }
-    }
-}
-
-/// A configuration that cannot be used, with every problem found (never just the first).
-public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// All problems, in key order.
-    public let issues: [ConfigurationIssue]
-
-    /// Creates an error from at least one issue.
-    public init(issues: [ConfigurationIssue]) {
-        precondition(!issues.isEmpty, "a ConfigurationError needs at least one issue")
-        self.issues = issues
-    }
-
-    /// One issue per line.
-    public var description: String { issues.map(\.description).joined(separator: "\n") }
-}
-
-/// A configuration key as documented: its path, default, allowed values and reload behaviour.
-public struct ConfigurationKeyInfo: Sendable, Hashable {
-    /// The key path, `section.key`.
-    public let path: String
-    /// The default value as a TOML literal.
-    public let defaultValue: String
-    /// What values are allowed, in words (`an integer in 1...10000`).
-    public let allowed: String
-    /// Whether a change takes effect on `SIGHUP` (otherwise it needs a restart).
-    public let reloadsLive: Bool
-}
-
 extension DaemonConfiguration {
     /// Checks every key against its allowed range and the rules that relate keys.
     ///
