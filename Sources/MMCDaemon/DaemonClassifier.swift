@@ -1,4 +1,5 @@
 internal import MassClustering
+internal import MMCWire
 
 /// The latest clustering as a read-only value: enough to label new points (provisional
 /// assignments, `classify`) anywhere, without asking the model owner again.
@@ -37,13 +38,18 @@ struct DaemonClassifier: Sendable {
         return stableCluster(votes.provisionalLabel(of: point))
     }
 
-    /// The provisional labels of a batch from its leaf votes (see
+    /// The provisional assignments of a batch from its leaf votes (see
     /// ``StreamModel/insert(ids:timestamps:values:labelledBy:into:)``), in stable cluster ids;
     /// all noise when there were no votes to take.
-    func provisionalLabels(_ votes: [(label: Int32, confidence: Double)], count: Int) -> ProvisionalLabels {
+    /// - Throws: `WireError` when the assignments cannot be built, which would be a bug of this
+    ///   function (every cluster id and confidence it gives is in range).
+    func provisionalAssignments(
+        ids: [UInt64], votes: [(label: Int32, confidence: Double)]
+    ) throws(WireError) -> ProvisionalAssignments {
+        let count = ids.count
         guard votes.count == count else {
-            return ProvisionalLabels(
-                modelVersion: modelVersion, clusters: Array(repeating: -1, count: count),
+            return try ProvisionalAssignments(
+                modelVersion: modelVersion, ids: ids, clusters: Array(repeating: -1, count: count),
                 confidence: Array(repeating: 0, count: count))
         }
         var clusters: [Int64] = []
@@ -55,7 +61,7 @@ struct DaemonClassifier: Sendable {
             clusters.append(cluster)
             confidence.append(weight)
         }
-        return ProvisionalLabels(modelVersion: modelVersion, clusters: clusters, confidence: confidence)
+        return try ProvisionalAssignments(modelVersion: modelVersion, ids: ids, clusters: clusters, confidence: confidence)
     }
 
     /// The stable id these votes give every point of `window`, in arrival order (`nil` for

@@ -75,18 +75,10 @@ struct DaemonIngestService: Service {
         context.metrics.pointsReceived.increment(by: Int64(decoded.batch.count))
         guard let batch = admission.admit(decoded.batch) else { return nil }
         let dequeued = ContinuousClock.now
-        let labels = await model.ingest(batch)
+        let provisional = await model.ingest(batch)
         context.metrics.batchIngestDuration.record(.now - dequeued)
         context.metrics.pointsDecoded.increment(by: Int64(batch.count))
-        guard let labels else { return nil }
-        do {
-            return try ProvisionalAssignments(
-                modelVersion: labels.modelVersion, ids: batch.ids, clusters: labels.clusters,
-                confidence: labels.confidence)
-        } catch {
-            context.logger.error("cannot build provisional assignments", metadata: ["error": "\(error)"])
-            return nil
-        }
+        return provisional
     }
 
     private func reject(_ message: ZMQMessage, reason: String, _ description: String) {

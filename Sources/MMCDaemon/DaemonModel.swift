@@ -115,7 +115,7 @@ actor DaemonModel {
     /// - Returns: the batch's provisional assignments when they are on and a clustering exists.
     ///   Each point is labelled right after its insert, from the chain ends the insert cached.
     /// - Complexity: O(t * h) per point.
-    func ingest(_ batch: PointBatch) -> ProvisionalLabels? {
+    func ingest(_ batch: PointBatch) -> ProvisionalAssignments? {
         guard batch.dimension == stream.window.dimension else { return nil }
         let classifier = settings.provisional ? latest?.classifier : nil
         var votes: [(label: Int32, confidence: Double)] = []
@@ -133,7 +133,13 @@ actor DaemonModel {
         context.metrics.windowPoints.set(Int64(stream.window.count))
         pointsSinceStart += inserted
         startIfDue(now: .now)
-        return classifier?.provisionalLabels(votes, count: batch.count)
+        guard let classifier else { return nil }
+        do {
+            return try classifier.provisionalAssignments(ids: batch.ids, votes: votes)
+        } catch {
+            context.logger.error("cannot build provisional assignments", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     /// Starts a re-clustering if the interval has passed since the last one, and moves a tree
