@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import MMCRuntime
 import MassClustering
 
 #if canImport(Glibc)
@@ -220,9 +221,7 @@ private func flagName(_ key: String) -> String {
 
 /// `duration` in milliseconds with one decimal.
 private func milliseconds(_ duration: Duration) -> String {
-    let (seconds, attoseconds) = duration.components
-    let value = Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    return "\((value * 10).rounded() / 10) ms"
+    "\((duration.seconds * 10_000).rounded() / 10) ms"
 }
 
 /// `part` as a percentage of `whole`, three significant digits.
