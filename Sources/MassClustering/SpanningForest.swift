@@ -116,14 +116,15 @@ public struct SpanningForest: Sendable {
         let repeated = 3 * zeros > 2 * table.pointCount
         let positions = repeated ? DistinctPositions(points) : nil
         guard let positions, positions.replayFactor > 1 else {
-            self.init(neighbours: table, minSamples: minSamples, threads: threads)
+            self.init(neighbours: consume table, minSamples: minSamples, threads: threads)
             return
         }
         // Positions lighter than the unit need more of their neighbours to fill `minSamples`.
         let wide = KDTree(positions.matrix(of: points), threads: threads)
             .nearestNeighbours(k: k * min(positions.replayFactor, 4), threads: threads)
         self.init(
-            positions: positions, neighbours: wide, graphNeighbours: k, minSamples: minSamples, threads: threads)
+            positions: positions, neighbours: consume wide, graphNeighbours: k, minSamples: minSamples,
+            threads: threads)
     }
 
     /// Builds the forest over the edges of a neighbour table.
@@ -135,33 +136,19 @@ public struct SpanningForest: Sendable {
     ///   - neighbours: each row sorted by ascending distance, as ``KDTree`` produces.
     ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     /// - Complexity: O(n k²) time, O(n k) memory.
-    public init(neighbours: NeighbourTable, minSamples: Int, threads: Int = 1) {
+    public init(neighbours: consuming NeighbourTable, minSamples: Int, threads: Int = 1) {
         precondition(minSamples >= 0, "SpanningForest: minSamples must not be negative")
         let n = neighbours.pointCount
         let k = neighbours.neighbourCount
-        var core = [Double](repeating: 0, count: n)
-        let averaged = min(minSamples, k)
-        if averaged > 0 {
-            core.withUnsafeMutableBufferPointer { core in
-                let output = ChunkOutput(buffer: core)
-                forEachChunk(count: n, chunkSize: SpanningForest.rowChunk, threads: threads) { points in
-                    neighbours.distances.withUnsafeBufferPointer { distances in
-                        for point in points {
-                            var sum = 0.0
-                            for slot in 0..<averaged { sum += distances[point * k + slot] }
-                            output.buffer[point] = sum / Double(averaged)
-                        }
-                    }
-                }
-            }
-        }
-        let coreDistances = core
+        let core = SpanningForest.meanDistances(of: neighbours, columns: min(minSamples, k), threads: threads)
         var candidates = SpanningForest.candidateEdges(of: neighbours, columns: k, extra: 0, threads: threads) {
             point, other, distance in
             ForestEdge(
                 a: Int32(min(point, other)), b: Int32(max(point, other)),
-                weight: max(coreDistances[point], coreDistances[other], distance), distance: distance)
+                weight: max(core[point], core[other], distance), distance: distance)
         }
+        // The table is as large as the edges: gone before the sort needs its second array.
+        _ = consume neighbours
         self.init(
             pointCount: n, minSamples: minSamples, coreDistances: core, candidates: &candidates, replayFactor: 1,
             threads: threads)
@@ -175,7 +162,8 @@ public struct SpanningForest: Sendable {
     ///     further columns serve only positions lighter than the unit.
     ///   - graphNeighbours: the columns that make the candidate graph.
     private init(
-        positions: DistinctPositions, neighbours: NeighbourTable, graphNeighbours: Int, minSamples: Int, threads: Int
+        positions: DistinctPositions, neighbours: consuming NeighbourTable, graphNeighbours: Int, minSamples: Int,
+        threads: Int
     ) {
         let rows = neighbours.pointCount, width = neighbours.neighbourCount
         let unit = Double(positions.replayFactor)
@@ -214,6 +202,7 @@ public struct SpanningForest: Sendable {
             return ForestEdge(
                 a: Int32(min(a, b)), b: Int32(max(a, b)), weight: max(core[a], core[b], distance), distance: distance)
         }
+        _ = consume neighbours
         for reading in 0..<n {
             let first = Int(positions.firstReading[Int(positions.position[reading])])
             if first != reading {
@@ -251,6 +240,26 @@ public struct SpanningForest: Sendable {
 
     /// Rows per chunk of work handed to a thread.
     static let rowChunk = 4_096
+
+    /// Per row, the mean of a neighbour table's first `columns` distances (0 for none).
+    private static func meanDistances(of table: NeighbourTable, columns: Int, threads: Int) -> [Double] {
+        let k = table.neighbourCount
+        var means = [Double](repeating: 0, count: table.pointCount)
+        guard columns > 0 else { return means }
+        means.withUnsafeMutableBufferPointer { means in
+            let output = ChunkOutput(buffer: means)
+            forEachChunk(count: table.pointCount, chunkSize: rowChunk, threads: threads) { rows in
+                table.distances.withUnsafeBufferPointer { distances in
+                    for row in rows {
+                        var sum = 0.0
+                        for slot in 0..<columns { sum += distances[row * k + slot] }
+                        output.buffer[row] = sum / Double(columns)
+                    }
+                }
+            }
+        }
+        return means
+    }
 
     /// The candidate graph of a neighbour table's first `columns` columns: each undirected pair
     /// once, from the smaller index's row when both rows list it, as `edge(row, other, distance)`
