@@ -449,35 +449,40 @@ public struct SpanningForest: Sendable {
 }
 
 /// Union-find over `0..<count` with path halving and union by size (Tarjan 1975): near-constant
-/// amortized time per operation, two flat arrays.
+/// amortized time per operation, one flat array.
 struct DisjointSets: Sendable {
-    private var parent: [Int32]
-    private var size: [Int32]
+    /// Per element, its parent and (meaningful at roots) its set's size, side by side: a union
+    /// reads both for the two roots, at random places of a large window, so one cache line
+    /// serves each root instead of two.
+    private var links: [SIMD2<Int32>]
 
     init(count: Int) {
-        parent = (0..<count).map { Int32($0) }
-        size = [Int32](repeating: 1, count: count)
+        links = (0..<count).map { SIMD2(Int32($0), 1) }
     }
 
     /// The representative of `element`'s set.
     mutating func find(_ element: Int) -> Int {
-        var element = element
-        while Int(parent[element]) != element {
-            // Path halving: point every other node on the path at its grandparent.
-            parent[element] = parent[Int(parent[element])]
-            element = Int(parent[element])
+        links.withUnsafeMutableBufferPointer { links in
+            var element = element
+            while Int(links[element][0]) != element {
+                // Path halving: point every other node on the path at its grandparent.
+                links[element][0] = links[Int(links[element][0])][0]
+                element = Int(links[element][0])
+            }
+            return element
         }
-        return element
     }
 
     /// Joins the sets of `a` and `b`; `false` when they were already one set.
     mutating func union(_ a: Int, _ b: Int) -> Bool {
         var rootA = find(a), rootB = find(b)
         if rootA == rootB { return false }
-        if size[rootA] < size[rootB] { swap(&rootA, &rootB) }
-        parent[rootB] = Int32(rootA)
-        size[rootA] += size[rootB]
-        return true
+        return links.withUnsafeMutableBufferPointer { links in
+            if links[rootA][1] < links[rootB][1] { swap(&rootA, &rootB) }
+            links[rootB][0] = Int32(rootA)
+            links[rootA][1] += links[rootB][1]
+            return true
+        }
     }
 }
 
