@@ -103,10 +103,10 @@ struct SpanningForestTests {
 
     @Test("a grid full of tied distances: the reference forest, on any number of threads")
     func tiedGrid() {
-        // 12,000 points on a 120 x 100 grid: every neighbour list ends in ties, the rows span
-        // several chunks and the candidate edges several sort chunks.
-        let points = PointMatrix(rows: (0..<12_000).map { [Double($0 % 120), Double($0 / 120) * 1.5] })
-        let table = KDTree(points).nearestNeighbours(k: 7)
+        // 36,000 points on a 180 x 200 grid: every neighbour list ends in ties, the rows span
+        // several chunks and each half of the candidate edges (over 160,000) several sort chunks.
+        let points = PointMatrix(rows: (0..<36_000).map { [Double($0 % 180), Double($0 / 180) * 1.5] })
+        let table = KDTree(points).nearestNeighbours(k: 9)
         let reference = Self.referenceForest(table, minSamples: 3)
         for threads in [1, 2, 5] {
             let forest = SpanningForest(neighbours: table, minSamples: 3, threads: threads)
