@@ -163,8 +163,9 @@ public struct Clustering: Sendable, Equatable {
 /// unless `allowSingleCluster` lets the component be the one cluster. All-identical points are
 /// one component that never splits: all noise, or one cluster with `allowSingleCluster`.
 ///
-/// `threads` bounds the threads of the parallel phases (the neighbour search); the result is
-/// the same for every value, as each thread writes only the rows of its own points.
+/// `threads` bounds the threads of the parallel phases (the k-d tree, the neighbour search, the
+/// candidate edges and their sort); the result is the same for every value, as the work is cut
+/// into chunks that do not depend on it and each chunk writes only its own part.
 ///
 /// ```swift
 /// let points = FeatureScaling.robust.scaled(PointMatrix(rows: rows))
@@ -176,13 +177,12 @@ public struct Clustering: Sendable, Equatable {
 /// `far` flags the readings that lie far outside the window's body (``FeatureScaling/scaledMarkingFar(_:)``):
 /// such a reading keeps a label only in a cluster made mostly of far readings (several spikes at
 /// one place). A component of the neighbour graph is a root of the hierarchy, born at lambda 0,
-/// so a spike that hangs off it would otherwise be its member, however far. `threads` bounds the
-/// threads of the neighbour search; the clustering is the same for any.
+/// so a spike that hangs off it would otherwise be its member, however far.
 ///
 /// - Complexity: O(n log n * k * d) for the neighbour search (up to O(n² d) for data that
 ///   fills many dimensions uniformly, see ``KDTree``) plus O(n k log(n k)) for the forest, with
-///   `k = max(minSamples, graphNeighbours)`. Memory: O(n k) transient (24 bytes per candidate
-///   edge, 12 per neighbour entry), O(n d) for the tree's copy of the points.
+///   `k = max(minSamples, graphNeighbours)`. Memory: O(n k) transient (12 bytes per neighbour
+///   entry, then 48 per candidate edge while they are sorted), O(n d) for the tree's copy.
 public func cluster(
     _ points: PointMatrix, parameters: ClusteringParameters, far: [Bool] = [], threads: Int = 1
 ) -> Clustering {

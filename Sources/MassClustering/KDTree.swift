@@ -83,7 +83,7 @@ public struct KDTree: Sendable {
     }
 
     /// A node's points are the tree positions `start ..< end`.
-    private struct Node {
+    private struct Node: Sendable {
         var start: Int32
         var end: Int32
         /// The left child, or -1 for a leaf; the right child is `left + 1`.
@@ -129,33 +129,144 @@ public struct KDTree: Sendable {
     ///   - points: the points to index; the tree keeps its own copy in tree order.
     ///   - leafSize: the most points a leaf holds unless they are all identical; leaves hold
     ///     at least one block of 8.
+    ///   - threads: the most threads the build uses; the tree is the same for any.
     /// - Complexity: O(n log n * d) expected time, O(n * d) memory.
-    public init(_ points: PointMatrix, leafSize: Int = KDTree.defaultLeafSize) {
-        self.init(points, leafSize: leafSize, bounds: points.dimension <= KDTree.maximumBoxDimension ? .box : .ball)
+    public init(_ points: PointMatrix, leafSize: Int = KDTree.defaultLeafSize, threads: Int = 1) {
+        self.init(
+            points, leafSize: leafSize, bounds: points.dimension <= KDTree.maximumBoxDimension ? .box : .ball,
+            threads: threads)
     }
 
     /// Builds the tree with the given kind of node bounds.
-    init(_ points: PointMatrix, leafSize: Int, bounds: Bounds) {
+    ///
+    /// The levels above ``splitLevels`` are grown on the calling thread; the subtrees below
+    /// them, which own disjoint ranges of the tree order, are grown on up to `threads` threads,
+    /// each with a pivot generator seeded by its place, and appended in that order: the tree is
+    /// the same for every `threads`.
+    init(_ points: PointMatrix, leafSize: Int, bounds: Bounds, threads: Int = 1) {
         precondition(leafSize >= 1, "KDTree: leafSize must be at least 1")
         precondition(points.count < Int(Int32.max) - KDTree.blockWidth, "KDTree: too many points for Int32 indices")
         let n = points.count
         let d = points.dimension
         let width = KDTree.blockWidth
-        let leafSize = max(leafSize, width)
-        let stride = bounds == .box ? 2 * d : d + 1
+        let shape = Shape(dimension: d, leafSize: max(leafSize, width), bounds: bounds)
         var order = (0..<n).map { Int32($0) }
-        var nodes = [Node(start: 0, end: Int32(n), left: -1, minimumIndex: .max)]
-        nodes.reserveCapacity(4 * (n / leafSize + 1))
-        var nodeBounds = [Double](repeating: 0, count: stride)
-        nodeBounds.reserveCapacity(4 * (n / leafSize + 1) * stride)
-        var box = [Double](repeating: 0, count: 2 * d)
-        var depth = 0
-        var pivotState: UInt64 = 0x9E37_79B9_7F4A_7C15
-        // Explicit stack of (node, level): no recursion, so no stack overflow on any input.
-        var pending: [(node: Int, level: Int)] = [(0, 0)]
-        points.values.withUnsafeBufferPointer { values in
+        let root = Node(start: 0, end: Int32(n), left: -1, minimumIndex: .max)
+        var top = order.withUnsafeMutableBufferPointer { order in
+            points.values.withUnsafeBufferPointer { values in
+                shape.grow(root: root, order: order, values: values, stopLevel: KDTree.splitLevels, seed: 0)
+            }
+        }
+        let roots = top.frontier
+        var subtrees = [Subtree?](repeating: nil, count: roots.count)
+        order.withUnsafeMutableBufferPointer { order in
+            subtrees.withUnsafeMutableBufferPointer { subtrees in
+                let tree = ChunkOutput(buffer: order), output = ChunkOutput(buffer: subtrees)
+                let frontier = top.nodes
+                forEachChunk(count: roots.count, chunkSize: 1, threads: threads) { range in
+                    points.values.withUnsafeBufferPointer { values in
+                        output.buffer[range.lowerBound] = shape.grow(
+                            root: frontier[roots[range.lowerBound]], order: tree.buffer, values: values,
+                            stopLevel: nil, seed: UInt64(range.lowerBound + 1))
+                    }
+                }
+            }
+        }
+        var depth = top.depth
+        for (root, subtree) in zip(roots, subtrees) {
+            guard let subtree else { continue }
+            depth = max(depth, KDTree.splitLevels + subtree.depth)
+            top.append(subtree, at: root, stride: shape.stride)
+        }
+        let blockCount = (n + width - 1) / width
+        var blocks = [SIMD8<Double>](repeating: .zero, count: blockCount * d)
+        blocks.withUnsafeMutableBufferPointer { blocks in
+            let output = ChunkOutput(buffer: blocks), tree = order
+            forEachChunk(count: blockCount, chunkSize: KDTree.queryChunk / width, threads: threads) { range in
+                points.values.withUnsafeBufferPointer { values in
+                    for position in range.lowerBound * width..<min(n, range.upperBound * width) {
+                        let point = Int(tree[position])
+                        for column in 0..<d {
+                            output.buffer[position / width * d + column][position % width] = values[point * d + column]
+                        }
+                    }
+                }
+            }
+        }
+        order.append(contentsOf: repeatElement(-1, count: blockCount * width - n))
+        self.pointCount = n
+        self.dimension = d
+        self.bounds = bounds
+        self.values = points.values
+        self.order = order
+        self.blocks = blocks
+        self.nodes = top.nodes
+        self.nodeBounds = top.nodeBounds
+        self.depth = depth
+    }
+
+    /// Levels grown on one thread before the subtrees below are grown in parallel: 2^5 = 32
+    /// subtrees, enough to keep a few threads busy when subtrees differ in cost.
+    static let splitLevels = 5
+
+    /// Nodes grown from one root, numbered from 0 (that root).
+    private struct Subtree: Sendable {
+        var nodes: [Node]
+        var nodeBounds: [Double]
+        /// Levels below the root.
+        var depth: Int
+        /// Nodes left ungrown at the stop level, in the order they were made.
+        var frontier: [Int]
+
+        /// Puts `subtree` in place of the ungrown node `node`, its other nodes at the end.
+        mutating func append(_ subtree: Subtree, at node: Int, stride: Int) {
+            let base = nodes.count - 1
+            func placed(_ child: Node) -> Node {
+                var child = child
+                if child.left >= 0 { child.left += Int32(base) }
+                return child
+            }
+            nodes[node] = placed(subtree.nodes[0])
+            for slot in 0..<stride { nodeBounds[node * stride + slot] = subtree.nodeBounds[slot] }
+            nodes.append(contentsOf: subtree.nodes.dropFirst().map(placed))
+            nodeBounds.append(contentsOf: subtree.nodeBounds.dropFirst(stride))
+        }
+    }
+
+    /// How a tree's nodes are made: what every subtree's growth shares.
+    private struct Shape: Sendable {
+        let dimension: Int
+        let leafSize: Int
+        let bounds: Bounds
+
+        /// Values per node bound.
+        var stride: Int { bounds == .box ? 2 * dimension : dimension + 1 }
+
+        /// Grows the subtree of `root` by median splits of the widest feature, writing only
+        /// `order[root.start ..< root.end]`; nodes at `stopLevel` below the root are left
+        /// ungrown and listed in `frontier`.
+        func grow(
+            root: Node, order: UnsafeMutableBufferPointer<Int32>, values: UnsafeBufferPointer<Double>,
+            stopLevel: Int?, seed: UInt64
+        ) -> Subtree {
+            let d = dimension, width = KDTree.blockWidth, stride = self.stride
+            let estimate = 4 * (Int(root.end - root.start) / leafSize + 1)
+            var nodes = [root]
+            nodes.reserveCapacity(estimate)
+            var nodeBounds = [Double](repeating: 0, count: stride)
+            nodeBounds.reserveCapacity(estimate * stride)
+            var frontier = [Int]()
+            var box = [Double](repeating: 0, count: 2 * d)
+            var depth = 0
+            var pivotState: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ seed &* 0xD1B5_4A32_D192_ED03
+            // Explicit stack of (node, level): no recursion, so no stack overflow on any input.
+            var pending: [(node: Int, level: Int)] = [(0, 0)]
             while let (node, level) = pending.popLast() {
                 depth = max(depth, level)
+                if level == stopLevel {
+                    frontier.append(node)
+                    continue
+                }
                 let first = Int(nodes[node].start), last = Int(nodes[node].end)
                 for column in 0..<d {
                     box[column] = .infinity
@@ -175,7 +286,7 @@ public struct KDTree: Sendable {
                     for slot in 0..<2 * d { nodeBounds[node * stride + slot] = box[slot] }
                 case .ball:
                     KDTree.ball(
-                        of: order[first..<last], values: values, dimension: d,
+                        of: UnsafeBufferPointer(rebasing: order[first..<last]), values: values, dimension: d,
                         into: &nodeBounds[node * stride..<(node + 1) * stride])
                 }
                 var widest = 0
@@ -187,11 +298,9 @@ public struct KDTree: Sendable {
                 guard last - first > leafSize, widestRange > 0 else { continue }
                 // Children start on whole blocks (`first` does), so no block straddles two leaves.
                 let middle = first + ((last - first) / 2 + width - 1) / width * width
-                order.withUnsafeMutableBufferPointer { order in
-                    KDTree.select(
-                        order, range: first..<last, rank: middle, column: widest, dimension: d,
-                        values: values, state: &pivotState)
-                }
+                KDTree.select(
+                    order, range: first..<last, rank: middle, column: widest, dimension: d,
+                    values: values, state: &pivotState)
                 let child = nodes.count
                 nodes[node].left = Int32(child)
                 nodes.append(Node(start: Int32(first), end: Int32(middle), left: -1, minimumIndex: .max))
@@ -200,30 +309,13 @@ public struct KDTree: Sendable {
                 pending.append((child + 1, level + 1))
                 pending.append((child, level + 1))
             }
+            return Subtree(nodes: nodes, nodeBounds: nodeBounds, depth: depth, frontier: frontier)
         }
-        let blockCount = (n + width - 1) / width
-        var blocks = [SIMD8<Double>](repeating: .zero, count: blockCount * d)
-        for position in 0..<n {
-            let point = Int(order[position])
-            for column in 0..<d {
-                blocks[position / width * d + column][position % width] = points.values[point * d + column]
-            }
-        }
-        order.append(contentsOf: repeatElement(-1, count: blockCount * width - n))
-        self.pointCount = n
-        self.dimension = d
-        self.bounds = bounds
-        self.values = points.values
-        self.order = order
-        self.blocks = blocks
-        self.nodes = nodes
-        self.nodeBounds = nodeBounds
-        self.depth = depth
     }
 
     /// Writes the centroid of the points `members` and their largest distance from it.
     private static func ball(
-        of members: ArraySlice<Int32>, values: UnsafeBufferPointer<Double>, dimension d: Int,
+        of members: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, dimension d: Int,
         into ball: inout ArraySlice<Double>
     ) {
         let centre = ball.startIndex

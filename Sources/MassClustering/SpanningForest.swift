@@ -106,19 +106,25 @@ public struct SpanningForest: Sendable {
     ) {
         precondition(graphNeighbours >= 1, "SpanningForest: graphNeighbours must be at least 1")
         let k = max(minSamples, graphNeighbours)
-        let table = KDTree(points).nearestNeighbours(k: k, threads: threads)
-        // A repeated reading has a neighbour at distance 0; without one, every row is distinct.
-        let repeated = table.neighbourCount > 0
-            && (0..<table.pointCount).contains { table.distances[$0 * table.neighbourCount] == 0 }
+        let table = KDTree(points, threads: threads).nearestNeighbours(k: k, threads: threads)
+        // A repeated reading has a neighbour at distance 0. The replay factor (the median
+        // multiplicity) exceeds 1 only if positions read more than once outnumber those read
+        // once; with `z` readings at distance 0 from a neighbour there are at most `z / 2` of
+        // the former and at least `n - z` of the latter, so `3 z <= 2 n` settles it is 1.
+        let zeros = table.neighbourCount == 0
+            ? 0 : (0..<table.pointCount).reduce(0) { $0 + (table.distances[$1 * table.neighbourCount] == 0 ? 1 : 0) }
+        let repeated = 3 * zeros > 2 * table.pointCount
         let positions = repeated ? DistinctPositions(points) : nil
         guard let positions, positions.replayFactor > 1 else {
-            self.init(neighbours: table, minSamples: minSamples)
+            self.init(neighbours: consume table, minSamples: minSamples, threads: threads)
             return
         }
         // Positions lighter than the unit need more of their neighbours to fill `minSamples`.
-        let wide = KDTree(positions.matrix(of: points))
+        let wide = KDTree(positions.matrix(of: points), threads: threads)
             .nearestNeighbours(k: k * min(positions.replayFactor, 4), threads: threads)
-        self.init(positions: positions, neighbours: wide, graphNeighbours: k, minSamples: minSamples)
+        self.init(
+            positions: positions, neighbours: consume wide, graphNeighbours: k, minSamples: minSamples,
+            threads: threads)
     }
 
     /// Builds the forest over the edges of a neighbour table.
@@ -130,42 +136,22 @@ public struct SpanningForest: Sendable {
     ///   - neighbours: each row sorted by ascending distance, as ``KDTree`` produces.
     ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     /// - Complexity: O(n k²) time, O(n k) memory.
-    public init(neighbours: NeighbourTable, minSamples: Int) {
+    public init(neighbours: consuming NeighbourTable, minSamples: Int, threads: Int = 1) {
         precondition(minSamples >= 0, "SpanningForest: minSamples must not be negative")
         let n = neighbours.pointCount
         let k = neighbours.neighbourCount
-        var core = [Double](repeating: 0, count: n)
-        let averaged = min(minSamples, k)
-        if averaged > 0 {
-            neighbours.distances.withUnsafeBufferPointer { distances in
-                for point in 0..<n {
-                    var sum = 0.0
-                    for slot in 0..<averaged { sum += distances[point * k + slot] }
-                    core[point] = sum / Double(averaged)
-                }
-            }
+        let core = SpanningForest.meanDistances(of: neighbours, columns: min(minSamples, k), threads: threads)
+        var candidates = SpanningForest.candidateEdges(of: neighbours, columns: k, extra: 0, threads: threads) {
+            point, other, distance in
+            ForestEdge(
+                a: Int32(min(point, other)), b: Int32(max(point, other)),
+                weight: max(core[point], core[other], distance), distance: distance)
         }
-        var candidates = [ForestEdge]()
-        candidates.reserveCapacity(n * k)
-        neighbours.indices.withUnsafeBufferPointer { indices in
-            neighbours.distances.withUnsafeBufferPointer { distances in
-                for point in 0..<n {
-                    for slot in 0..<k {
-                        let other = Int(indices[point * k + slot])
-                        // A pair listed by both endpoints is taken from the smaller index's row.
-                        if other < point && SpanningForest.row(other, of: indices, width: k, contains: point) {
-                            continue
-                        }
-                        candidates.append(
-                            ForestEdge(
-                                a: Int32(min(point, other)), b: Int32(max(point, other)),
-                                weight: max(core[point], core[other], distances[point * k + slot]),
-                                distance: distances[point * k + slot]))
-                    }
-                }
-            }
-        }
-        self.init(pointCount: n, minSamples: minSamples, coreDistances: core, candidates: &candidates, replayFactor: 1)
+        // The table is as large as the edges: gone before the sort needs its second array.
+        _ = consume neighbours
+        self.init(
+            pointCount: n, minSamples: minSamples, coreDistances: core, candidates: &candidates, replayFactor: 1,
+            threads: threads)
     }
 
     /// The forest of the distinct `positions`, weighed in units of their replay factor, each
@@ -175,7 +161,10 @@ public struct SpanningForest: Sendable {
     ///   - neighbours: the positions' neighbour table, at least `graphNeighbours` wide; its
     ///     further columns serve only positions lighter than the unit.
     ///   - graphNeighbours: the columns that make the candidate graph.
-    private init(positions: DistinctPositions, neighbours: NeighbourTable, graphNeighbours: Int, minSamples: Int) {
+    private init(
+        positions: DistinctPositions, neighbours: consuming NeighbourTable, graphNeighbours: Int, minSamples: Int,
+        threads: Int
+    ) {
         let rows = neighbours.pointCount, width = neighbours.neighbourCount
         let unit = Double(positions.replayFactor)
         let graphWidth = min(graphNeighbours, width)
@@ -205,27 +194,15 @@ public struct SpanningForest: Sendable {
         }
         let n = positions.pointCount
         let core = positions.position.map { positionCore[Int($0)] }
-        var candidates = [ForestEdge]()
-        candidates.reserveCapacity(rows * graphWidth + n - rows)
-        neighbours.indices.withUnsafeBufferPointer { indices in
-            for row in 0..<rows {
-                for slot in 0..<graphWidth {
-                    let other = Int(indices[row * width + slot])
-                    // A pair listed by both endpoints is taken from the smaller index's row.
-                    if other < row
-                        && SpanningForest.row(other, of: indices, width: width, columns: graphWidth, contains: row)
-                    {
-                        continue
-                    }
-                    let a = Int(positions.firstReading[row]), b = Int(positions.firstReading[other])
-                    let distance = neighbours.distances[row * width + slot]
-                    candidates.append(
-                        ForestEdge(
-                            a: Int32(min(a, b)), b: Int32(max(a, b)), weight: max(core[a], core[b], distance),
-                            distance: distance))
-                }
-            }
+        let firstReading = positions.firstReading
+        var candidates = SpanningForest.candidateEdges(
+            of: neighbours, columns: graphWidth, extra: n - rows, threads: threads
+        ) { row, other, distance in
+            let a = Int(firstReading[row]), b = Int(firstReading[other])
+            return ForestEdge(
+                a: Int32(min(a, b)), b: Int32(max(a, b)), weight: max(core[a], core[b], distance), distance: distance)
         }
+        _ = consume neighbours
         for reading in 0..<n {
             let first = Int(positions.firstReading[Int(positions.position[reading])])
             if first != reading {
@@ -234,14 +211,15 @@ public struct SpanningForest: Sendable {
         }
         self.init(
             pointCount: n, minSamples: minSamples, coreDistances: core, candidates: &candidates,
-            replayFactor: positions.replayFactor)
+            replayFactor: positions.replayFactor, threads: threads)
     }
 
     /// Kruskal's algorithm over the candidate edges.
     private init(
-        pointCount n: Int, minSamples: Int, coreDistances: [Double], candidates: inout [ForestEdge], replayFactor: Int
+        pointCount n: Int, minSamples: Int, coreDistances: [Double], candidates: inout [ForestEdge], replayFactor: Int,
+        threads: Int
     ) {
-        SpanningForest.sort(&candidates)
+        SpanningForest.sort(&candidates, threads: threads)
         var sets = DisjointSets(count: n)
         var edges = [ForestEdge]()
         edges.reserveCapacity(max(n - 1, 0))
@@ -260,96 +238,287 @@ public struct SpanningForest: Sendable {
     /// The sum of the forest's edge weights.
     public var totalWeight: Double { edges.reduce(0) { $0 + $1.weight } }
 
-    /// Whether the first `columns` (all by default) of `row` in a table `width` wide list `point`.
-    private static func row(
-        _ row: Int, of indices: UnsafeBufferPointer<Int32>, width: Int, columns: Int? = nil, contains point: Int
-    ) -> Bool {
-        for slot in row * width..<row * width + (columns ?? width) where indices[slot] == Int32(point) {
-            return true
-        }
-        return false
-    }
+    /// Rows per chunk of work handed to a thread.
+    static let rowChunk = 4_096
 
-    /// Sorts edges into ``ForestEdge`` order: a stable least-significant-digit radix sort on
-    /// the weight's bit pattern (which orders non-negative doubles), then a comparison sort of
-    /// each run of equal weights by distance and endpoints. A comparison sort of all n k edges costs several
-    /// times more.
-    ///
-    /// - Complexity: O(m) for m edges plus O(r log r) per run of r equal weights.
-    private static func sort(_ edges: inout [ForestEdge]) {
-        let count = edges.count
-        let digitBits = 11, buckets = 1 << 11
-        var buffer = edges
-        var histogram = [Int](repeating: 0, count: buckets)
-        var sortedInBuffer = false
-        edges.withUnsafeMutableBufferPointer { edges in
-            buffer.withUnsafeMutableBufferPointer { buffer in
-                histogram.withUnsafeMutableBufferPointer { histogram in
-                    for shift in stride(from: 0, to: 64, by: digitBits) {
-                        let source = sortedInBuffer ? buffer : edges
-                        let target = sortedInBuffer ? edges : buffer
-                        func digit(_ edge: ForestEdge) -> Int {
-                            // `+ 0` turns a negative zero into the positive one.
-                            Int(truncatingIfNeeded: ((edge.weight + 0).bitPattern >> UInt64(shift)) & UInt64(buckets - 1))
-                        }
-                        histogram.update(repeating: 0)
-                        for edge in source { histogram[digit(edge)] += 1 }
-                        // A digit shared by all edges (the high bits, mostly) changes nothing.
-                        if count == 0 || histogram[digit(source[0])] == count { continue }
-                        var offset = 0
-                        for bucket in 0..<buckets {
-                            (histogram[bucket], offset) = (offset, offset + histogram[bucket])
-                        }
-                        for edge in source {
-                            target[histogram[digit(edge)]] = edge
-                            histogram[digit(edge)] += 1
-                        }
-                        sortedInBuffer.toggle()
+    /// Per row, the mean of a neighbour table's first `columns` distances (0 for none).
+    private static func meanDistances(of table: NeighbourTable, columns: Int, threads: Int) -> [Double] {
+        let k = table.neighbourCount
+        var means = [Double](repeating: 0, count: table.pointCount)
+        guard columns > 0 else { return means }
+        means.withUnsafeMutableBufferPointer { means in
+            let output = ChunkOutput(buffer: means)
+            forEachChunk(count: table.pointCount, chunkSize: rowChunk, threads: threads) { rows in
+                table.distances.withUnsafeBufferPointer { distances in
+                    for row in rows {
+                        var sum = 0.0
+                        for slot in 0..<columns { sum += distances[row * k + slot] }
+                        output.buffer[row] = sum / Double(columns)
                     }
                 }
             }
         }
-        if sortedInBuffer { swap(&edges, &buffer) }
-        var runStart = 0
-        while runStart < count {
-            var runEnd = runStart + 1
-            while runEnd < count && edges[runEnd].weight == edges[runStart].weight { runEnd += 1 }
-            if runEnd - runStart > 1 { edges[runStart..<runEnd].sort { $0.precedes($1) } }
-            runStart = runEnd
+        return means
+    }
+
+    /// The candidate graph of a neighbour table's first `columns` columns: each undirected pair
+    /// once, from the smaller index's row when both rows list it, as `edge(row, other, distance)`
+    /// makes it; with capacity for `extra` more edges.
+    ///
+    /// `row` lists `other` and `other < row`: whether `other`'s row lists `row` too is decided by
+    /// its last column alone, as rows hold the nearest points in (distance, index) order and the
+    /// distance between two points is the same computed from either (`(x - y)^2 == (y - x)^2`
+    /// in floating point): a smaller distance than that column's is listed, a larger one is not.
+    /// Only an equal one (a tie, or two squared distances that round to one root) needs the row
+    /// scanned. Chunks of rows count their edges, then write them from their offset, so the
+    /// edges come in row order for every `threads`.
+    ///
+    /// - Complexity: O(n * columns) time with few ties; the edges' memory only.
+    private static func candidateEdges(
+        of table: NeighbourTable, columns: Int, extra: Int, threads: Int,
+        edge: @escaping @Sendable (_ row: Int, _ other: Int, _ distance: Double) -> ForestEdge
+    ) -> [ForestEdge] {
+        let rows = table.pointCount, width = table.neighbourCount
+        guard columns > 0 else { return [ForestEdge](unsafeUninitializedCapacity: extra) { _, count in count = 0 } }
+        let chunks = (rows + rowChunk - 1) / rowChunk
+        // The last column's distances in a table of their own, 1/width of the table's memory:
+        // the one read per edge that goes to a random row.
+        var last = [Double](repeating: 0, count: rows)
+        last.withUnsafeMutableBufferPointer { last in
+            let output = ChunkOutput(buffer: last)
+            forEachChunk(count: rows, chunkSize: rowChunk, threads: threads) { range in
+                for row in range { output.buffer[row] = table.distances[row * width + columns - 1] }
+            }
+        }
+        let lastColumn = last
+        // One bit per (row, column): the row contributes the pair. A chunk's bits fill whole
+        // words (`rowChunk` is a multiple of 64), so chunks never share a word.
+        var taken = [UInt64](repeating: 0, count: (rows * columns + 63) / 64)
+        var offsets = [Int](repeating: 0, count: chunks + 1)
+        taken.withUnsafeMutableBufferPointer { taken in
+            offsets.withUnsafeMutableBufferPointer { offsets in
+                let bits = ChunkOutput(buffer: taken), counts = ChunkOutput(buffer: offsets)
+                forEachChunk(count: rows, chunkSize: rowChunk, threads: threads) { range in
+                    var count = 0
+                    table.indices.withUnsafeBufferPointer { indices in
+                        table.distances.withUnsafeBufferPointer { distances in
+                            for row in range {
+                                for column in 0..<columns {
+                                    let slot = row * width + column, other = Int(indices[slot])
+                                    if other < row {
+                                        if distances[slot] < lastColumn[other] { continue }
+                                        if distances[slot] == lastColumn[other]
+                                            && (other * width..<other * width + columns).contains(where: {
+                                                indices[$0] == Int32(row)
+                                            })
+                                        {
+                                            continue
+                                        }
+                                    }
+                                    let bit = row * columns + column
+                                    bits.buffer[bit / 64] |= 1 << UInt64(bit % 64)
+                                    count += 1
+                                }
+                            }
+                        }
+                    }
+                    counts.buffer[range.lowerBound / rowChunk + 1] = count
+                }
+            }
+        }
+        for chunk in 0..<chunks { offsets[chunk + 1] += offsets[chunk] }
+        let starts = offsets, takenBits = taken
+        return [ForestEdge](unsafeUninitializedCapacity: starts[chunks] + extra) { buffer, initialized in
+            let output = ChunkOutput(buffer: buffer)
+            forEachChunk(count: rows, chunkSize: rowChunk, threads: threads) { range in
+                var next = starts[range.lowerBound / rowChunk]
+                table.indices.withUnsafeBufferPointer { indices in
+                    table.distances.withUnsafeBufferPointer { distances in
+                        for row in range {
+                            for column in 0..<columns {
+                                let bit = row * columns + column
+                                guard takenBits[bit / 64] & (1 << UInt64(bit % 64)) != 0 else { continue }
+                                let slot = row * width + column
+                                output.buffer.initializeElement(
+                                    at: next, to: edge(row, Int(indices[slot]), distances[slot]))
+                                next += 1
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = starts[chunks]
+        }
+    }
+
+    /// Edges per chunk of the sort's passes: fixed, so the passes do the same for any `threads`.
+    static let sortChunk = 1 << 16
+
+    /// Sorts edges into ``ForestEdge`` order: a stable least-significant-digit radix sort on
+    /// the weight's bit pattern (which orders non-negative doubles), then a comparison sort of
+    /// each run of equal weights by distance and endpoints. A comparison sort of all n k edges
+    /// costs several times more.
+    ///
+    /// Each pass counts the digits of fixed chunks of edges, then every chunk scatters its
+    /// edges from its own offsets (the edges of a bucket in chunk order, so the pass stays
+    /// stable); chunks and runs of equal weights are spread over `threads`. The two halves of
+    /// the edges are sorted one after the other with one second array of half their size, then
+    /// merged: the sort's peak memory is 1.5 times the edges instead of twice. The order is
+    /// total, so the result is the same for any `threads`.
+    ///
+    /// - Complexity: O(m) for m edges plus O(r log r) per run of r equal weights; a second
+    ///   array of m / 2 edges.
+    private static func sort(_ edges: inout [ForestEdge], threads: Int) {
+        let count = edges.count, half = count / 2
+        guard count > 1 else { return }
+        let buffer = UnsafeMutableBufferPointer<ForestEdge>.allocate(capacity: count - half)
+        defer { buffer.deallocate() }
+        edges.withUnsafeMutableBufferPointer { edges in
+            sort(UnsafeMutableBufferPointer(rebasing: edges[..<half]), buffer: buffer, threads: threads)
+            sort(UnsafeMutableBufferPointer(rebasing: edges[half...]), buffer: buffer, threads: threads)
+            // The first half moves to the buffer and the merge fills the array from the front:
+            // it has written `i + (j - half)` edges when it reads the second half's `j`-th, so
+            // it never overwrites an edge not yet read.
+            _ = buffer.initialize(fromContentsOf: edges[..<half])
+            var i = 0, j = half, out = 0
+            while i < half && j < count {
+                if edges[j].precedes(buffer[i]) {
+                    edges[out] = edges[j]
+                    j += 1
+                } else {
+                    edges[out] = buffer[i]
+                    i += 1
+                }
+                out += 1
+            }
+            while i < half {
+                edges[out] = buffer[i]
+                i += 1
+                out += 1
+            }
+        }
+    }
+
+    /// Sorts `edges` into ``ForestEdge`` order with the radix sort, using `buffer` (at least as
+    /// long) as the second array.
+    private static func sort(
+        _ edges: UnsafeMutableBufferPointer<ForestEdge>, buffer: UnsafeMutableBufferPointer<ForestEdge>, threads: Int
+    ) {
+        let count = edges.count
+        guard count > 1 else { return }
+        let buffer = UnsafeMutableBufferPointer(rebasing: buffer[..<count])
+        let digitBits = 11, buckets = 1 << 11
+        let chunks = (count + sortChunk - 1) / sortChunk
+        var counts = [Int](repeating: 0, count: chunks * buckets)
+        var sortedInBuffer = false
+        @Sendable func digit(_ edge: ForestEdge, _ shift: Int) -> Int {
+            // `+ 0` turns a negative zero into the positive one.
+            Int(truncatingIfNeeded: ((edge.weight + 0).bitPattern >> UInt64(shift)) & UInt64(buckets - 1))
+        }
+        do {
+            counts.withUnsafeMutableBufferPointer { counts in
+                let histogram = ChunkOutput(buffer: counts)
+                for shift in stride(from: 0, to: 64, by: digitBits) {
+                    let source = ChunkOutput(buffer: sortedInBuffer ? buffer : edges)
+                    let target = ChunkOutput(buffer: sortedInBuffer ? edges : buffer)
+                    forEachChunk(count: count, chunkSize: sortChunk, threads: threads) { range in
+                        let row = range.lowerBound / sortChunk * buckets
+                        for bucket in row..<row + buckets { histogram.buffer[bucket] = 0 }
+                        for index in range { histogram.buffer[row + digit(source.buffer[index], shift)] += 1 }
+                    }
+                    // A digit shared by all edges (the high bits, mostly) changes nothing.
+                    let first = digit(source.buffer[0], shift)
+                    if (0..<chunks).reduce(0, { $0 + counts[$1 * buckets + first] }) == count { continue }
+                    var offset = 0
+                    for bucket in 0..<buckets {
+                        for chunk in 0..<chunks {
+                            (counts[chunk * buckets + bucket], offset) = (offset, offset + counts[chunk * buckets + bucket])
+                        }
+                    }
+                    forEachChunk(count: count, chunkSize: sortChunk, threads: threads) { range in
+                        let row = range.lowerBound / sortChunk * buckets
+                        for index in range {
+                            let edge = source.buffer[index]
+                            let slot = row + digit(edge, shift)
+                            target.buffer[histogram.buffer[slot]] = edge
+                            histogram.buffer[slot] += 1
+                        }
+                    }
+                    sortedInBuffer.toggle()
+                }
+                if sortedInBuffer {
+                    _ = edges.update(fromContentsOf: buffer)
+                }
+                // Runs of equal weights: each chunk sorts the runs from its first run start to the
+                // next chunk's first, so no two threads touch one edge.
+                var firstStarts = [Int](repeating: count, count: chunks)
+                firstStarts.withUnsafeMutableBufferPointer { firstStarts in
+                    let output = ChunkOutput(buffer: firstStarts)
+                    let sorted = ChunkOutput(buffer: edges)
+                    forEachChunk(count: count, chunkSize: sortChunk, threads: threads) { range in
+                        let edges = sorted.buffer
+                        output.buffer[range.lowerBound / sortChunk] =
+                            range.first { $0 == 0 || edges[$0].weight != edges[$0 - 1].weight } ?? count
+                    }
+                }
+                var ends = [Int](repeating: count, count: chunks)
+                for chunk in (0..<chunks - 1).reversed() {
+                    ends[chunk] = firstStarts[chunk + 1] < count ? firstStarts[chunk + 1] : ends[chunk + 1]
+                }
+                let owned = (starts: firstStarts, ends: ends), sorted = ChunkOutput(buffer: edges)
+                forEachChunk(count: count, chunkSize: sortChunk, threads: threads) { range in
+                    let edges = sorted.buffer, chunk = range.lowerBound / sortChunk
+                    var start = owned.starts[chunk]
+                    while start < owned.ends[chunk] {
+                        var end = start + 1
+                        while end < owned.ends[chunk] && edges[end].weight == edges[start].weight { end += 1 }
+                        if end - start > 1 {
+                            var run = UnsafeMutableBufferPointer(rebasing: edges[start..<end])
+                            run.sort { $0.precedes($1) }
+                        }
+                        start = end
+                    }
+                }
+            }
         }
     }
 }
 
 /// Union-find over `0..<count` with path halving and union by size (Tarjan 1975): near-constant
-/// amortized time per operation, two flat arrays.
+/// amortized time per operation, one flat array.
 struct DisjointSets: Sendable {
-    private var parent: [Int32]
-    private var size: [Int32]
+    /// Per element, its parent and (meaningful at roots) its set's size, side by side: a union
+    /// reads both for the two roots, at random places of a large window, so one cache line
+    /// serves each root instead of two.
+    private var links: [SIMD2<Int32>]
 
     init(count: Int) {
-        parent = (0..<count).map { Int32($0) }
-        size = [Int32](repeating: 1, count: count)
+        links = (0..<count).map { SIMD2(Int32($0), 1) }
     }
 
     /// The representative of `element`'s set.
     mutating func find(_ element: Int) -> Int {
-        var element = element
-        while Int(parent[element]) != element {
-            // Path halving: point every other node on the path at its grandparent.
-            parent[element] = parent[Int(parent[element])]
-            element = Int(parent[element])
+        links.withUnsafeMutableBufferPointer { links in
+            var element = element
+            while Int(links[element][0]) != element {
+                // Path halving: point every other node on the path at its grandparent.
+                links[element][0] = links[Int(links[element][0])][0]
+                element = Int(links[element][0])
+            }
+            return element
         }
-        return element
     }
 
     /// Joins the sets of `a` and `b`; `false` when they were already one set.
     mutating func union(_ a: Int, _ b: Int) -> Bool {
         var rootA = find(a), rootB = find(b)
         if rootA == rootB { return false }
-        if size[rootA] < size[rootB] { swap(&rootA, &rootB) }
-        parent[rootB] = Int32(rootA)
-        size[rootA] += size[rootB]
-        return true
+        return links.withUnsafeMutableBufferPointer { links in
+            if links[rootA][1] < links[rootB][1] { swap(&rootA, &rootB) }
+            links[rootB][0] = Int32(rootA)
+            links[rootA][1] += links[rootB][1]
+            return true
+        }
     }
 }
 

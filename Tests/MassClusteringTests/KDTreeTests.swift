@@ -65,13 +65,14 @@ struct KDTreeTests {
         #expect(KDTree(points, leafSize: 8, bounds: .box).nearestNeighbours(k: 15) == tree.nearestNeighbours(k: 15))
     }
 
-    @Test("the table is the same on any number of threads", arguments: [2, 3, 16])
+    @Test("the table is the same on any number of threads, building and querying", arguments: [2, 3, 16])
     func threads(dimension: Int) {
         let points = Self.clusters(count: 5_000, dimension: dimension, seed: 3)
-        let tree = KDTree(points)
-        let single = tree.nearestNeighbours(k: 15, threads: 1)
+        let single = KDTree(points).nearestNeighbours(k: 15, threads: 1)
         for threads in [2, 4, 64] {
+            let tree = KDTree(points, threads: threads)
             #expect(tree.nearestNeighbours(k: 15, threads: threads) == single, "\(threads) threads")
+            #expect(tree.nearestNeighbours(k: 15, threads: 1) == single, "built on \(threads) threads")
         }
     }
 

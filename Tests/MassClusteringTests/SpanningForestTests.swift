@@ -79,4 +79,50 @@ struct SpanningForestTests {
         ])
         #expect(forest.totalWeight == 402)
     }
+
+    /// Kruskal over every pair a neighbour table lists, taken once, in ``ForestEdge`` order:
+    /// the forest's definition without its shortcuts (one-column membership test, radix sort).
+    static func referenceForest(_ table: NeighbourTable, minSamples: Int) -> [ForestEdge] {
+        let n = table.pointCount, k = table.neighbourCount
+        let averaged = min(minSamples, k)
+        let core = (0..<n).map { point in
+            averaged == 0 ? 0 : (0..<averaged).reduce(0) { $0 + table.distances[point * k + $1] } / Double(averaged)
+        }
+        var pairs = [Int: ForestEdge]()
+        for point in 0..<n {
+            for slot in 0..<k {
+                let other = Int(table.indices[point * k + slot]), distance = table.distances[point * k + slot]
+                let a = min(point, other), b = max(point, other)
+                pairs[a * n + b] = ForestEdge(
+                    a: Int32(a), b: Int32(b), weight: max(core[a], core[b], distance), distance: distance)
+            }
+        }
+        var sets = DisjointSets(count: n)
+        return pairs.values.sorted { $0.precedes($1) }.filter { sets.union(Int($0.a), Int($0.b)) }
+    }
+
+    @Test("a grid full of tied distances: the reference forest, on any number of threads")
+    func tiedGrid() {
+        // 36,000 points on a 180 x 200 grid: every neighbour list ends in ties, the rows span
+        // several chunks and each half of the candidate edges (over 160,000) several sort chunks.
+        let points = PointMatrix(rows: (0..<36_000).map { [Double($0 % 180), Double($0 / 180) * 1.5] })
+        let table = KDTree(points).nearestNeighbours(k: 9)
+        let reference = Self.referenceForest(table, minSamples: 3)
+        for threads in [1, 2, 5] {
+            let forest = SpanningForest(neighbours: table, minSamples: 3, threads: threads)
+            #expect(forest.edges == reference, "\(threads) threads")
+        }
+    }
+
+    @Test("readings repeated three times: the same forest on any number of threads")
+    func repeatedReadingsThreads() {
+        let base = Fixtures.uniform(count: 3_000, dimension: 2, seed: 9)
+        let points = PointMatrix(count: 9_000, dimension: 2, values: base.values + base.values + base.values)
+        let single = SpanningForest(points: points, minSamples: 4, threads: 1)
+        #expect(single.replayFactor == 3)
+        for threads in [2, 5] {
+            let forest = SpanningForest(points: points, minSamples: 4, threads: threads)
+            #expect(forest.edges == single.edges && forest.coreDistances == single.coreDistances)
+        }
+    }
 }
