@@ -4,6 +4,7 @@ import Foundation
 import CDispatch
 import Glibc
 import MMCDaemon
+import MMCTestSupport
 import Testing
 
 /// A datagram socket standing in for systemd's notification socket.
@@ -56,7 +57,7 @@ final class NotifySocket {
     }
 }
 
-@Suite struct SystemdNotifierTests {
+@Suite(.tags(.unit, .systemd)) struct SystemdNotifierTests {
     @Test(arguments: [false, true])
     func sendsTheExactMessages(abstract: Bool) throws {
         let listener = try NotifySocket(abstract: abstract)

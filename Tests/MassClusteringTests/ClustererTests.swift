@@ -1,4 +1,5 @@
 @testable import MassClustering
+import MMCTestSupport
 import Testing
 
 /// Seeded data and oracles shared by the re-clustering pipeline's tests.
@@ -91,7 +92,7 @@ enum PipelineFixtures {
     }
 }
 
-@Suite("Clusterer")
+@Suite("Clusterer", .tags(.unit))
 struct ClustererTests {
     typealias Fixtures = PipelineFixtures
 

@@ -1,4 +1,5 @@
 import MassClustering
+import MMCTestSupport
 import Testing
 
 /// Three well-separated blobs (labels 0, 1, 2) plus uniform noise points labelled -1, in 2-D.
@@ -40,7 +41,7 @@ func bruteForceMajority(
     return (best.key, total >= floor ? Double(Float(best.value) / Float(total)) : 0)
 }
 
-@Suite struct LeafVotesTests {
+@Suite(.tags(.unit)) struct LeafVotesTests {
     @Test(arguments: [1, 3])
     func leafMajoritiesMatchBruteForce(floor: Int) throws {
         let setup = try LabelledWindow(seed: 1)
