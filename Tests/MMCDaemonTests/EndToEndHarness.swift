@@ -82,6 +82,7 @@ struct EndToEndSettings {
 /// test's own control requests and subscriptions.
 final class EndToEndWorkspace {
     let directory: String
+    private let temporary: TemporaryDirectory
     let configurationPath: String
     let stateDirectory: String
     let inputEndpoint: String
@@ -93,8 +94,8 @@ final class EndToEndWorkspace {
     private var outputCount = 0
 
     init() throws {
-        directory = NSTemporaryDirectory() + "mmcd-e2e-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        temporary = try TemporaryDirectory(prefix: "mmcd-e2e")
+        directory = temporary.path
         configurationPath = directory + "/mmcd.toml"
         stateDirectory = directory + "/state"
         ports = try LoopbackPorts.free(3)
@@ -108,7 +109,6 @@ final class EndToEndWorkspace {
         for process in processes {
             process.kill()
         }
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     // MARK: Files
