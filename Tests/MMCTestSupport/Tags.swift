@@ -1,3 +1,6 @@
+// Only test builds have Swift Testing: a release build with the static standard library (the
+// Debian package's, scripts/package.sh) builds this target too and has no Testing module.
+#if canImport(Testing)
 public import Testing
 
 extension Tag {
@@ -13,3 +16,4 @@ extension Tag {
     /// Needs systemd's protocols (notification socket, journal, watchdog) or stands in for them.
     @Tag public static var systemd: Self
 }
+#endif
