@@ -458,7 +458,7 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
         #expect(running.metric("mmcd_snapshot_writes_total{result=\"ok\"}") == 0)
     }
 
-    @Test func systemdHearsReadyStatusWatchdogReloadAndStopping() async throws {
+    @Test(.tags(.systemd)) func systemdHearsReadyStatusWatchdogReloadAndStopping() async throws {
         let listener = try NotifySocket(abstract: true)
         let notifier = SystemdNotifier(
             environment: ["NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "300000"], processID: getpid())
