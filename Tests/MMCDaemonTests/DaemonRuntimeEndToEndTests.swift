@@ -112,7 +112,9 @@ func connectedSubscriber(_ zmq: ZMQContext, to endpoint: String, prefixes: [Stri
         try socket.set(.subscribe(Array(prefix.utf8)))
     }
     try socket.connect(endpoint)
-    _ = try await eventually { LoopbackPorts.establishedConnections(toPort: port) > connected }
+    guard try await eventually({ LoopbackPorts.establishedConnections(toPort: port) > connected }) else {
+        throw TestFailure("no connection to \(endpoint) within 20 s")
+    }
     return socket
 }
 
