@@ -3,7 +3,7 @@
 # suites; then builds the Debian package and tests it installed under a real systemd (as root;
 # skipped, saying so, where systemd cannot be booted in a namespace).
 #
-# scripts/test.sh --fast builds and runs the fast set alone (under a minute on two cores).
+# scripts/test.sh --fast builds and runs the fast set alone (the suites tagged .unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
