@@ -360,6 +360,7 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
         let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
         try #require(try pusher.send(pointsMessage(try blobs(count: 300, firstID: 0, seed: 8))))
         #expect(try await eventually(polling: .milliseconds(20)) { try await stats(requester).windowSize == 300 })
+        // Time for a re-clustering the schedule must not start: an absence has no event to await.
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await stats(requester).modelVersion == 0)
 

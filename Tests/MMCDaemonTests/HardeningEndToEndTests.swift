@@ -254,6 +254,8 @@ import ZeroMQ
         // Every subscription has reached the daemon once a later subscriber gets its snapshot.
         let witness = try await workspace.clusterSubscriber()
         _ = try await workspace.nextClusterUpdate(on: witness)
+        // Two re-send spacings in which deferred re-sends may still go out: the bound below is
+        // on how many, so it needs the time they could take (an absence has no event to await).
         try await Task.sleep(for: .seconds(2))
         let seconds = Double((ContinuousClock.now - started).components.seconds) + 1
         let resends = try await EndToEndWorkspace.metric("mmcd_updates_published_total{kind=\"snapshot\"}", port: http) - resent
