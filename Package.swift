@@ -107,14 +107,27 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "MassClusteringTests", dependencies: ["MassClustering", "MMCDevTools"]),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "MMCWireTests", dependencies: ["MMCWire", "MMCDevTools"]),
-        .testTarget(name: "MMCPlotTests", dependencies: ["MMCPlot", "MassClustering"]),
+        // What the test targets share: waiting on conditions, temporary directories, child
+        // processes, free ports, the tags. Not a product; only test targets depend on it.
+        .target(name: "MMCTestSupport", path: "Tests/MMCTestSupport"),
+
+        .testTarget(name: "MassClusteringTests", dependencies: ["MassClustering", "MMCDevTools", "MMCTestSupport"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "MMCTestSupport"]),
+        .testTarget(name: "MMCWireTests", dependencies: ["MMCWire", "MMCDevTools", "MMCTestSupport"]),
+        .testTarget(name: "MMCPlotTests", dependencies: ["MMCPlot", "MassClustering", "MMCTestSupport"]),
+        // `mmc`'s commands: parsed in process (`@testable import mmc`) and run as a process.
+        .testTarget(
+            name: "mmcTests",
+            dependencies: [
+                "mmc", "MassClustering", "MMCDevTools", "MMCTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "MMCDaemonTests",
             dependencies: [
                 "MMCDaemon", "MMCState", "MMCConfiguration", "MMCDevTools", "ZeroMQ", "MMCWire", "MassClustering",
+                "MMCTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

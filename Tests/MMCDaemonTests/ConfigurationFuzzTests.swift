@@ -2,10 +2,12 @@ import Foundation
 import MMCConfiguration
 import MMCDaemon
 import MMCDevTools
+import MMCTestSupport
 import MMCWire
 import Testing
 
 /// The configuration parser under `mmc fuzz --target config`'s mutations.
+@Suite(.tags(.unit))
 struct ConfigurationFuzzTests {
     @Test func everyKeyRendersAsADocumentThatParsesBackUnchanged() throws {
         var configuration = DaemonConfiguration()

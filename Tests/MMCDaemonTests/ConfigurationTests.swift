@@ -3,9 +3,10 @@ import Logging
 import MassClustering
 @testable import MMCConfiguration
 @testable import MMCDaemon
+import MMCTestSupport
 import Testing
 
-@Suite struct ConfigurationTests {
+@Suite(.tags(.unit)) struct ConfigurationTests {
     /// The issues of a configuration that must fail, as `description` lines.
     func problems(_ toml: String, overrides: [String] = []) -> [String] {
         do {

@@ -1,13 +1,14 @@
 import Foundation
 import MMCConfiguration
 import MMCDaemon
+import MMCTestSupport
 import MMCWire
 import Testing
 import ZeroMQ
 
 /// The input policy: message size, batch size, timestamps (see `DaemonAdmission`). In the
 /// runtime suite, so that its in-process daemons run one at a time with the others.
-extension DaemonRuntimeTests {
+extension DaemonRuntimeEndToEndTests {
     @Test func aFutureTimestampRejectsItsPointAloneAndOutOfOrderPointsAreTakenAndCounted() async throws {
         let running = try RunningDaemon(overrides: ["input.max_future_seconds=60"])
         let peers = try Peers()
@@ -18,7 +19,7 @@ extension DaemonRuntimeTests {
             dimension: 2, ids: [1, 2, 3, 4], timestamps: [now, now + 10_000, now - 5, now + 1],
             values: [0, 0, 1, 1, 2, 2, 3, 3])
         try #require(try pusher.send(pointsMessage(batch)))
-        #expect(try await eventuallyTrue { try await stats(requester).windowSize == 3 })
+        #expect(try await eventually(polling: .milliseconds(20)) { try await stats(requester).windowSize == 3 })
         let figures = try await stats(requester)
         #expect(figures.pointsReceived == 3 && figures.pointsRejected == 1)
         #expect(running.metric("mmcd_points_future_timestamp_total") == 1)
@@ -36,7 +37,7 @@ extension DaemonRuntimeTests {
         // 21 points in 688 bytes: within the size limit, above the batch limit.
         try #require(try pusher.send(pointsMessage(try blobs(count: 21, firstID: 100, seed: 2))))
         try #require(try pusher.send(pointsMessage(try blobs(count: 20, firstID: 200, seed: 3))))
-        #expect(try await eventuallyTrue { try await stats(requester).windowSize == 20 })
+        #expect(try await eventually(polling: .milliseconds(20)) { try await stats(requester).windowSize == 20 })
         #expect(running.metric("mmcd_messages_rejected_total{reason=\"message_too_large\"}") == 1)
         #expect(running.metric("mmcd_messages_rejected_total{reason=\"limit_exceeded\"}") == 1)
         #expect(try await stats(requester).pointsReceived == 20)

@@ -4,11 +4,13 @@ import MassClustering
 import MMCConfiguration
 @testable import MMCDaemon
 import MMCState
+import MMCTestSupport
 import MMCWire
 import Synchronization
 import Testing
 
 /// The re-clustering job and the pieces around it, without sockets.
+@Suite(.tags(.unit))
 struct DaemonReclusterTests {
     /// A model holding `points` (x, y) with ids `ids`.
     func model(_ points: [(Double, Double)], ids: [UInt64]) throws -> StreamModel {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MMCTestSupport
 import MMCWire
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 /// notifications, a labelled stream scored against its truth, signals, restarts and
 /// configuration errors. Serialized: each test runs timing-sensitive processes on a shared
 /// machine.
-@Suite(.serialized, .tags(.endToEnd)) struct EndToEndTests {
+@Suite(.serialized, .tags(.endToEnd, .systemd)) struct EndToEndTests {
     /// `mmc feed` arguments sending `count` points of the seeded drifting stream over PUSH.
     private static func feed(
         _ workspace: EndToEndWorkspace, count: Int, seed: Int, extra: [String] = []
@@ -45,7 +46,7 @@ import Testing
             try await notify.next { $0.hasPrefix("READY=1") }, "no READY=1; stderr:\n\(daemon.standardError)")
         // The moment READY=1 is in, every endpoint takes connections.
         for port in workspace.ports {
-            #expect(EndToEndWorkspace.acceptsConnections(port: port), "port \(port) not accepting at READY=1")
+            #expect(LoopbackPorts.acceptsConnections(port: port), "port \(port) not accepting at READY=1")
         }
         let early = notify.received.prefix { $0 != ready }
         #expect(early.allSatisfy { $0 == "WATCHDOG=1" }, "datagrams before READY=1: \(early)")
@@ -116,16 +117,18 @@ import Testing
         try workspace.writeConfiguration(EndToEndSettings())
         let daemon = try workspace.startDaemon()
         _ = try await workspace.stats()
+        let outputPort = try LoopbackPorts.port(ofEndpoint: workspace.outputEndpoint)
         let watcher = try workspace.startMMC([
             "watch", "--json", "--provisional", "--endpoint", workspace.outputEndpoint,
         ])
-        try await Task.sleep(for: .milliseconds(500))
+        // The watcher's subscriptions follow its connection, ahead of the first update.
+        #expect(try await eventually { LoopbackPorts.establishedConnections(toPort: outputPort) == 1 })
         let labelsPath = workspace.directory + "/labels.tsv"
         let feed = try await workspace.run(
             "mmc", Self.feed(workspace, count: 12_000, seed: 3, extra: ["--rate", "3000", "--labels-out", labelsPath]))
         #expect(feed.exit == .exited(0), "\(feed.error)")
         // Once a re-clustering has seen the last point, nothing new is published.
-        #expect(try await EndToEndWorkspace.eventually {
+        #expect(try await eventually(polling: .milliseconds(50)) {
             try await workspace.snapshot()?.assignments?.ids.contains(11_999) == true
         })
 
@@ -136,7 +139,7 @@ import Testing
         let lines = try WatchedMessage.parse(late.output)
         try #require(lines.count == 1, "\(late.output)")
         // The first watcher has printed that update too, and nothing is published any more.
-        #expect(try await EndToEndWorkspace.eventually {
+        #expect(try await eventually(polling: .milliseconds(50)) {
             try WatchedMessage.parse(watcher.standardOutput).contains {
                 $0.topic == "clusters.mmcd" && $0.sequence == lines[0].sequence
             }
@@ -200,7 +203,7 @@ import Testing
         try #require(try await notify.next { $0.hasPrefix("READY=1") } != nil, "\(daemon.standardError)")
 
         let feed = try workspace.startMMC(Self.feed(workspace, count: 30_000, seed: 6, extra: ["--rate", "1500"]))
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().windowSize >= 2_000 })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().windowSize >= 2_000 })
         #expect(try await workspace.stats().reclusterCount == 0, "re-clustered before its 600 s interval")
 
         try workspace.writeConfiguration(EndToEndSettings(windowSize: 5_000, intervalSeconds: 0.5))
@@ -209,7 +212,7 @@ import Testing
         #expect(try await notify.next { $0.hasPrefix("READY=1\nSTATUS=configuration reloaded") } != nil)
         // The new interval: re-clusterings while the stream runs; the window keeps the size it
         // started with.
-        #expect(try await EndToEndWorkspace.eventually {
+        #expect(try await eventually(polling: .milliseconds(50)) {
             let stats = try await workspace.stats()
             return stats.reclusterCount >= 2 && stats.pointsReceived > 4_000
         })
@@ -249,9 +252,9 @@ import Testing
         _ = try await workspace.stats()
         let feed = try await workspace.run("mmc", Self.feed(workspace, count: 2_000, seed: 4))
         #expect(feed.exit == .exited(0), "\(feed.error)")
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.snapshot()?.windowSize == 2_000 })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.snapshot()?.windowSize == 2_000 })
         let before = try #require(try await workspace.snapshot())
-        let subscriber = try workspace.clusterSubscriber()
+        let subscriber = try await workspace.clusterSubscriber()
         // Subscribing gets the latest update, with its sequence number.
         let last = try await workspace.nextClusterUpdate(on: subscriber)
         #expect(last.update.modelVersion == before.modelVersion)
@@ -301,8 +304,7 @@ import Testing
         try workspace.writeConfiguration(EndToEndSettings())
         let daemon = try workspace.startDaemon(overrides: ["schedule.every_points=3000", "schedule.interval_seconds=0"])
         _ = try await workspace.stats()
-        let subscriber = try workspace.clusterSubscriber()
-        try await Task.sleep(for: .milliseconds(300))
+        let subscriber = try await workspace.clusterSubscriber()
         let first = try await workspace.run("mmc", Self.feed(workspace, count: 3_000, seed: 4))
         #expect(first.exit == .exited(0), "\(first.error)")
         let before = try await workspace.nextClusterUpdate(on: subscriber).update
@@ -329,13 +331,13 @@ import Testing
         let first = try workspace.startDaemon()
         _ = try await workspace.stats()
         let feed = try workspace.startMMC(Self.feed(workspace, count: 8_000, seed: 8, extra: ["--rate", "2000"]))
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().windowSize >= 2_000 })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().windowSize >= 2_000 })
         let accepted = try await workspace.stats().pointsReceived
         #expect(try await first.terminate() == .exited(0), "\(first.standardError)")
         feed.kill()
 
         let second = try workspace.startDaemon()
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.snapshot() != nil })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.snapshot() != nil })
         let restored = try #require(try await workspace.snapshot()?.assignments?.ids)
         // The stream's ids count up from 0 and arrive in order: the window must hold a prefix.
         #expect(Set(restored) == Set(0..<UInt64(restored.count)), "holes in the restored window")
@@ -366,7 +368,7 @@ import Testing
         // It serves as usual, and writes a good snapshot at shutdown.
         let feed = try await workspace.run("mmc", Self.feed(workspace, count: 300, seed: 7))
         #expect(feed.exit == .exited(0), "\(feed.error)")
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().windowSize == 300 })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().windowSize == 300 })
         #expect(try await daemon.terminate() == .exited(0), "\(daemon.standardError)")
         #expect(try workspace.stateFiles() == ["state.bin", moved])
     }
@@ -435,7 +437,7 @@ import Testing
         notify.drain()
         #expect(!notify.received.contains { $0.hasPrefix("READY=1") }, "\(notify.received)")
         for port in workspace.ports {
-            #expect(!EndToEndWorkspace.acceptsConnections(port: port), "port \(port) bound by a refused start")
+            #expect(!LoopbackPorts.acceptsConnections(port: port), "port \(port) bound by a refused start")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MMCTestSupport
 import MMCWire
 import Testing
 import ZeroMQ
@@ -18,9 +19,9 @@ import ZeroMQ
     /// A daemon with a time-only window and its HTTP port, from the workspace's configuration.
     private static func startDaemon(
         _ workspace: EndToEndWorkspace, _ overrides: [String] = []
-    ) throws -> (daemon: EndToEndProcess, http: Int) {
+    ) throws -> (daemon: ChildProcess, http: Int) {
         try workspace.writeConfiguration(EndToEndSettings())
-        let http = try EndToEndWorkspace.freeLoopbackPorts(1)[0]
+        let http = try LoopbackPorts.free(1)[0]
         let daemon = try workspace.startDaemon(overrides: ["http.port=\(http)"] + overrides)
         return (daemon, http)
     }
@@ -38,7 +39,7 @@ import ZeroMQ
         let pusher = try peers.pusher(to: workspace.inputEndpoint)
         let now = Date().timeIntervalSince1970
         try #require(try pusher.send(pointsMessage(try Self.batch(count: 2_000, firstID: 0, timestamp: now))))
-        #expect(try await EndToEndWorkspace.eventually(within: .seconds(60)) {
+        #expect(try await eventually(within: .seconds(60), polling: .milliseconds(50)) {
             try await workspace.stats().windowSize == 2_000
         }, "mmcd: \(daemon.standardError)")
         // Within input.max_future_seconds: taken, but the window's clock stays at the daemon's.
@@ -48,7 +49,7 @@ import ZeroMQ
         try #require(try pusher.send(pointsMessage(try Self.batch(count: 3, firstID: 30_000, timestamp: now + 10_000))))
         let later = Date().timeIntervalSince1970
         try #require(try pusher.send(pointsMessage(try Self.batch(count: 2_000, firstID: 40_000, timestamp: later))))
-        _ = try await EndToEndWorkspace.eventually(within: .seconds(60)) { try await workspace.stats().windowSize == 4_501 }
+        _ = try await eventually(within: .seconds(60), polling: .milliseconds(50)) { try await workspace.stats().windowSize == 4_501 }
         let stats = try await workspace.stats()
         #expect(stats.windowSize == 4_501)
         #expect(stats.pointsDropped == 0 && stats.pointsRejected == 3)
@@ -68,7 +69,7 @@ import ZeroMQ
             try #require(try pusher.send(ZMQMessage([Array("points.test".utf8), header])))
         }
         try #require(try pusher.send(pointsMessage(try Self.batch(count: 10, firstID: 0, timestamp: 1))))
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().windowSize == 10 },
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().windowSize == 10 },
             "mmcd: \(daemon.standardError)")
         #expect(try await EndToEndWorkspace.metric("mmcd_messages_rejected_total", port: http) == 3)
         #expect(try await EndToEndWorkspace.metric("mmcd_points_rejected_total", port: http) == 3_000)
@@ -81,7 +82,7 @@ import ZeroMQ
         let (first, _) = try Self.startDaemon(workspace)
         _ = try await workspace.stats()
         func otherEndpoints() throws -> [String] {
-            let ports = try EndToEndWorkspace.freeLoopbackPorts(4)
+            let ports = try LoopbackPorts.free(4)
             return [
                 "input.bind=[\"tcp://127.0.0.1:\(ports[0])\"]", "output.endpoint=tcp://127.0.0.1:\(ports[1])",
                 "control.endpoint=tcp://127.0.0.1:\(ports[2])", "http.port=\(ports[3])",
@@ -94,7 +95,7 @@ import ZeroMQ
         #expect(first.isRunning)
         #expect(try await first.terminate() == .exited(0))
         let third = try workspace.startDaemon(overrides: try otherEndpoints())
-        #expect(try await EndToEndWorkspace.eventually { third.standardError.contains("ready") }, "\(third.standardError)")
+        #expect(try await eventually(polling: .milliseconds(50)) { third.standardError.contains("ready") }, "\(third.standardError)")
         #expect(try await third.terminate() == .exited(0))
     }
 
@@ -107,8 +108,8 @@ import ZeroMQ
         #expect(check.error.contains("is not a directory"), "\(check.error)")
         let (daemon, http) = try Self.startDaemon(workspace)
         // `starting` until READY=1, then `failing`, never `ok`.
-        #expect(try await EndToEndWorkspace.eventually {
-            guard EndToEndWorkspace.acceptsConnections(port: http) else { return false }
+        #expect(try await eventually(polling: .milliseconds(50)) {
+            guard LoopbackPorts.acceptsConnections(port: http) else { return false }
             return try await httpGet(port: http, path: "/healthz").body.contains("\"status\":\"failing\"")
         }, "mmcd: \(daemon.standardError)")
         let health = try await httpGet(port: http, path: "/healthz")
@@ -122,12 +123,12 @@ import ZeroMQ
         try workspace.writeConfiguration(EndToEndSettings())
         let keygen = try await workspace.run("mmc", ["keygen", "--out", workspace.directory + "/server"])
         try #require(keygen.exit == .exited(0), "\(keygen.error)")
-        let port = try EndToEndWorkspace.freeLoopbackPorts(1)[0]
+        let port = try LoopbackPorts.free(1)[0]
         let open = [
             "security.curve_secret_key_file=\(workspace.directory)/server.key",
             "input.bind=[\"tcp://0.0.0.0:\(port)\"]",
         ]
-        func mmcd(_ overrides: [String], check: Bool) async throws -> (exit: EndToEndExit, error: String) {
+        func mmcd(_ overrides: [String], check: Bool) async throws -> (exit: ProcessExit, error: String) {
             let run = try await workspace.run(
                 "mmcd", ["--config", workspace.configurationPath] + (check ? ["--check-config"] : [])
                     + overrides.flatMap { ["--set", $0] })
@@ -182,8 +183,7 @@ import ZeroMQ
         }
         var answered = 0
         var dropped = 0.0
-        let deadline = ContinuousClock.now + .seconds(60)
-        while Double(answered) + dropped < 21_000, ContinuousClock.now < deadline {
+        _ = try await eventually(within: .seconds(60), polling: .milliseconds(20)) {
             var any = false
             for client in clients {
                 while let reply = try client.receive(flags: .dontWait) {
@@ -194,8 +194,8 @@ import ZeroMQ
             }
             if !any {
                 dropped = try await EndToEndWorkspace.metric("mmcd_control_replies_dropped_total", port: http)
-                try await Task.sleep(for: .milliseconds(20))
             }
+            return Double(answered) + dropped >= 21_000
         }
         #expect(Double(answered) + dropped == 21_000, "answered \(answered), dropped \(dropped)")
         #expect(try await daemon.terminate() == .exited(0))
@@ -204,13 +204,13 @@ import ZeroMQ
     @Test func aControlClientThatSendsSnapshotRequestsAndNeverReadsPinsLittleMemory() async throws {
         let workspace = try EndToEndWorkspace()
         try workspace.writeConfiguration(EndToEndSettings(windowSize: 20_000))
-        let http = try EndToEndWorkspace.freeLoopbackPorts(1)[0]
+        let http = try LoopbackPorts.free(1)[0]
         let daemon = try workspace.startDaemon(overrides: ["http.port=\(http)"])
         let feed = try await workspace.run(
             "mmc", ["feed", "--generate", "drift", "--seed", "3", "--endpoint", workspace.inputEndpoint,
                     "--socket", "push", "--count", "20000"], within: .seconds(60))
         #expect(feed.exit == .exited(0), "\(feed.error)")
-        #expect(try await EndToEndWorkspace.eventually(within: .seconds(120)) {
+        #expect(try await eventually(within: .seconds(120), polling: .milliseconds(50)) {
             try await workspace.snapshot()?.windowSize == 20_000
         })
         let before = try #require(EndToEndWorkspace.residentMiB(daemon))
@@ -219,7 +219,7 @@ import ZeroMQ
         let silent = try Self.dealer(peers, workspace, receiveHighWaterMark: 1)
         try Self.pipeline(.snapshot, count: 1_000, on: silent)
         // Before the fix the daemon queued all 1,000 replies (about 320 KiB each) for it.
-        #expect(try await EndToEndWorkspace.eventually(within: .seconds(120)) {
+        #expect(try await eventually(within: .seconds(120), polling: .milliseconds(50)) {
             try await EndToEndWorkspace.metric("mmcd_control_replies_dropped_total", port: http) >= 900
         }, "mmcd: \(daemon.standardError)")
         let after = try #require(EndToEndWorkspace.residentMiB(daemon))
@@ -236,8 +236,8 @@ import ZeroMQ
             "mmc", ["feed", "--generate", "drift", "--seed", "3", "--endpoint", workspace.inputEndpoint,
                     "--socket", "push", "--count", "3000"])
         #expect(feed.exit == .exited(0), "\(feed.error)")
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.snapshot()?.windowSize == 3_000 })
-        let innocent = try workspace.clusterSubscriber()
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.snapshot()?.windowSize == 3_000 })
+        let innocent = try await workspace.clusterSubscriber()
         _ = try await workspace.nextClusterUpdate(on: innocent)
         let before = try #require(EndToEndWorkspace.residentMiB(daemon))
         let resent = try await EndToEndWorkspace.metric("mmcd_updates_published_total{kind=\"snapshot\"}", port: http)
@@ -252,8 +252,10 @@ import ZeroMQ
             try #require(try storm.send(subscribe))
         }
         // Every subscription has reached the daemon once a later subscriber gets its snapshot.
-        let witness = try workspace.clusterSubscriber()
+        let witness = try await workspace.clusterSubscriber()
         _ = try await workspace.nextClusterUpdate(on: witness)
+        // Two re-send spacings in which deferred re-sends may still go out: the bound below is
+        // on how many, so it needs the time they could take (an absence has no event to await).
         try await Task.sleep(for: .seconds(2))
         let seconds = Double((ContinuousClock.now - started).components.seconds) + 1
         let resends = try await EndToEndWorkspace.metric("mmcd_updates_published_total{kind=\"snapshot\"}", port: http) - resent
@@ -267,7 +269,7 @@ import ZeroMQ
         let workspace = try EndToEndWorkspace()
         let (daemon, http) = try Self.startDaemon(workspace, ["http.allowed_hosts=[\"mmcd.example\"]"])
         _ = try await workspace.stats()
-        _ = try await EndToEndWorkspace.eventually { EndToEndWorkspace.acceptsConnections(port: http) }
+        _ = try await eventually(polling: .milliseconds(50)) { LoopbackPorts.acceptsConnections(port: http) }
         for host in ["rebind.attacker.example", "rebind.attacker.example:\(http)", "127.0.0.1.nip.io"] {
             for path in ["/healthz", "/live/summary.json", "/live/plot.svg", "/metrics"] {
                 let response = try await httpGet(port: http, path: path, host: host)
@@ -291,7 +293,7 @@ import ZeroMQ
                 "http.port=\(http)", "http.address=0.0.0.0", "http.remote_live_page=\(allowed)",
             ])
             _ = try await workspace.stats()
-            #expect(try await EndToEndWorkspace.eventually { EndToEndWorkspace.acceptsConnections(port: http) })
+            #expect(try await eventually(polling: .milliseconds(50)) { LoopbackPorts.acceptsConnections(port: http) })
             #expect(try await httpGet(port: http, path: "/live/summary.json").status == status, "allowed: \(allowed)")
             #expect(try await remote.terminate() == .exited(0))
         }
@@ -306,7 +308,7 @@ import ZeroMQ
         let workspace = try EndToEndWorkspace()
         let (daemon, http) = try Self.startDaemon(workspace, ["state.snapshot_interval_seconds=1"])
         _ = try await workspace.stats()
-        _ = try await EndToEndWorkspace.eventually { EndToEndWorkspace.acceptsConnections(port: http) }
+        _ = try await eventually(polling: .milliseconds(50)) { LoopbackPorts.acceptsConnections(port: http) }
         // The repro's limit: 1,024 descriptors, fewer than the idle connections.
         let prlimit = Process()
         prlimit.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
@@ -328,12 +330,12 @@ import ZeroMQ
         let written = try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http)
         let health = try await httpGet(port: http, path: "/healthz")
         #expect(health.status == 200, "\(health.body)")
-        #expect(try await EndToEndWorkspace.eventually {
+        #expect(try await eventually(polling: .milliseconds(50)) {
             try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http) >= written + 2
         })
         #expect(try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"error\"}", port: http) == 0)
         daemon.send(SIGHUP)
-        #expect(try await EndToEndWorkspace.eventually { daemon.standardError.contains("configuration reloaded") },
+        #expect(try await eventually(polling: .milliseconds(50)) { daemon.standardError.contains("configuration reloaded") },
             "\(daemon.standardError.suffix(2_000))")
         #expect(try await workspace.stats().windowSize == 0)
         #expect(try await daemon.terminate() == .exited(0))

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MMCTestSupport
 
 /// Debian's chromium, headless, driven over the DevTools protocol on a pipe
 /// (`--remote-debugging-pipe`: the browser reads commands on fd 3 and writes replies on fd 4,
@@ -16,7 +17,7 @@ final class HeadlessBrowser {
 
     /// The chromium executable on `PATH`.
     ///
-    /// - Throws: ``EndToEndFailure`` when there is none: the browser test fails rather than skips
+    /// - Throws: ``TestFailure`` when there is none: the browser test fails rather than skips
     ///   (`scripts/deps.sh` and `.ci/run` install the `chromium` package).
     static func executable() throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -26,7 +27,7 @@ final class HeadlessBrowser {
                 if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
             }
         }
-        throw EndToEndFailure("no chromium on PATH (\(path)); install Debian's chromium package: scripts/deps.sh does")
+        throw TestFailure("no chromium on PATH (\(path)); install Debian's chromium package: scripts/deps.sh does")
     }
 
     /// Starts the browser with a fresh profile in `profile`; its output goes to `log`.
@@ -34,7 +35,7 @@ final class HeadlessBrowser {
         let executable = try Self.executable()
         var toBrowser: [Int32] = [0, 0]
         var fromBrowser: [Int32] = [0, 0]
-        guard pipe(&toBrowser) == 0, pipe(&fromBrowser) == 0 else { throw EndToEndFailure("pipe: errno \(errno)") }
+        guard pipe(&toBrowser) == 0, pipe(&fromBrowser) == 0 else { throw TestFailure("pipe: errno \(errno)") }
         for descriptor in toBrowser + fromBrowser { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
         // Above fd 4, so the child's dup2 onto 3 and 4 cannot overwrite one of them.
         let childReads = fcntl(toBrowser[0], F_DUPFD_CLOEXEC, 10)
@@ -63,7 +64,7 @@ final class HeadlessBrowser {
         guard spawned == 0 else {
             close(toBrowser[1])
             close(fromBrowser[0])
-            throw EndToEndFailure("cannot start \(executable): \(String(cString: strerror(spawned)))")
+            throw TestFailure("cannot start \(executable): \(String(cString: strerror(spawned)))")
         }
         pid = child
         commands = toBrowser[1]
@@ -81,7 +82,7 @@ final class HeadlessBrowser {
     /// Sends a DevTools command and returns its `result`, skipping the events that arrive
     /// before the reply.
     ///
-    /// - Throws: ``EndToEndFailure`` for an error reply, a closed pipe or no reply within `limit`.
+    /// - Throws: ``TestFailure`` for an error reply, a closed pipe or no reply within `limit`.
     @discardableResult
     func send(
         _ method: String, _ parameters: [String: Any] = [:], session: String? = nil, within limit: Duration = .seconds(30)
@@ -94,7 +95,7 @@ final class HeadlessBrowser {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { write(commands, $0.baseAddress, $0.count) }
-            guard written > 0 else { throw EndToEndFailure("cannot write to chromium: errno \(errno)") }
+            guard written > 0 else { throw TestFailure("cannot write to chromium: errno \(errno)") }
             offset += written
         }
         let deadline = ContinuousClock.now + limit
@@ -103,18 +104,18 @@ final class HeadlessBrowser {
                 let object = try JSONSerialization.jsonObject(with: Data(pending[..<end])) as? [String: Any]
                 pending.removeSubrange(...end)
                 guard let object, object["id"] as? Int == nextID else { continue }
-                if let error = object["error"] { throw EndToEndFailure("chromium: \(method) failed: \(error)") }
+                if let error = object["error"] { throw TestFailure("chromium: \(method) failed: \(error)") }
                 return object["result"] as? [String: Any] ?? [:]
             }
             let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else { throw EndToEndFailure("chromium: no reply to \(method) within \(limit)") }
+            guard remaining > .zero else { throw TestFailure("chromium: no reply to \(method) within \(limit)") }
             var poller = pollfd(fd: replies, events: Int16(POLLIN), revents: 0)
             let milliseconds = Int32(min(remaining.components.seconds * 1_000 + 1, 1_000))
-            guard poll(&poller, 1, milliseconds) >= 0 else { throw EndToEndFailure("poll: errno \(errno)") }
+            guard poll(&poller, 1, milliseconds) >= 0 else { throw TestFailure("poll: errno \(errno)") }
             guard poller.revents != 0 else { continue }
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             let count = chunk.withUnsafeMutableBytes { read(replies, $0.baseAddress, $0.count) }
-            guard count > 0 else { throw EndToEndFailure("chromium closed its DevTools pipe") }
+            guard count > 0 else { throw TestFailure("chromium closed its DevTools pipe") }
             pending += chunk[..<count]
         }
     }
@@ -122,9 +123,9 @@ final class HeadlessBrowser {
     /// Opens `url` in a new tab; returns the session to address it.
     func open(_ url: String) throws -> String {
         let target = try send("Target.createTarget", ["url": url])
-        guard let targetID = target["targetId"] as? String else { throw EndToEndFailure("no targetId: \(target)") }
+        guard let targetID = target["targetId"] as? String else { throw TestFailure("no targetId: \(target)") }
         let attached = try send("Target.attachToTarget", ["targetId": targetID, "flatten": true])
-        guard let session = attached["sessionId"] as? String else { throw EndToEndFailure("no sessionId: \(attached)") }
+        guard let session = attached["sessionId"] as? String else { throw TestFailure("no sessionId: \(attached)") }
         return session
     }
 
@@ -138,7 +139,7 @@ final class HeadlessBrowser {
     func screenshot(session: String) throws -> Data {
         let result = try send("Page.captureScreenshot", ["format": "png"], session: session)
         guard let encoded = result["data"] as? String, let png = Data(base64Encoded: encoded) else {
-            throw EndToEndFailure("no screenshot data")
+            throw TestFailure("no screenshot data")
         }
         return png
     }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import MMCConfiguration
+import MMCTestSupport
 import Prometheus
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
 
 /// Log lines written to the systemd journal carry sd-daemon(3) priority prefixes; elsewhere they
 /// stay as they are.
-@Suite struct JournalLogTests {
+@Suite(.tags(.unit, .systemd)) struct JournalLogTests {
     @Test func levelsMapToSyslogPriorities() {
         let expected: [(Logger.Level, Int)] = [
             (.critical, 2), (.error, 3), (.warning, 4), (.notice, 5), (.info, 6), (.debug, 7), (.trace, 7),
@@ -62,7 +63,7 @@ import Testing
 }
 
 /// A refused thread priority costs one log line and a counted metric, never the work.
-@Suite struct ThreadPriorityDenialTests {
+@Suite(.tags(.unit, .systemd)) struct ThreadPriorityDenialTests {
     @Test func everyDenialIsCountedAndOnlyTheFirstLogged() {
         let registry = PrometheusCollectorRegistry()
         let lines = LineCollector()

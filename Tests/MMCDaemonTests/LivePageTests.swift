@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MMCTestSupport
 import MMCWire
 @testable import MMCDaemon
 import Prometheus
@@ -23,32 +24,29 @@ final class EventStreamConnection {
     /// Reads until `text` has arrived after offset `from`, or the server closed the stream, or
     /// `limit` passed; whether it arrived.
     func read(until text: String, after from: String.Index? = nil, within limit: Duration = .seconds(20)) async throws -> Bool {
-        let deadline = ContinuousClock.now + limit
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
+        let arrived: Bool? = try await firstResult(within: limit, polling: .milliseconds(10)) {
             if received[(from ?? received.startIndex)...].contains(text) { return true }
-            guard ContinuousClock.now < deadline else { return false }
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count == 0 { return false }
-            if count > 0 {
-                received += String(decoding: buffer[..<count], as: UTF8.self)
-            } else {
-                try await Task.sleep(for: .milliseconds(10))
+            switch receiveChunk() {
+            case 0: return false
+            case let count where count > 0: return received[(from ?? received.startIndex)...].contains(text) ? true : nil
+            default: return nil
             }
         }
+        return arrived ?? false
     }
 
     /// Whether the server has closed the connection, waiting up to `limit`.
     func closedByServer(within limit: Duration) async throws -> Bool {
-        let deadline = ContinuousClock.now + limit
+        try await eventually(within: limit, polling: .milliseconds(10)) { receiveChunk() == 0 }
+    }
+
+    /// Reads what has arrived (waiting at most the socket's 100 ms timeout): the byte count, 0
+    /// once the server has closed the connection, negative when nothing came.
+    private func receiveChunk() -> Int {
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        while ContinuousClock.now < deadline {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count == 0 { return true }
-            if count > 0 { received += String(decoding: buffer[..<count], as: UTF8.self) }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return false
+        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        if count > 0 { received += String(decoding: buffer[..<count], as: UTF8.self) }
+        return count
     }
 }
 
@@ -127,7 +125,7 @@ extension MetricsServerTests {
 
             // The page goes away: the next keep-alive write fails and the subscription ends.
             _ = consume connection
-            #expect(try await EndToEndWorkspace.eventually(within: .seconds(10)) {
+            #expect(try await eventually(within: .seconds(10), polling: .milliseconds(50)) {
                 try await liveClients(port: port) == "mmcd_live_clients 0.0"
             })
         }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import MMCDaemon
+import MMCTestSupport
 import Prometheus
 import ServiceLifecycle
 import Testing
@@ -79,7 +80,7 @@ private func blockingGet(port: Int, path: String, host: String) throws -> RawHTT
     return RawHTTPResponse(status: status, headers: headers, body: String(text[split.upperBound...]))
 }
 
-@Suite(.serialized) struct MetricsServerTests {
+@Suite(.serialized, .tags(.unit)) struct MetricsServerTests {
     let logger = Logger(label: "mmcd.test.metrics") { _ in SwiftLogNoOpLogHandler() }
 
     /// Runs `server` in a service group for the duration of `body`, then shuts it down gracefully.
@@ -149,7 +150,8 @@ private func blockingGet(port: Int, path: String, host: String) throws -> RawHTT
     }
 
     @Test func healthReportsStatusAndReclusterAge() async throws {
-        let health = HealthMonitor()
+        let clock = ManualClock()
+        let health = HealthMonitor(staleAfter: nil, clock: clock)
         let server = MetricsServer(
             host: "127.0.0.1", port: 0, registry: PrometheusCollectorRegistry(), health: health, logger: logger)
         try await withServer(server) { port in
@@ -160,13 +162,10 @@ private func blockingGet(port: Int, path: String, host: String) throws -> RawHTT
 
             health.markReady()
             health.recordRecluster()
+            clock.advance(by: .milliseconds(1_500))
             let ready = try await httpGet(port: port, path: "/healthz")
             #expect(ready.status == 200)
-            let object = try #require(
-                JSONSerialization.jsonObject(with: Data(ready.body.utf8)) as? [String: Any])
-            #expect(object["status"] as? String == "ok")
-            let age = try #require(object["last_recluster_age_seconds"] as? Double)
-            #expect(age >= 0 && age < 10)
+            #expect(ready.body == #"{"status":"ok","last_recluster_age_seconds":1.5}"#)
 
             health.markStopping()
             #expect(try await httpGet(port: port, path: "/healthz").status == 503)
@@ -188,21 +187,25 @@ private func blockingGet(port: Int, path: String, host: String) throws -> RawHTT
         }
     }
 
-    @Test func staleWhenReclusteringStops() async throws {
-        let health = HealthMonitor(staleAfter: .milliseconds(300))
+    @Test func staleWhenReclusteringStops() {
+        let clock = ManualClock()
+        let health = HealthMonitor(staleAfter: .milliseconds(300), clock: clock)
         #expect(health.report().status == .starting)
         #expect(health.report().lastReclusterAge == nil)
         health.markReady()
         #expect(health.report().status == .ok)
-        try await Task.sleep(for: .milliseconds(400))
+        clock.advance(by: .milliseconds(300))
+        #expect(health.report().status == .ok)
+        clock.advance(by: .milliseconds(1))
         #expect(health.report().status == .stale)
         #expect(!health.report().isHealthy)
         health.recordRecluster()
         #expect(health.report().status == .ok)
-        try await Task.sleep(for: .milliseconds(400))
+        #expect(health.report().lastReclusterAge == .zero)
+        clock.advance(by: .milliseconds(400))
         #expect(health.report().status == .stale)
         health.setStaleAfter(nil)
         #expect(health.report().status == .ok)
-        #expect(try #require(health.report().lastReclusterAge) >= .milliseconds(400))
+        #expect(health.report().lastReclusterAge == .milliseconds(400))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MMCTestSupport
 import MMCWire
 import Testing
 import ZeroMQ
@@ -24,7 +25,7 @@ import ZeroMQ
         }
         let allowList = workspace.directory + "/clients"
         try workspace.write(try key("other.pub") + "\n", to: allowList)
-        let http = try EndToEndWorkspace.freeLoopbackPorts(1)[0]
+        let http = try LoopbackPorts.free(1)[0]
         let daemon = try workspace.startDaemon(overrides: [
             "security.curve_secret_key_file=\(workspace.directory)/server.key",
             "security.curve_authorized_keys_file=\(allowList)", "http.port=\(http)",
@@ -34,7 +35,7 @@ import ZeroMQ
                 "--socket", "push", "--count", "300", "--curve-server-key=" + (try key("server.pub")),
                 "--curve-key-file", workspace.directory + "/client.key",
             ]))
-        #expect(try await EndToEndWorkspace.eventually {
+        #expect(try await eventually(polling: .milliseconds(50)) {
             try await EndToEndWorkspace.metric("mmcd_auth_refused_total{reason=\"unknown_key\"}", port: http) >= 1
         }, "no refusal counted; mmcd: \(daemon.standardError)")
         #expect(try await EndToEndWorkspace.metric("mmcd_points_received_total", port: http) == 0)
@@ -46,7 +47,7 @@ import ZeroMQ
         feed.kill()
         try workspace.write(try key("other.pub") + "\n" + key("client.pub") + "\n", to: allowList)
         daemon.send(SIGHUP)
-        #expect(try await EndToEndWorkspace.eventually {
+        #expect(try await eventually(polling: .milliseconds(50)) {
             daemon.standardError.contains("CURVE allow-list reloaded keys=2")
         }, "\(daemon.standardError)")
         let allowed = try await workspace.run(
@@ -56,7 +57,7 @@ import ZeroMQ
                 "--curve-key-file", workspace.directory + "/client.key",
             ]))
         #expect(allowed.exit == .exited(0), "feed: \(allowed.error)")
-        #expect(try await EndToEndWorkspace.eventually {
+        #expect(try await eventually(polling: .milliseconds(50)) {
             try await EndToEndWorkspace.metric("mmcd_points_received_total", port: http) == 300
         })
         #expect(try await EndToEndWorkspace.metric("mmcd_auth_accepted_total", port: http) >= 1)
@@ -86,12 +87,12 @@ import ZeroMQ
         }
         var reply: Reply?
         var update: ZMQMessage?
-        _ = try await EndToEndWorkspace.eventually {
+        _ = try await eventually(polling: .milliseconds(50)) {
             if reply == nil, let message = try requester.receive(flags: .dontWait) { reply = try Reply.decode(message.frames[0]) }
             if update == nil { update = try subscriber.receive(flags: .dontWait) }
             return reply != nil && update != nil
         }
-        guard case .stats(let stats)? = reply else { throw EndToEndFailure("no stats reply over CURVE: \(String(describing: reply))") }
+        guard case .stats(let stats)? = reply else { throw TestFailure("no stats reply over CURVE: \(String(describing: reply))") }
         #expect(stats.pointsReceived == 300)
         #expect(update != nil, "the CURVE subscriber got no snapshot")
         // By now the plain clients' handshakes have long failed: nothing reaches them.
@@ -109,7 +110,7 @@ import ZeroMQ
             "input.socket=sub", "input.queue_capacity=8", "input.receive_hwm=0", "forest.trees=1024",
             "forest.height=10", "forest.refresh_per_recluster=0",
         ])
-        let subscriber = try workspace.clusterSubscriber()
+        let subscriber = try await workspace.clusterSubscriber()
         _ = try await workspace.stats()
         // A few seconds long, so that re-clusterings fall inside the overload. A PUB drops what it
         // sends before the subscription reaches it (on the producer's side, where the daemon
@@ -126,7 +127,7 @@ import ZeroMQ
         while (try? await workspace.nextClusterUpdate(on: subscriber, within: .milliseconds(1))) != nil { updates += 1 }
         // Accepted, dropped and rejected add up to what was sent.
         var figures = try await workspace.stats()
-        _ = try await EndToEndWorkspace.eventually(within: .seconds(60)) {
+        _ = try await eventually(within: .seconds(60), polling: .milliseconds(50)) {
             figures = try await workspace.stats()
             return figures.pointsReceived + figures.pointsDropped + figures.pointsRejected == UInt64(sent)
         }
@@ -144,7 +145,7 @@ import ZeroMQ
         let daemon = try workspace.startDaemon()
         _ = try await workspace.stats()
         let producer = try workspace.startMMC(Self.feed(workspace, ["--socket", "push", "--loop", "--rate", "5000"]))
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().pointsReceived >= 1_000 })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().pointsReceived >= 1_000 })
         producer.send(SIGKILL)
         #expect(try await producer.exit(within: .seconds(10)) == .signalled(SIGKILL))
         let before = try await workspace.stats().pointsReceived
@@ -152,7 +153,7 @@ import ZeroMQ
             "mmc", Self.feed(workspace, ["--socket", "push", "--count", "2000", "--first-id", "10000000"]))
         #expect(restarted.exit == .exited(0), "\(restarted.error)")
         // At least: what the killed producer had already queued in the daemon still arrives after `before`.
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().pointsReceived >= before + 2_000 })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().pointsReceived >= before + 2_000 })
         #expect(daemon.isRunning)
         #expect(try await daemon.terminate() == .exited(0))
     }
@@ -163,11 +164,11 @@ import ZeroMQ
         let daemon = try workspace.startDaemon()
         let feed = try await workspace.run("mmc", Self.feed(workspace, ["--socket", "push", "--count", "1500"]))
         #expect(feed.exit == .exited(0), "\(feed.error)")
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.snapshot()?.windowSize == 1_500 })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.snapshot()?.windowSize == 1_500 })
         var firstSnapshots: [WatchedMessage] = []
         for round in 0..<2 {
             let watcher = try workspace.startMMC(["watch", "--json", "--endpoint", workspace.outputEndpoint])
-            #expect(try await EndToEndWorkspace.eventually { !watcher.standardOutput.isEmpty }, "round \(round)")
+            #expect(try await eventually(polling: .milliseconds(50)) { !watcher.standardOutput.isEmpty }, "round \(round)")
             watcher.send(SIGKILL)
             _ = try await watcher.exit(within: .seconds(10))
             let first = try #require(try WatchedMessage.parse(watcher.standardOutput).first)
@@ -175,7 +176,7 @@ import ZeroMQ
         }
         for message in firstSnapshots {
             guard case .clusters(let update) = message.message else {
-                throw EndToEndFailure("the first message is not a cluster update: \(message.message)")
+                throw TestFailure("the first message is not a cluster update: \(message.message)")
             }
             #expect(update.windowSize == 1_500 && update.assignments?.ids.count == 1_500, "not a full snapshot")
         }
@@ -186,15 +187,15 @@ import ZeroMQ
     @Test func aDaemonKilledWithSIGKILLRestartsFromItsLastPeriodicSnapshot() async throws {
         let workspace = try EndToEndWorkspace()
         try workspace.writeConfiguration(EndToEndSettings(windowSize: 100_000))
-        let http = try EndToEndWorkspace.freeLoopbackPorts(1)[0]
+        let http = try LoopbackPorts.free(1)[0]
         let overrides = ["state.snapshot_interval_seconds=1", "http.port=\(http)"]
         let daemon = try workspace.startDaemon(overrides: overrides)
         let feed = try await workspace.run("mmc", Self.feed(workspace, ["--socket", "push", "--count", "3000"]))
         #expect(feed.exit == .exited(0), "\(feed.error)")
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().windowSize == 3_000 })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().windowSize == 3_000 })
         // A periodic snapshot written after the last point arrived holds every point.
         let written = try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http)
-        #expect(try await EndToEndWorkspace.eventually {
+        #expect(try await eventually(polling: .milliseconds(50)) {
             try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http) >= written + 2
         })
         let version = try await workspace.stats().modelVersion
@@ -204,7 +205,7 @@ import ZeroMQ
         let restarted = try workspace.startDaemon(overrides: overrides)
         let figures = try await workspace.stats()
         #expect(figures.windowSize == 3_000)
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().modelVersion > version })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().modelVersion > version })
         #expect(try await restarted.terminate() == .exited(0))
     }
 
@@ -240,11 +241,11 @@ import ZeroMQ
         try #require(Self.run("mount", ["-t", "tmpfs", "-o", options, "tmpfs", workspace.stateDirectory]))
         defer { Self.run("umount", ["-l", workspace.stateDirectory]) }
         try workspace.writeConfiguration(EndToEndSettings(windowSize: 10_000))
-        let http = try EndToEndWorkspace.freeLoopbackPorts(1)[0]
+        let http = try LoopbackPorts.free(1)[0]
         let daemon = try workspace.startDaemon(overrides: ["state.snapshot_interval_seconds=1", "http.port=\(http)"])
         let feed = try await workspace.run("mmc", Self.feed(workspace, ["--socket", "push", "--count", "5000"]))
         #expect(feed.exit == .exited(0), "\(feed.error)")
-        #expect(try await EndToEndWorkspace.eventually {
+        #expect(try await eventually(polling: .milliseconds(50)) {
             try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"error\"}", port: http) >= 2
         })
         #expect(try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http) == 0)
@@ -253,9 +254,9 @@ import ZeroMQ
         let more = try await workspace.run(
             "mmc", Self.feed(workspace, ["--socket", "push", "--count", "1000", "--first-id", "10000000"]))
         #expect(more.exit == .exited(0))
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().windowSize == 6_000 })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().windowSize == 6_000 })
         let version = try await workspace.stats().modelVersion
-        #expect(try await EndToEndWorkspace.eventually { try await workspace.stats().modelVersion > version })
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().modelVersion > version })
         // The final snapshot fails too; the daemon still stops cleanly.
         #expect(try await daemon.terminate() == .exited(0))
     }

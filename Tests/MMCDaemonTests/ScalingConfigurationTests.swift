@@ -1,11 +1,12 @@
 import MassClustering
 import MMCConfiguration
 @testable import MMCDaemon
+import MMCTestSupport
 import MMCWire
 import Testing
 
 /// `clustering.scaling` and `clustering.scaling_ranges`: how the daemon scales a window.
-@Suite struct ScalingConfigurationTests {
+@Suite(.tags(.unit)) struct ScalingConfigurationTests {
     func problems(_ toml: String) -> [String] {
         ConfigurationTests().problems(toml)
     }

@@ -5,21 +5,10 @@ import CDispatch
 import Glibc
 @testable import MMCDaemon
 @testable import MMCState
+import MMCTestSupport
 import Testing
 
-/// A fresh directory under the temporary directory, removed at deinit.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "mmcd-state-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-@Suite struct StateStoreTests {
+@Suite(.tags(.unit)) struct StateStoreTests {
     /// A deterministic snapshot of `points` points (values from a fixed linear congruence).
     static func snapshot(points: Int, dimension: Int = 3, forest: Bool = true) -> DaemonStateSnapshot {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -92,12 +81,8 @@ final class TemporaryDirectory {
         let store = StateStore(directory: directory.path + "/nested/state")
         #expect(try store.load() == nil)
         let snapshot = Self.snapshot(points: 50_000, dimension: 4)
-        let clock = ContinuousClock()
-        let saving = try clock.measure { try store.save(snapshot) }
-        var loaded: DaemonStateSnapshot?
-        let loading = try clock.measure { loaded = try store.load() }
-        #expect(loaded == snapshot)
-        #expect(saving < .seconds(5) && loading < .seconds(5))
+        try store.save(snapshot)
+        #expect(try store.load() == snapshot)
         var status = stat()
         #expect(stat(store.path, &status) == 0)
         #expect(status.st_mode & 0o777 == 0o600)

@@ -4,13 +4,14 @@ import Foundation
 import CDispatch
 import Glibc
 import MMCDaemon
+import MMCTestSupport
 import Testing
 
 /// A datagram socket standing in for systemd's notification socket.
 final class NotifySocket {
     let address: String
     let descriptor: Int32
-    let directory: String?
+    private let directory: TemporaryDirectory?
 
     /// Binds a socket file in a fresh temporary directory, or an abstract name (`@...`).
     init(abstract: Bool) throws {
@@ -19,10 +20,9 @@ final class NotifySocket {
             directory = nil
             address = "@mmcd-test-\(unique)"
         } else {
-            let directory = NSTemporaryDirectory() + "mmcd-notify-\(unique)"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let directory = try TemporaryDirectory(prefix: "mmcd-notify")
             self.directory = directory
-            address = directory + "/notify.sock"
+            address = directory.file("notify.sock")
         }
         descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
@@ -41,7 +41,6 @@ final class NotifySocket {
 
     deinit {
         close(descriptor)
-        if let directory { try? FileManager.default.removeItem(atPath: directory) }
     }
 
     /// The next datagram as text, or `nil` after the 5 s timeout.
@@ -56,7 +55,7 @@ final class NotifySocket {
     }
 }
 
-@Suite struct SystemdNotifierTests {
+@Suite(.tags(.unit, .systemd)) struct SystemdNotifierTests {
     @Test(arguments: [false, true])
     func sendsTheExactMessages(abstract: Bool) throws {
         let listener = try NotifySocket(abstract: abstract)

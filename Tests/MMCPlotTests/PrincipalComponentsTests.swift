@@ -1,8 +1,9 @@
 import MassClustering
 import MMCPlot
+import MMCTestSupport
 import Testing
 
-@Suite struct PrincipalComponentsTests {
+@Suite(.tags(.unit)) struct PrincipalComponentsTests {
     /// Correlated seeded points: independent uniforms of decreasing spread, mixed by a fixed
     /// matrix, so no component lies along a feature axis.
     private static func correlated(count: Int, seed: UInt64) -> PointMatrix {

@@ -1,5 +1,6 @@
 import MassClustering
 @testable import MMCPlot
+import MMCTestSupport
 import Testing
 
 /// Seeded blobs: `sizes[i]` points around `centres[i]` with cluster `ids[i]`, then `noise`
@@ -24,7 +25,7 @@ private func blobs(
     return (PointMatrix(count: clusters.count, dimension: dimension, values: values), clusters)
 }
 
-@Suite struct ScatterPlotTests {
+@Suite(.tags(.unit)) struct ScatterPlotTests {
     @Test func oneCirclePerPointAndTheLegendListsExactlyTheClusterIDs() throws {
         let (points, clusters) = blobs(
             centres: [[1, 1], [8, 2], [4, 8]], ids: [3, 7, 12], sizes: [120, 80, 50], noise: 30, seed: 1)

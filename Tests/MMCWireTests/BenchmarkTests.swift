@@ -1,12 +1,13 @@
 import Foundation
 import MMCDevTools
+import MMCTestSupport
 import MMCWire
 import Testing
 
 /// Decode rates, run on demand from a release build:
 /// `MMC_WIRE_BENCH=1 swift test -c release --filter MMCWireTests.BenchmarkTests`
 /// (`MMC_WIRE_BENCH_POINTS` and `MMC_WIRE_BENCH_DIM` change the batch, defaults 10000 and 4).
-@Suite("Benchmark", .enabled(if: benchmarkSetting("MMC_WIRE_BENCH") != nil))
+@Suite("Benchmark", .enabled(if: benchmarkSetting("MMC_WIRE_BENCH") != nil), .tags(.unit))
 struct BenchmarkTests {
     @Test("decode rates of the seeded payloads")
     func decodeRates() {

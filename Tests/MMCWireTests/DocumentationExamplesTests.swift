@@ -1,9 +1,10 @@
 import Foundation
+import MMCTestSupport
 import MMCWire
 import Testing
 
 /// Every example marked `<!-- example: KIND -->` in docs/protocol.md decodes.
-@Suite("docs/protocol.md examples")
+@Suite("docs/protocol.md examples", .tags(.unit))
 struct DocumentationExamplesTests {
     struct Example: CustomTestStringConvertible, Sendable {
         let kind: String

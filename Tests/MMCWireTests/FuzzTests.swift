@@ -1,11 +1,12 @@
 import MMCDevTools
+import MMCTestSupport
 import MMCWire
 import Testing
 
 /// Seeded mutation fuzzing: random edits of valid messages and random bytes must decode to a
 /// valid value or fail with a `WireError`, never trap; whatever decodes must re-encode and decode
 /// to the same value.
-@Suite("Fuzzing")
+@Suite("Fuzzing", .tags(.unit))
 struct FuzzTests {
     private enum Kind: CaseIterable { case points, update, request, reply }
 

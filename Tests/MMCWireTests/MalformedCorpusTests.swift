@@ -1,3 +1,4 @@
+import MMCTestSupport
 import MMCWire
 import Testing
 
@@ -187,7 +188,7 @@ let malformedCorpus: [MalformedCase] = {
     return cases
 }()
 
-@Suite("Malformed messages")
+@Suite("Malformed messages", .tags(.unit))
 struct MalformedCorpusTests {
     @Test("each malformed message yields its error code", arguments: malformedCorpus)
     func corpus(_ testCase: MalformedCase) {

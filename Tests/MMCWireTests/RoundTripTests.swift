@@ -1,8 +1,9 @@
 import MMCDevTools
+import MMCTestSupport
 import MMCWire
 import Testing
 
-@Suite("Round trips of every message type")
+@Suite("Round trips of every message type", .tags(.unit))
 struct RoundTripTests {
     /// Batch sizes sampled for each dimension: always the edges, plus a few seeded ones.
     private static func sizes(dimension: Int, random: inout TestRandom) -> [Int] {

@@ -1,6 +1,7 @@
 @testable import MassClustering
 import Foundation
 import MMCDevTools
+import MMCTestSupport
 import Testing
 
 /// Quality floors on labelled sets of the shared benchmark suite (read from `../shared`, never
@@ -8,7 +9,7 @@ import Testing
 /// rules of the design notes: features scaled to [0, 1], ARI over the points whose true label
 /// is not 0, predicted noise counted as one more label. The floors sit a little under what the
 /// default parameters score, so a change to the algorithm that loses a set fails here.
-@Suite("Benchmark quality floors")
+@Suite("Benchmark quality floors", .tags(.unit))
 struct BenchmarkQualityTests {
     static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

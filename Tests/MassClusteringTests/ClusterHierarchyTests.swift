@@ -1,8 +1,9 @@
 import Foundation
 @testable import MassClustering
+import MMCTestSupport
 import Testing
 
-@Suite("ClusterHierarchy and selection")
+@Suite("ClusterHierarchy and selection", .tags(.unit))
 struct ClusterHierarchyTests {
     typealias Fixtures = PipelineFixtures
 

@@ -1,5 +1,6 @@
 import Foundation
 import MassClustering
+import MMCTestSupport
 import Testing
 
 /// The drifting stream of issue 14: five Gaussian clusters in the unit square that drift slowly
@@ -142,7 +143,7 @@ struct TrackedReplay {
     }
 }
 
-@Suite("Cluster identity on a drifting stream")
+@Suite("Cluster identity on a drifting stream", .tags(.unit))
 struct ClusterIdentityTests {
     /// Every true cluster keeps one id for its whole life, distinct clusters have distinct ids,
     /// and the events are the five first births, one death and one birth.

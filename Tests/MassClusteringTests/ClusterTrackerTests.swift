@@ -1,4 +1,5 @@
 import MassClustering
+import MMCTestSupport
 import Testing
 
 /// Point ids `range` labelled `label`, as (ids, labels) for concatenation.
@@ -13,7 +14,7 @@ private extension ClusterTracker {
     }
 }
 
-@Suite("ClusterTracker")
+@Suite("ClusterTracker", .tags(.unit))
 struct ClusterTrackerTests {
     @Test("the first clustering is all births, numbered by smallest point id")
     func firstClustering() {

@@ -1,4 +1,5 @@
 import MassClustering
+import MMCTestSupport
 import Testing
 
 private func parse(_ text: String) throws(DelimitedParseError) -> DelimitedTable {
@@ -15,7 +16,7 @@ private func failure(_ text: String) -> DelimitedParseError? {
     }
 }
 
-@Suite("DelimitedParser")
+@Suite("DelimitedParser", .tags(.unit))
 struct DelimitedParserTests {
     @Test("whitespace-separated columns, tabs and runs of spaces alike")
     func whitespaceSeparated() throws {

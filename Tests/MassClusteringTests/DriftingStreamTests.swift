@@ -1,5 +1,6 @@
 import MassClustering
 import MMCDevTools
+import MMCTestSupport
 import Testing
 
 /// Points of one label: stream index and coordinates.
@@ -28,7 +29,7 @@ private func distance(_ a: [Double], _ b: [Double]) -> Double {
     zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
 }
 
-@Suite("DriftingStream")
+@Suite("DriftingStream", .tags(.unit))
 struct DriftingStreamTests {
     @Test("the same seed gives the same stream, another seed another one")
     func determinism() throws {

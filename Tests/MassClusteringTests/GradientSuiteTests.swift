@@ -1,5 +1,6 @@
 import MassClustering
 @testable import MMCDevTools
+import MMCTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ import Darwin
 /// The gradient suite's generators and the floors MMC keeps on it with its defaults
 /// (docs/benchmarks.md, "Gradient suite"): clusters whose density changes along them must not be
 /// cut where only the level changes.
-@Suite("Gradient suite")
+@Suite("Gradient suite", .tags(.unit))
 struct GradientSuiteTests {
     /// ARI of the default MMC labels against the generating structures.
     static func score(_ data: LabelledPoints, parameters: ClusteringParameters) -> Double {

@@ -1,7 +1,8 @@
 @testable import MassClustering
+import MMCTestSupport
 import Testing
 
-@Suite("KDTree")
+@Suite("KDTree", .tags(.unit))
 struct KDTreeTests {
     typealias Fixtures = PipelineFixtures
 

@@ -1,9 +1,10 @@
 @testable import MassClustering
+import MMCTestSupport
 import Testing
 
 /// The chunked, copy-on-write cache of chain ends, through its internal API: the forest's own
 /// tests reach it only through inserts, which never write a slot past the window's capacity.
-@Suite("LeafCache")
+@Suite("LeafCache", .tags(.unit))
 struct LeafCacheTests {
     @Test("a column installed while a copy shares the chunks is read through, and only where it reaches")
     func pendingColumnsAreReadThroughUpToTheirLength() {

@@ -1,4 +1,5 @@
 import MassClustering
+import MMCTestSupport
 import Testing
 
 /// Three well-separated blobs (labels 0, 1, 2) plus uniform noise points labelled -1, in 2-D.
@@ -26,30 +27,33 @@ struct LabelledWindow {
     }
 }
 
-/// The majority label (ties to the smaller) and share of the window points in each node, as
-/// `LeafVotes` documents them.
-func bruteForceMajority(
-    _ setup: LabelledWindow, tree: Int, node: Int, floor: Int
-) -> (label: Int32, share: Double) {
-    var tally: [Int32: Int] = [:]
-    for (slot, label) in zip(setup.window.slots, setup.labels) where setup.forest.leaf(slot: slot, tree: tree) == node {
-        tally[label, default: 0] += 1
+/// The majority label (ties to the smaller) and share of the window points in each node of
+/// `tree` that holds any, as `LeafVotes` documents them: every point counted in the leaf the
+/// forest puts it in (one pass over the window per tree).
+func bruteForceMajorities(_ setup: LabelledWindow, tree: Int, floor: Int) -> [Int: (label: Int32, share: Double)] {
+    var tallies: [Int: [Int32: Int]] = [:]
+    for (slot, label) in zip(setup.window.slots, setup.labels) {
+        tallies[setup.forest.leaf(slot: slot, tree: tree), default: [:]][label, default: 0] += 1
     }
-    let total = tally.values.reduce(0, +)
-    guard let best = tally.max(by: { ($0.value, -$0.key) < ($1.value, -$1.key) }) else { return (-1, 0) }
-    return (best.key, total >= floor ? Double(Float(best.value) / Float(total)) : 0)
+    return tallies.mapValues { tally in
+        let total = tally.values.reduce(0, +)
+        let best = tally.max(by: { ($0.value, -$0.key) < ($1.value, -$1.key) })!
+        return (best.key, total >= floor ? Double(Float(best.value) / Float(total)) : 0)
+    }
 }
 
-@Suite struct LeafVotesTests {
+@Suite(.tags(.unit)) struct LeafVotesTests {
     @Test(arguments: [1, 3])
     func leafMajoritiesMatchBruteForce(floor: Int) throws {
         let setup = try LabelledWindow(seed: 1)
         let votes = try LeafVotes(
             forest: setup.forest, window: setup.window, labels: setup.labels, minimumLeafMass: floor)
         for tree in 0..<setup.forest.treeCount {
+            let majorities = bruteForceMajorities(setup, tree: tree, floor: floor)
             for node in 0..<setup.forest.nodesPerTree {
                 let actual = votes.majority(tree: tree, node: node)
-                let expected = bruteForceMajority(setup, tree: tree, node: node, floor: floor)
+                // A node no point reaches: no label, no share.
+                let expected = majorities[node] ?? (-1, 0)
                 #expect(actual.label == expected.label && actual.share == expected.share, "tree \(tree) node \(node)")
             }
         }

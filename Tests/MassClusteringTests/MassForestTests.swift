@@ -1,4 +1,5 @@
 import MassClustering
+import MMCTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -105,7 +106,7 @@ struct StreamingForest {
     }
 }
 
-@Suite struct MassForestTests {
+@Suite(.tags(.unit)) struct MassForestTests {
     @Test(arguments: Bounds.allCases, [3, 9, 16])
     func countsMatchBruteForceWhileStreaming(bounds: Bounds, treeCount: Int) throws {
         let seed = UInt64(treeCount)

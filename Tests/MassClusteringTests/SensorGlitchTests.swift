@@ -1,10 +1,11 @@
 import Foundation
 @testable import MassClustering
+import MMCTestSupport
 import Testing
 
 /// Sensor glitches: spike readings far outside the window, replayed batches and stuck sensors
 /// (docs/algorithm.md, "Scaling" and "Repeated readings").
-@Suite("Sensor glitches")
+@Suite("Sensor glitches", .tags(.unit))
 struct SensorGlitchTests {
     typealias Fixtures = PipelineFixtures
 

@@ -1,4 +1,5 @@
 import MassClustering
+import MMCTestSupport
 import Testing
 
 /// The window shapes the property tests run on.
@@ -106,7 +107,7 @@ func rejectedKey<Value>(_ make: () throws -> Value) -> String? {
     }
 }
 
-@Suite struct SlidingWindowTests {
+@Suite(.tags(.unit)) struct SlidingWindowTests {
     @Test(arguments: Bounds.allCases, [UInt64(1), 2, 3])
     func matchesArrayModel(bounds: Bounds, seed: UInt64) throws {
         var generator = SeededGenerator(seed: seed)

@@ -1,7 +1,8 @@
 @testable import MassClustering
+import MMCTestSupport
 import Testing
 
-@Suite("SpanningForest")
+@Suite("SpanningForest", .tags(.unit))
 struct SpanningForestTests {
     typealias Fixtures = PipelineFixtures
 

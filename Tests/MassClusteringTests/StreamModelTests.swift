@@ -1,7 +1,8 @@
 import MassClustering
+import MMCTestSupport
 import Testing
 
-@Suite struct StreamModelTests {
+@Suite(.tags(.unit)) struct StreamModelTests {
     @Test func growsTheForestOnceTheWindowHoldsASample() throws {
         var model = StreamModel(
             window: try SlidingWindow(dimension: 2, windowSize: 100), parameters: try smallParameters(seed: 1))

@@ -1,4 +1,5 @@
 import Foundation
+import MMCTestSupport
 import Testing
 import ZeroMQ
 
@@ -33,7 +34,7 @@ private struct CurveServer {
     }
 }
 
-@Suite("CURVE keys, encryption and ZAP", .timeLimit(.minutes(1)))
+@Suite("CURVE keys, encryption and ZAP", .timeLimit(.minutes(1)), .tags(.unit))
 struct CurveTests {
     @Test("Z85 matches the specification's example and rejects bad input")
     func z85() throws {

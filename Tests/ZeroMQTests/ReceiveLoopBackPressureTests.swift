@@ -1,3 +1,4 @@
+import MMCTestSupport
 import Synchronization
 import Testing
 import ZeroMQ
@@ -46,7 +47,7 @@ private func loopWaitingForRoom(
     return (loop, endpoint)
 }
 
-@Suite("Receive loop with back-pressure", .timeLimit(.minutes(1)))
+@Suite("Receive loop with back-pressure", .timeLimit(.minutes(1)), .tags(.unit))
 struct ReceiveLoopBackPressureTests {
     @Test("A slow consumer gets every message in order and the PUSH waits instead")
     func slowConsumerLosesNothing() async throws {
@@ -64,7 +65,9 @@ struct ReceiveLoopBackPressureTests {
         try #require(try await eventually(within: .seconds(5)) {
             loop.received == bufferSize && progress.refused.load(ordering: .relaxed) > 0
         })
-        try await Task.sleep(for: .milliseconds(100))
+        // While the PUSH is refused 50 more times (a millisecond apart), the loop takes nothing.
+        let refused = progress.refused.load(ordering: .relaxed)
+        try #require(try await eventually(within: .seconds(5)) { progress.refused.load(ordering: .relaxed) >= refused + 50 })
         #expect(loop.received == bufferSize)
         #expect(progress.sent.load(ordering: .relaxed) < count)
 

@@ -1,3 +1,4 @@
+import MMCTestSupport
 import Testing
 import ZeroMQ
 
@@ -24,7 +25,7 @@ func endpointFreed(_ endpoint: String, in context: ZMQContext) async throws -> B
     }
 }
 
-@Suite("Receive loop on its own thread", .timeLimit(.minutes(1)))
+@Suite("Receive loop on its own thread", .timeLimit(.minutes(1)), .tags(.unit))
 struct ReceiveLoopTests {
     @Test("The bounded stream keeps the oldest messages and counts every drop")
     func boundedStreamCountsEveryDrop() async throws {

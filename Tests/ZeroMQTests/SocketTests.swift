@@ -1,8 +1,9 @@
 import Foundation
+import MMCTestSupport
 import Testing
 import ZeroMQ
 
-@Suite("Sockets, messages, polling and errors", .timeLimit(.minutes(1)))
+@Suite("Sockets, messages, polling and errors", .timeLimit(.minutes(1)), .tags(.unit))
 struct SocketTests {
     @Test("Every socket type can be created")
     func everySocketTypeCanBeCreated() throws {

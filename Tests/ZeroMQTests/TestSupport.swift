@@ -51,16 +51,3 @@ func sendUntilReceived(
     }
     return nil
 }
-
-/// Waits, without holding a concurrency thread, until `condition` holds or `limit` passes.
-/// - Returns: Whether `condition` held.
-func eventually(within limit: Duration, _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            return false
-        }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    return true
-}

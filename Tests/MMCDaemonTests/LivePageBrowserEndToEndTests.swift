@@ -1,11 +1,12 @@
 import Foundation
+import MMCTestSupport
 import MMCWire
 import Testing
 
 /// The live page in a real browser (Debian's headless chromium) against a running `mmcd` fed by
 /// `mmc feed`: the plot's points and the cluster table appear, and both change after the next
 /// re-clustering without reloading the page. A screenshot is kept as a test artifact.
-@Suite(.serialized, .tags(.browser)) struct LivePageBrowserTests {
+@Suite(.serialized, .tags(.endToEnd, .browser)) struct LivePageBrowserEndToEndTests {
     /// What the page shows, read from its DOM.
     private struct PageState: Decodable, Equatable {
         /// Points (`circle`) and cells (`rect`) in the plot's point groups.
@@ -48,13 +49,13 @@ import Testing
 
     @Test func theLivePageShowsPointsAndClustersAndFollowsReclusterings() async throws {
         let workspace = try EndToEndWorkspace()
-        let httpPort = try EndToEndWorkspace.freeLoopbackPorts(1)[0]
+        let httpPort = try LoopbackPorts.free(1)[0]
         try workspace.writeConfiguration(EndToEndSettings(keepsState: false, httpPort: httpPort))
         let daemon = try workspace.startDaemon()
         _ = try await workspace.stats()
         let first = try await workspace.run("mmc", Self.feed(workspace, count: 3_000, seed: 21, firstID: 0))
         #expect(first.exit == .exited(0), "\(first.error)")
-        #expect(try await EndToEndWorkspace.eventually {
+        #expect(try await eventually(polling: .milliseconds(50)) {
             try await workspace.snapshot()?.assignments?.ids.contains(2_999) == true
         }, "no re-clustering saw the first feed")
 
@@ -62,7 +63,7 @@ import Testing
             profile: workspace.directory + "/chromium-profile", log: workspace.directory + "/chromium.log")
         let session = try browser.open("http://127.0.0.1:\(httpPort)/")
         var before: PageState?
-        let loaded = try await EndToEndWorkspace.eventually {
+        let loaded = try await eventually(polling: .milliseconds(50)) {
             guard let state = try Self.state(browser, session) else { return false }
             before = state
             return state.marks > 0 && !state.rows.isEmpty && state.plotVersion == state.counterVersion
@@ -76,7 +77,7 @@ import Testing
         let second = try await workspace.run("mmc", Self.feed(workspace, count: 2_000, seed: 22, firstID: 3_000))
         #expect(second.exit == .exited(0), "\(second.error)")
         var after: PageState?
-        let followed = try await EndToEndWorkspace.eventually {
+        let followed = try await eventually(polling: .milliseconds(50)) {
             guard let state = try Self.state(browser, session) else { return false }
             after = state
             return state.seen > 0 && state.plotVersion != shown.plotVersion && state.plotVersion == state.counterVersion
@@ -90,7 +91,7 @@ import Testing
 
         let png = try browser.screenshot(session: session)
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "not a PNG")
-        let artifacts = EndToEndExecutables.directory + "/test-artifacts"
+        let artifacts = BuiltExecutables.directory + "/test-artifacts"
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
         let screenshot = artifacts + "/live-page.png"
         try png.write(to: URL(fileURLWithPath: screenshot))

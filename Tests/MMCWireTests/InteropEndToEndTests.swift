@@ -1,9 +1,10 @@
 import Foundation
 import MMCDevTools
+import MMCTestSupport
 import MMCWire
 import Testing
 
-/// The repository root, found from this file's path (Tests/MMCWireTests/InteropTests.swift).
+/// The repository root, found from this file's path (Tests/MMCWireTests/InteropEndToEndTests.swift).
 private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Whether `python3` is on the PATH (the test is skipped only when it is not).
@@ -15,8 +16,8 @@ private let pythonAvailable = (ProcessInfo.processInfo.environment["PATH"] ?? ""
 /// clients/python/tools/interop.py with plain python3 and numpy, without pyzmq or installing the
 /// package) decodes and encodes again in every form, and Swift decodes that; Python also decodes
 /// the malformed corpus and must report the same error codes.
-@Suite("Interoperability with the Python client", .enabled(if: pythonAvailable, "python3 is not on the PATH"))
-struct InteropTests {
+@Suite("Interoperability with the Python client", .enabled(if: pythonAvailable, "python3 is not on the PATH"), .tags(.endToEnd))
+struct InteropEndToEndTests {
     @Test("Swift and Python decode each other's messages")
     func roundTripThroughPython() throws {
         let files = FileManager.default

@@ -4,11 +4,12 @@ import CDispatch
 import Foundation
 @testable import MMCDaemon
 import MMCState
+import MMCTestSupport
 import Testing
 
 /// `mmc plot` as a process: data files with labels or clustered on the spot, daemon state files,
 /// and the errors a user meets, each naming the file, the row or line and what is wrong.
-@Suite(.tags(.endToEnd)) struct PlotCommandTests {
+@Suite(.tags(.endToEnd)) struct PlotCommandEndToEndTests {
     private static let examples = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("examples/data").path

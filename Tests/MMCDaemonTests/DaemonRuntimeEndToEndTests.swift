@@ -4,6 +4,7 @@ import Logging
 import MassClustering
 import MMCConfiguration
 import MMCDaemon
+import MMCTestSupport
 import MMCWire
 import Prometheus
 import Testing
@@ -16,6 +17,8 @@ final class RunningDaemon: Sendable {
     let metrics: DaemonMetrics
     let configurationPath: String
     let stateDirectory: String
+    /// Holds the configuration file and, unless the test gives another, the state directory.
+    let folder: TemporaryDirectory
     private let task: Task<Void, any Error>
 
     /// The command line every test starts from: loopback ephemeral ports, no HTTP, a PULL
@@ -33,11 +36,10 @@ final class RunningDaemon: Sendable {
         file: String = "[schedule]\nevery_points = 400\n", overrides: [String] = [], stateDirectory: String? = nil,
         notifier: SystemdNotifier = SystemdNotifier(environment: [:], processID: 0)
     ) throws {
-        let folder = NSTemporaryDirectory() + "mmcd-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        configurationPath = folder + "/mmcd.toml"
+        folder = try TemporaryDirectory()
+        configurationPath = folder.file("mmcd.toml")
         try file.write(toFile: configurationPath, atomically: true, encoding: .utf8)
-        self.stateDirectory = stateDirectory ?? folder + "/state"
+        self.stateDirectory = stateDirectory ?? folder.file("state")
         let allOverrides = Self.baseOverrides + ["state.directory=\(self.stateDirectory)"] + overrides
         let configuration = try DaemonConfiguration(contentsOfFile: configurationPath, overrides: allOverrides)
         metrics = DaemonMetrics(registry: PrometheusCollectorRegistry())
@@ -85,13 +87,9 @@ struct Peers {
         return socket
     }
 
-    /// A subscriber to `clusters.` on `endpoint`, given time for its subscription to arrive.
-    func subscriber(to endpoint: String, prefix: String = "clusters.") async throws -> ZMQSocket {
-        let socket = try ZMQSocket(context: zmq, type: .sub)
-        try socket.set(.subscribe(Array(prefix.utf8)))
-        try socket.connect(endpoint)
-        try await Task.sleep(for: .milliseconds(300))
-        return socket
+    /// A subscriber to `prefixes` on `endpoint`, returned once its connection is up.
+    func subscriber(to endpoint: String, prefixes: [String] = ["clusters."]) async throws -> ZMQSocket {
+        try await connectedSubscriber(zmq, to: endpoint, prefixes: prefixes)
     }
 
     func requester(to endpoint: String) throws -> ZMQSocket {
@@ -101,14 +99,28 @@ struct Peers {
     }
 }
 
+/// A `SUB` socket on `endpoint` subscribed to `prefixes`, returned once its TCP connection is up.
+///
+/// No fixed wait: the subscriptions follow the handshake on that connection, and one that
+/// reaches the daemon after a cluster update went out has the latest update re-sent to it
+/// (`DaemonPublisher`), so ``nextUpdate(_:within:)`` sees that update either way.
+func connectedSubscriber(_ zmq: ZMQContext, to endpoint: String, prefixes: [String]) async throws -> ZMQSocket {
+    let port = try LoopbackPorts.port(ofEndpoint: endpoint)
+    let connected = LoopbackPorts.establishedConnections(toPort: port)
+    let socket = try ZMQSocket(context: zmq, type: .sub)
+    for prefix in prefixes {
+        try socket.set(.subscribe(Array(prefix.utf8)))
+    }
+    try socket.connect(endpoint)
+    guard try await eventually({ LoopbackPorts.establishedConnections(toPort: port) > connected }) else {
+        throw TestFailure("no connection to \(endpoint) within 20 s")
+    }
+    return socket
+}
+
 /// The next message on `socket` within `limit`, or `nil`.
 func receive(_ socket: ZMQSocket, within limit: Duration = .seconds(20)) async throws -> ZMQMessage? {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if let message = try socket.receive(flags: .dontWait) { return message }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    return nil
+    try await firstResult(within: limit) { try socket.receive(flags: .dontWait) }
 }
 
 /// The next cluster update on `subscriber`, decoded.
@@ -164,7 +176,7 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
     ZMQMessage([Array(topic.utf8), batch.encodedBinary()])
 }
 
-@Suite(.serialized, .tags(.endToEnd)) struct DaemonRuntimeTests {
+@Suite(.serialized, .tags(.endToEnd)) struct DaemonRuntimeEndToEndTests {
     @Test func feedingBatchesGrowsTheWindowAndPublishesNumberedUpdates() async throws {
         let running = try RunningDaemon()
         let peers = try Peers()
@@ -206,24 +218,28 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
     @Test func subscribedInputAndProvisionalAssignments() async throws {
         let running = try RunningDaemon(overrides: ["input.socket=sub", "input.topics=points."])
         let peers = try Peers()
-        let assignments = try await peers.subscriber(to: running.daemon.endpoints.output, prefix: "assign.")
+        // Cluster updates too: the first one to arrive proves the earlier `assign.` subscription
+        // has reached the daemon (subscriptions on one connection are applied in order).
+        let assignments = try await peers.subscriber(
+            to: running.daemon.endpoints.output, prefixes: ["assign.", "clusters."])
         let publisher = try ZMQSocket(context: peers.zmq, type: .pub)
         try publisher.connect(running.daemon.endpoints.input[0])
         let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
         // The slow-joiner handshake: single points until the daemon's window holds one.
         var probeID: UInt64 = 1_000_000
-        while try await stats(requester).windowSize == 0 {
+        #expect(try await eventually(polling: .milliseconds(20)) {
             let probe = try PointBatch(dimension: 2, ids: [probeID], timestamps: [0], values: [0.5, 0.5])
             _ = try publisher.send(pointsMessage(probe, topic: "points.probe"))
             probeID += 1
-            try await Task.sleep(for: .milliseconds(20))
-        }
+            return try await stats(requester).windowSize > 0
+        })
         let accepted = try await stats(requester).windowSize
         // Another topic is not subscribed, so it never arrives.
         _ = try publisher.send(pointsMessage(try blobs(count: 10, firstID: 0, seed: 2), topic: "other"))
         _ = try publisher.send(pointsMessage(try blobs(count: 400, firstID: 0, seed: 2), topic: "points.a"))
-        #expect(try await eventuallyTrue { try await stats(requester).modelVersion == 1 })
+        #expect(try await eventually(polling: .milliseconds(20)) { try await stats(requester).modelVersion == 1 })
         #expect(try await stats(requester).windowSize == accepted + 400)
+        _ = try await nextUpdate(assignments)
 
         // With a model, each batch is answered with provisional labels of its points.
         let batch = try blobs(count: 6, firstID: 5_000, seed: 3)
@@ -280,7 +296,7 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
             try #require(try pusher.send(message))
         }
         try #require(try pusher.send(pointsMessage(try blobs(count: 50, firstID: 100, seed: 6), topic: "points.x")))
-        #expect(try await eventuallyTrue { try await stats(requester).windowSize == 50 })
+        #expect(try await eventually(polling: .milliseconds(20)) { try await stats(requester).windowSize == 50 })
         let figures = try await stats(requester)
         // Points as the payloads declare them: 1 of the wrong dimension, 5 on the wrong topic; the
         // other three payloads are too malformed to tell.
@@ -311,7 +327,7 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
 
         let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
         try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: 0, seed: 7))))
-        #expect(try await eventuallyTrue { try await stats(requester).modelVersion == 1 })
+        #expect(try await eventually(polling: .milliseconds(20)) { try await stats(requester).modelVersion == 1 })
         guard case .classification(let result) = try await ask(requester, query) else {
             Issue.record("classify must answer once a model exists")
             return
@@ -343,7 +359,8 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
         let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
         let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
         try #require(try pusher.send(pointsMessage(try blobs(count: 300, firstID: 0, seed: 8))))
-        #expect(try await eventuallyTrue { try await stats(requester).windowSize == 300 })
+        #expect(try await eventually(polling: .milliseconds(20)) { try await stats(requester).windowSize == 300 })
+        // Time for a re-clustering the schedule must not start: an absence has no event to await.
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await stats(requester).modelVersion == 0)
 
@@ -371,7 +388,7 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
 
         // The new count trigger fires; the window keeps the size it started with.
         try #require(try pusher.send(pointsMessage(try blobs(count: 200, firstID: 300, seed: 9))))
-        #expect(try await eventuallyTrue { try await stats(requester).modelVersion == 1 })
+        #expect(try await eventually(polling: .milliseconds(20)) { try await stats(requester).modelVersion == 1 })
         #expect(try await stats(requester).windowCapacity == 2_000)
         try await running.stop()
     }
@@ -412,8 +429,8 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
     }
 
     @Test func aCorruptSnapshotIsMovedAsideAndTheDaemonStartsEmpty() async throws {
-        let folder = NSTemporaryDirectory() + "mmcd-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let directory = try TemporaryDirectory()
+        let folder = directory.path
         try Data("not a state file".utf8).write(to: URL(fileURLWithPath: folder + "/state.bin"))
         let running = try RunningDaemon(stateDirectory: folder)
         #expect(running.metric("mmcd_state_restores_total{result=\"discarded\"}") == 1)
@@ -426,38 +443,38 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
     }
 
     @Test func aFailedSnapshotWriteIsCountedAndTheDaemonKeepsServing() async throws {
-        let folder = NSTemporaryDirectory() + "mmcd-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let directory = try TemporaryDirectory()
+        let folder = directory.path
         // A regular file where a directory is needed: mkdir fails (ENOTDIR), even for root.
         try Data().write(to: URL(fileURLWithPath: folder + "/file"))
         let running = try RunningDaemon(
             overrides: ["state.snapshot_interval_seconds=1"], stateDirectory: folder + "/file/state")
         let peers = try Peers()
         let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
-        #expect(try await eventuallyTrue(within: .seconds(10)) {
+        #expect(try await eventually(within: .seconds(10), polling: .milliseconds(20)) {
             running.metric("mmcd_snapshot_writes_total{result=\"error\"}") >= 1
         })
         let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
         try #require(try pusher.send(pointsMessage(try blobs(count: 10, firstID: 0, seed: 12))))
-        #expect(try await eventuallyTrue { try await stats(requester).windowSize == 10 })
+        #expect(try await eventually(polling: .milliseconds(20)) { try await stats(requester).windowSize == 10 })
         try await running.stop()
         #expect(running.metric("mmcd_snapshot_writes_total{result=\"ok\"}") == 0)
     }
 
-    @Test func systemdHearsReadyStatusWatchdogReloadAndStopping() async throws {
+    @Test(.tags(.systemd)) func systemdHearsReadyStatusWatchdogReloadAndStopping() async throws {
         let listener = try NotifySocket(abstract: true)
         let notifier = SystemdNotifier(
             environment: ["NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "300000"], processID: getpid())
         let running = try RunningDaemon(notifier: notifier)
         var received: [String] = []
-        #expect(try await eventuallyTrue {
+        #expect(try await eventually(polling: .milliseconds(20)) {
             received += listener.drain()
             return received.contains { $0.hasPrefix("READY=1") } && received.contains("WATCHDOG=1")
         })
         let peers = try Peers()
         let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
         try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: 0, seed: 13))))
-        #expect(try await eventuallyTrue {
+        #expect(try await eventually(polling: .milliseconds(20)) {
             received += listener.drain()
             return received.contains { $0.hasPrefix("STATUS=window 400 points, 2 clusters, last re-clustering ") }
         })
@@ -477,7 +494,7 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
         let pusher = try peers.pusher(to: running.daemon.endpoints.input[0])
         let requester = try peers.requester(to: try #require(running.daemon.endpoints.control))
         try #require(try pusher.send(pointsMessage(try blobs(count: 400, firstID: 0, seed: 14))))
-        #expect(try await eventuallyTrue { running.metric("mmcd_recluster_abandoned_total") == 1 })
+        #expect(try await eventually(polling: .milliseconds(20)) { running.metric("mmcd_recluster_abandoned_total") == 1 })
         let figures = try await stats(requester)
         #expect(figures.modelVersion == 0 && figures.reclusterCount == 0)
         #expect(running.metric("mmcd_updates_published_total{kind=\"full\"}") == 0)
@@ -495,7 +512,7 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
         let stale = try PointBatch(dimension: 2, ids: [4, 5], timestamps: [50, 103], values: [3, 3, 4, 4])
         try #require(try pusher.send(pointsMessage(recent)))
         try #require(try pusher.send(pointsMessage(stale)))
-        #expect(try await eventuallyTrue { try await stats(requester).windowSize == 4 })
+        #expect(try await eventually(polling: .milliseconds(20)) { try await stats(requester).windowSize == 4 })
         let figures = try await stats(requester)
         #expect(figures.windowCapacity == 1_000)
         #expect(figures.pointsReceived == 4 && figures.pointsDropped == 1)
@@ -504,8 +521,8 @@ func pointsMessage(_ batch: PointBatch, topic: String = "points.test") -> ZMQMes
     }
 
     @Test func curveAdmitsOnlyListedClients() async throws {
-        let folder = NSTemporaryDirectory() + "mmcd-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let directory = try TemporaryDirectory()
+        let folder = directory.path
         let server = try CurveKeyPair.generate()
         let allowed = try CurveKeyPair.generate()
         let stranger = try CurveKeyPair.generate()
@@ -560,16 +577,4 @@ extension NotifySocket {
             messages.append(String(decoding: buffer[..<count], as: UTF8.self))
         }
     }
-}
-
-/// Polls `condition` every 20 ms until it holds, for at most `limit`.
-func eventuallyTrue(
-    within limit: Duration = .seconds(20), _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return false
 }

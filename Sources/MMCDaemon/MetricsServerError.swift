@@ -1,0 +1,5 @@
+/// Why ``MetricsServer/boundPort()`` has no port to give.
+public struct MetricsServerError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A readable sentence.
+    public let description: String
+}
