@@ -230,17 +230,33 @@ public func cluster(
             labels[Int(hierarchy.pointOrder[position])] = Int32(label)
         }
     }
-    if parameters.method == .mmc {
-        maximizeMass(labels: &labels, forest: forest, outlierFactor: parameters.outlierFactor)
+    var extents = labels
+    let contacts = maximizeMass(labels: &extents, forest: forest, outlierFactor: parameters.outlierFactor)
+    // Extents that meet where one is only the other's slope are one cluster (for DMC too: the
+    // seeds are shared). Gaps off, nothing forces a split along a gradient, and none is undone.
+    let representative = parameters.gapFactor.map {
+        rampMerges(
+            extents: extents, contacts: contacts, points: points, forest: forest,
+            minClusterSize: minClusterSize, riseBound: $0, climbBound: rampClimbBound(dimension: d))
+    } ?? (0..<Int32(ranked.count)).map { $0 }
+    var group = [Int32](repeating: -1, count: ranked.count)
+    var groups = [[Int]]()
+    for label in 0..<ranked.count {
+        let root = Int(representative[label])
+        if group[root] < 0 { group[root] = Int32(groups.count); groups.append([]) }
+        group[label] = group[root]
+        groups[Int(group[root])].append(ranked[label].cluster)
     }
+    if parameters.method == .mmc { labels = extents }
+    for point in 0..<n where labels[point] >= 0 { labels[point] = group[Int(labels[point])] }
     if !far.isEmpty {
-        detachFarReadings(labels: &labels, far: far, clusterCount: ranked.count)
+        detachFarReadings(labels: &labels, far: far, clusterCount: groups.count)
     }
 
-    var mass = [Int](repeating: 0, count: ranked.count)
-    var sum = [Double](repeating: 0, count: ranked.count * d)
-    var lower = [Double](repeating: .infinity, count: ranked.count * d)
-    var upper = [Double](repeating: -.infinity, count: ranked.count * d)
+    var mass = [Int](repeating: 0, count: groups.count)
+    var sum = [Double](repeating: 0, count: groups.count * d)
+    var lower = [Double](repeating: .infinity, count: groups.count * d)
+    var upper = [Double](repeating: -.infinity, count: groups.count * d)
     for point in 0..<n where labels[point] >= 0 {
         let label = Int(labels[point])
         mass[label] += 1
@@ -251,13 +267,13 @@ public func cluster(
             upper[label * d + column] = max(upper[label * d + column], value)
         }
     }
-    let summaries = ranked.enumerated().map { label, entry in
-        let seed = hierarchy.clusters[entry.cluster]
+    let summaries = groups.enumerated().map { label, seeds in
         let columns = label * d..<(label + 1) * d
         return ClusterSummary(
             label: Int32(label), mass: mass[label], centroid: sum[columns].map { $0 / Double(mass[label]) },
             lowerBound: Array(lower[columns]), upperBound: Array(upper[columns]),
-            birthLambda: seed.birthLambda, peakLambda: seed.peakLambda)
+            birthLambda: seeds.map { hierarchy.clusters[$0].birthLambda }.min() ?? 0,
+            peakLambda: seeds.map { hierarchy.clusters[$0].peakLambda }.max() ?? 0)
     }
     return Clustering(labels: labels, clusters: summaries, minClusterSize: minClusterSize)
 }
