@@ -47,8 +47,9 @@ public struct ClusteringParameters: Sendable, Hashable {
     public let outlierFactor: Double
     /// When a split is a gap: some side keeps at least half of its points up to this many times
     /// the split's lambda and does not split below that (``ClusterHierarchy/gapSplits(factor:)``).
-    /// A cluster holding a gap is never a seed, whatever its stability. At least 1; `nil`: no
-    /// split is forced.
+    /// A cluster holding a gap is never a seed, whatever its stability. Also the most a side's
+    /// densest part may stand above the link where two extents meet for that side to be a ramp,
+    /// which merges them. At least 1; `nil`: no split is forced and no ramp merged.
     public let gapFactor: Double?
     /// When a split can separate clusters at all: two of its sides each keep `minClusterSize`
     /// points at a density this many times the split's, i.e. a lambda `valleyRatio^(1/d)`
@@ -138,9 +139,9 @@ public struct ClusterSummary: Sendable, Equatable {
     /// The per-feature maximum over its points.
     public let upperBound: [Double]
     /// The lambda (1 / mutual-reachability distance) at which it appeared; 0 for a whole
-    /// connected component of the neighbour graph.
+    /// connected component of the neighbour graph. For seeds merged on a ramp, the earliest.
     public let birthLambda: Double
-    /// The largest lambda any of its points reaches before leaving it.
+    /// The largest lambda any of its points reaches before leaving it (over merged seeds).
     public let peakLambda: Double
 }
 
@@ -165,7 +166,8 @@ public struct Clustering: Sendable, Equatable {
 /// minimum cluster size (Campello, Moulavi & Sander 2013; McInnes & Healy 2017); the antichain
 /// of largest total stability among the clusters that hold no gap, over the splits that rise on
 /// two sides (``ClusterHierarchy/valleySeeds(gaps:twoSided:allowSingleCluster:)``), gives the
-/// cluster *seeds*. DMC labels the seeds'
+/// cluster *seeds*; seeds whose extents meet on a ramp, where one is only the other's slope,
+/// share a label (docs/algorithm.md, section 2). DMC labels the seeds'
 /// points, the extent of largest excess density (HDBSCAN's result). MMC grows every seed along
 /// the forest until it meets another seed or its outlier bound, the extent of largest total
 /// mass (``maximizeMass(labels:forest:outlierFactor:)``). Labels are numbered in order of each

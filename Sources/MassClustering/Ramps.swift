@@ -1,5 +1,5 @@
 /// Which touching extents are one cluster: those that meet where one of them is only the slope
-/// of the other, with no valley on its side of the link (docs/algorithm.md, section 2, item 8).
+/// of the other, with no valley on its side of the link (docs/algorithm.md, section 2, item 7).
 ///
 /// MMC maximizes total mass, so a split must be paid for by a valley: from the link where two
 /// extents meet, the density must rise again on both sides. Along a density gradient the

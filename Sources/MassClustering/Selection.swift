@@ -3,8 +3,9 @@
 /// Clustering" (2026). See docs/algorithm.md for the formulation.
 ///
 /// Both methods share the hierarchy and its cluster seeds (HDBSCAN's excess-of-mass selection
-/// over the splits that valleys pay for, never keeping a cluster that holds a gap); they differ
-/// in the extent each cluster is given around its seed.
+/// over the splits that valleys pay for, never keeping a cluster that holds a gap, and seeds
+/// whose extents meet on a ramp merged); they differ in the extent each cluster is given around
+/// its seed.
 public enum ClusteringMethod: String, Sendable, Hashable, CaseIterable {
     /// Mass-maximization clustering: every seed grows to the largest extent it can hold without
     /// meeting another seed, maximizing the total mass (points) of all clusters.

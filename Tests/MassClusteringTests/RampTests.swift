@@ -3,7 +3,7 @@ import MMCDevTools
 import Testing
 
 /// The extent step's contacts and the ramp rule that merges extents meeting without a valley
-/// (docs/algorithm.md, section 2, item 8).
+/// (docs/algorithm.md, section 2, item 7).
 @Suite("Ramps between touching extents")
 struct RampTests {
     /// Point sets whose seeds touch: three touching blobs, a path crowding toward one end, two
