@@ -10,10 +10,10 @@
 /// refused edge) is a ramp when, with `q = min(minClusterSize, |B| / 4)`:
 ///
 /// - *at the link*: the median distance from `s` of `B`'s `q` densest points is below a third of
-///   the median distance from `s` of all of `B`'s points (a path leaving the link puts them at
-///   `q / |B|` <= 1/4 of the way; a lobe of a two-dimensional mode, even one whose densest part
-///   touches the link, at about 0.45);
-/// - *no higher than a gap*: their median level is below `riseBound` times the link's;
+///   the median distance from `s` of all of `B`'s points (a path leaving the link puts them
+///   within its first quarter, a mode at its centre, a lobe of a two-dimensional mode whose
+///   densest part touches the link nearer the middle than a third);
+/// - *no higher than a gap*: their median level is at most `riseBound` times the link's;
 /// - *no climb*: their median level is at most `climbBound` times that of `B`'s `q` points
 ///   nearest the link (the densest points of a ramp are its points at the link, up to noise).
 ///
@@ -26,7 +26,7 @@
 ///   - points: the points the forest was built on.
 ///   - forest: the spanning forest; its core distances are the levels (`1 / core`).
 ///   - minClusterSize: a cluster's worth of points.
-///   - riseBound: the gap factor: a side whose densest part stands this high is a mode.
+///   - riseBound: the gap factor: a side whose densest part stands higher is a mode.
 ///   - climbBound: the largest climb from the link to the densest part that noise explains.
 /// - Returns: per label, the label it merges into (the smallest of its group).
 /// - Complexity: O(n log n) to order every extent by level, then O(s log s) for each side of
