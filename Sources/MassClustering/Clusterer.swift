@@ -52,8 +52,9 @@ public struct ClusteringParameters: Sendable, Hashable {
     /// which merges them. At least 1; `nil`: no split is forced and no ramp merged.
     public let gapFactor: Double?
     /// When a split can separate clusters at all: two of its sides each keep `minClusterSize`
-    /// points at a density this many times the split's, i.e. a lambda `valleyRatio^(1/d)`
-    /// times the split's in `d` dimensions (``ClusterHierarchy/twoSidedSplits(factor:)``).
+    /// points at a density this many times the split's, i.e. a lambda `valleyRatio^(1/m)`
+    /// times the split's where the data around it is locally `m`-dimensional
+    /// (``ClusterHierarchy/twoSidedSplits(densityRatio:dimensions:)``).
     /// Other splits (a density gradient's) are undone unless they are gaps. At least 1;
     /// `nil` (or 1): every split competes by excess of mass, as in HDBSCAN.
     public let valleyRatio: Double?
@@ -218,7 +219,11 @@ public func cluster(
     let seeds = hierarchy.valleySeeds(
         gaps: parameters.gapFactor.map { hierarchy.gapSplits(factor: $0) }
             ?? [Bool](repeating: false, count: hierarchy.clusters.count),
-        twoSided: parameters.valleyRatio.map { hierarchy.twoSidedSplits(factor: pow($0, 1 / Double(max(1, d)))) }
+        twoSided: parameters.valleyRatio.map { ratio in
+            hierarchy.twoSidedSplits(
+                densityRatio: ratio,
+                dimensions: hierarchy.splitLocalDimensions(inverseLocalDimensions: forest.inverseLocalDimensions, dimension: d))
+        }
             ?? [Bool](repeating: true, count: hierarchy.clusters.count),
         allowSingleCluster: parameters.allowSingleCluster)
 

@@ -86,6 +86,9 @@ public struct SpanningForest: Sendable {
     /// The median number of readings per distinct position: the unit in which the density
     /// estimate counted readings (1 unless most positions were read more than once).
     public let replayFactor: Int
+    /// Per point: Levina & Bickel's statistic of the local dimension over its graph
+    /// neighbours (``inverseLocalDimensions(_:columns:)``; `nan` without an estimate).
+    public let inverseLocalDimensions: [Double]
 
     /// Builds the forest from points: a ``KDTree`` query for
     /// `k = max(minSamples, graphNeighbours)` neighbours, then ``init(neighbours:minSamples:)``;
@@ -165,7 +168,9 @@ public struct SpanningForest: Sendable {
                 }
             }
         }
-        self.init(pointCount: n, minSamples: minSamples, coreDistances: core, candidates: &candidates, replayFactor: 1)
+        self.init(
+            pointCount: n, minSamples: minSamples, coreDistances: core, candidates: &candidates, replayFactor: 1,
+            inverseLocalDimensions: MassClustering.inverseLocalDimensions(neighbours, columns: k))
     }
 
     /// The forest of the distinct `positions`, weighed in units of their replay factor, each
@@ -232,14 +237,17 @@ public struct SpanningForest: Sendable {
                 candidates.append(ForestEdge(a: Int32(first), b: Int32(reading), weight: core[first], distance: 0))
             }
         }
+        let statistic = MassClustering.inverseLocalDimensions(neighbours, columns: graphWidth)
         self.init(
             pointCount: n, minSamples: minSamples, coreDistances: core, candidates: &candidates,
-            replayFactor: positions.replayFactor)
+            replayFactor: positions.replayFactor,
+            inverseLocalDimensions: positions.position.map { statistic[Int($0)] })
     }
 
     /// Kruskal's algorithm over the candidate edges.
     private init(
-        pointCount n: Int, minSamples: Int, coreDistances: [Double], candidates: inout [ForestEdge], replayFactor: Int
+        pointCount n: Int, minSamples: Int, coreDistances: [Double], candidates: inout [ForestEdge], replayFactor: Int,
+        inverseLocalDimensions: [Double]
     ) {
         SpanningForest.sort(&candidates)
         var sets = DisjointSets(count: n)
@@ -255,6 +263,7 @@ public struct SpanningForest: Sendable {
         self.edges = edges
         self.componentCount = n - edges.count
         self.replayFactor = replayFactor
+        self.inverseLocalDimensions = inverseLocalDimensions
     }
 
     /// The sum of the forest's edge weights.

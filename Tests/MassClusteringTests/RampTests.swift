@@ -30,7 +30,8 @@ struct RampTests {
         let seeds = leaves
             ? tree.clusters.indices.filter { tree.clusters[$0].children.isEmpty }
             : tree.valleySeeds(
-                gaps: tree.gapSplits(factor: 2), twoSided: tree.twoSidedSplits(factor: 2.0.squareRoot()),
+                gaps: tree.gapSplits(factor: 2), twoSided: tree.twoSidedSplits(
+                    densityRatio: 2, dimensions: [Double](repeating: 2, count: tree.clusters.count)),
                 allowSingleCluster: false)
         var labels = [Int32](repeating: -1, count: points.count)
         for (label, leaf) in seeds.enumerated() {
