@@ -52,8 +52,8 @@ public struct ClusteringParameters: Sendable, Hashable {
     /// which merges them. At least 1; `nil`: no split is forced and no ramp merged.
     public let gapFactor: Double?
     /// When a split can separate clusters at all: two of its sides each keep `minClusterSize`
-    /// points at a density this many times the split's, i.e. a lambda `valleyRatio^(1/m)`
-    /// times the split's where the data around it is locally `m`-dimensional
+    /// points at a density this many times the split's, i.e. a lambda `valleyRatio^(1/d_s)`
+    /// times the split's where the data around it is locally `d_s`-dimensional
     /// (``ClusterHierarchy/twoSidedSplits(densityRatio:dimensions:)``).
     /// Other splits (a density gradient's) are undone unless they are gaps. At least 1;
     /// `nil` (or 1): every split competes by excess of mass, as in HDBSCAN.

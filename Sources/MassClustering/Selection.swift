@@ -76,8 +76,8 @@ extension ClusterHierarchy {
     }
 
     /// Which true splits rise on two sides: at least two children each keep a cluster's worth
-    /// (`minClusterSize`) of points up to `densityRatio^(1 / m)` times the split's lambda, `m`
-    /// the split's local dimension (density goes as `lambda^m` there).
+    /// (`minClusterSize`) of points up to `densityRatio^(1 / d_s)` times the split's lambda,
+    /// `d_s` the split's local dimension (density goes as `lambda^(d_s)` there).
     ///
     /// A split where only one side rises beyond the density estimate's noise is a change of
     /// level, not a valley: along a density gradient the sparse side of every split is a
