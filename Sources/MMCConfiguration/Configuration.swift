@@ -154,7 +154,8 @@ extension DaemonConfiguration {
         public var outlierFactor = 3.0
         /// `clustering.gap_factor`: a cluster holding a split where one side keeps half its
         /// points at this many times the split's level, and holds together up to there, is
-        /// never a seed; 0 = off (no split is forced). Default 2.
+        /// never a seed, and two clusters that meet on a ramp below this many times the link's
+        /// level are one; 0 = off (no split is forced, no ramp merged). Default 2.
         public var gapFactor = 2.0
         /// `clustering.valley_ratio`: a split separates clusters only if two sides each keep a
         /// cluster's worth of points at this many times its density; other splits are undone

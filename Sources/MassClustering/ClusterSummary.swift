@@ -11,9 +11,9 @@ public struct ClusterSummary: Sendable, Equatable {
     /// The per-feature maximum over its points.
     public let upperBound: [Double]
     /// The lambda (1 / mutual-reachability distance) at which it appeared; 0 for a whole
-    /// connected component of the neighbour graph.
+    /// connected component of the neighbour graph. For seeds merged on a ramp, the earliest.
     public let birthLambda: Double
-    /// The largest lambda any of its points reaches before leaving it.
+    /// The largest lambda any of its points reaches before leaving it (over merged seeds).
     public let peakLambda: Double
 }
 

@@ -47,12 +47,14 @@ public struct ClusteringParameters: Sendable, Hashable {
     public let outlierFactor: Double
     /// When a split is a gap: some side keeps at least half of its points up to this many times
     /// the split's lambda and does not split below that (``ClusterHierarchy/gapSplits(factor:)``).
-    /// A cluster holding a gap is never a seed, whatever its stability. At least 1; `nil`: no
-    /// split is forced.
+    /// A cluster holding a gap is never a seed, whatever its stability. Also the most a side's
+    /// densest part may stand above the link where two extents meet for that side to be a ramp,
+    /// which merges them. At least 1; `nil`: no split is forced and no ramp merged.
     public let gapFactor: Double?
     /// When a split can separate clusters at all: two of its sides each keep `minClusterSize`
-    /// points at a density this many times the split's, i.e. a lambda `valleyRatio^(1/d)`
-    /// times the split's in `d` dimensions (``ClusterHierarchy/twoSidedSplits(factor:)``).
+    /// points at a density this many times the split's, i.e. a lambda `valleyRatio^(1/d_s)`
+    /// times the split's where the data around it is locally `d_s`-dimensional
+    /// (``ClusterHierarchy/twoSidedSplits(densityRatio:dimensions:)``).
     /// Other splits (a density gradient's) are undone unless they are gaps. At least 1;
     /// `nil` (or 1): every split competes by excess of mass, as in HDBSCAN.
     public let valleyRatio: Double?
@@ -146,7 +148,8 @@ public struct Clustering: Sendable, Equatable {
 /// minimum cluster size (Campello, Moulavi & Sander 2013; McInnes & Healy 2017); the antichain
 /// of largest total stability among the clusters that hold no gap, over the splits that rise on
 /// two sides (``ClusterHierarchy/valleySeeds(gaps:twoSided:allowSingleCluster:)``), gives the
-/// cluster *seeds*. DMC labels the seeds'
+/// cluster *seeds*; seeds whose extents meet on a ramp, where one is only the other's slope,
+/// share a label (docs/algorithm.md, section 2). DMC labels the seeds'
 /// points, the extent of largest excess density (HDBSCAN's result). MMC grows every seed along
 /// the forest until it meets another seed or its outlier bound, the extent of largest total
 /// mass (``maximizeMass(labels:forest:outlierFactor:)``). Labels are numbered in order of each
@@ -197,7 +200,11 @@ public func cluster(
     let seeds = hierarchy.valleySeeds(
         gaps: parameters.gapFactor.map { hierarchy.gapSplits(factor: $0) }
             ?? [Bool](repeating: false, count: hierarchy.clusters.count),
-        twoSided: parameters.valleyRatio.map { hierarchy.twoSidedSplits(factor: pow($0, 1 / Double(max(1, d)))) }
+        twoSided: parameters.valleyRatio.map { ratio in
+            hierarchy.twoSidedSplits(
+                densityRatio: ratio,
+                dimensions: hierarchy.splitLocalDimensions(inverseLocalDimensions: forest.inverseLocalDimensions, dimension: d))
+        }
             ?? [Bool](repeating: true, count: hierarchy.clusters.count),
         allowSingleCluster: parameters.allowSingleCluster)
 
@@ -211,16 +218,35 @@ public func cluster(
             labels[Int(hierarchy.pointOrder[position])] = Int32(label)
         }
     }
-    if parameters.method == .mmc {
-        maximizeMass(labels: &labels, forest: forest, outlierFactor: parameters.outlierFactor)
+    var extents = labels
+    let contacts = maximizeMass(labels: &extents, forest: forest, outlierFactor: parameters.outlierFactor)
+    // Extents that meet where one is only the other's slope are one cluster (for DMC too: the
+    // seeds are shared). Gaps off, nothing forces a split along a gradient, and none is undone.
+    let representative = parameters.gapFactor.map {
+        rampMerges(
+            extents: extents, contacts: contacts, points: points, forest: forest,
+            minClusterSize: minClusterSize, riseBound: $0, climbBound: rampClimbBound(dimension: d))
+    } ?? (0..<Int32(ranked.count)).map { $0 }
+    var group = [Int32](repeating: -1, count: ranked.count)
+    var groups = [[Int]]()
+    for label in 0..<ranked.count {
+        let root = Int(representative[label])
+        if group[root] < 0 { group[root] = Int32(groups.count); groups.append([]) }
+        group[label] = group[root]
+        groups[Int(group[root])].append(ranked[label].cluster)
     }
+    if parameters.method == .mmc { labels = extents }
+    for point in 0..<n where labels[point] >= 0 { labels[point] = group[Int(labels[point])] }
     if !far.isEmpty {
-        detachFarReadings(labels: &labels, far: far, clusterCount: ranked.count)
+        detachFarReadings(labels: &labels, far: far, clusterCount: groups.count)
     }
 
     let summaries = ClusterSummary.summaries(
         of: points, labels: labels,
-        lambdas: ranked.map { (hierarchy.clusters[$0.cluster].birthLambda, hierarchy.clusters[$0.cluster].peakLambda) })
+        lambdas: groups.map { seeds in
+            (seeds.map { hierarchy.clusters[$0].birthLambda }.min() ?? 0,
+             seeds.map { hierarchy.clusters[$0].peakLambda }.max() ?? 0)
+        })
     return Clustering(labels: labels, clusters: summaries, minClusterSize: minClusterSize)
 }
 

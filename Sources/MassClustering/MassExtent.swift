@@ -21,10 +21,11 @@
 ///   - forest: the spanning forest the seeds were selected from.
 ///   - outlierFactor: how many times its own sparse-end spacing a cluster reaches out.
 /// - Complexity: O(n log n) for the percentiles, O(n α(n)) to grow.
-func maximizeMass(labels: inout [Int32], forest: SpanningForest, outlierFactor: Double) {
+@discardableResult
+func maximizeMass(labels: inout [Int32], forest: SpanningForest, outlierFactor: Double) -> [ExtentContact] {
     let n = labels.count
     let clusterCount = Int(labels.max() ?? -1) + 1
-    guard clusterCount > 0 else { return }
+    guard clusterCount > 0 else { return [] }
 
     var seedCores = [[Double]](repeating: [], count: clusterCount)
     for point in 0..<n where labels[point] >= 0 {
@@ -39,12 +40,19 @@ func maximizeMass(labels: inout [Int32], forest: SpanningForest, outlierFactor: 
     var sets = DisjointSets(count: n)
     // The label of each set, kept at its representative.
     var setLabel = labels
-    for edge in forest.edges {
+    var contacts = [ExtentContact](), touching = Set<Int>()
+    for (index, edge) in forest.edges.enumerated() {
         let rootA = sets.find(Int(edge.a)), rootB = sets.find(Int(edge.b))
         let labelA = setLabel[rootA], labelB = setLabel[rootB]
         let joined: Int32
         if labelA >= 0 && labelB >= 0 {
-            guard labelA == labelB else { continue }
+            guard labelA == labelB else {
+                let first = min(labelA, labelB), second = max(labelA, labelB)
+                if touching.insert(Int(first) * clusterCount + Int(second)).inserted {
+                    contacts.append(ExtentContact(first: first, second: second, edge: index))
+                }
+                continue
+            }
             joined = labelA
         } else if labelA >= 0 || labelB >= 0 {
             joined = max(labelA, labelB)
@@ -58,4 +66,17 @@ func maximizeMass(labels: inout [Int32], forest: SpanningForest, outlierFactor: 
     for point in 0..<n {
         labels[point] = setLabel[sets.find(point)]
     }
+    return contacts
+}
+
+/// Where two extents meet: the first forest edge, in Kruskal order, that the extent step refused
+/// because it joins them. It is the lightest edge between the two, the saddle of the minimax
+/// path from one seed to the other.
+struct ExtentContact: Sendable, Equatable {
+    /// The smaller label.
+    let first: Int32
+    /// The larger label.
+    let second: Int32
+    /// The index of the edge in ``SpanningForest/edges``.
+    let edge: Int
 }

@@ -1,10 +1,19 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The clustering rule: mass-maximizing (MMC) or its density-maximizing twin (DMC), after
 /// Ting, Zhu, Zhang & Liang, "Mass Distribution versus Density Distribution in the Context of
 /// Clustering" (2026). See docs/algorithm.md for the formulation.
 ///
 /// Both methods share the hierarchy and its cluster seeds (HDBSCAN's excess-of-mass selection
-/// over the splits that valleys pay for, never keeping a cluster that holds a gap); they differ
-/// in the extent each cluster is given around its seed.
+/// over the splits that valleys pay for, never keeping a cluster that holds a gap, and seeds
+/// whose extents meet on a ramp merged); they differ in the extent each cluster is given around
+/// its seed.
 public enum ClusteringMethod: String, Sendable, Hashable, CaseIterable {
     /// Mass-maximization clustering: every seed grows to the largest extent it can hold without
     /// meeting another seed, maximizing the total mass (points) of all clusters.
@@ -67,23 +76,30 @@ extension ClusterHierarchy {
     }
 
     /// Which true splits rise on two sides: at least two children each keep a cluster's worth
-    /// (`minClusterSize`) of points up to `factor` times the split's lambda.
+    /// (`minClusterSize`) of points up to `densityRatio^(1 / d_s)` times the split's lambda,
+    /// `d_s` the split's local dimension (density goes as `lambda^(d_s)` there).
     ///
     /// A split where only one side rises beyond the density estimate's noise is a change of
     /// level, not a valley: along a density gradient the sparse side of every split is a
     /// fragment held together by noise alone (docs/algorithm.md, section 2).
     ///
     /// ```swift
-    /// let twoSided = hierarchy.twoSidedSplits(factor: 2.0.squareRoot()) // 2-D: a density ratio of 2
+    /// let twoSided = hierarchy.twoSidedSplits(densityRatio: 2, dimensions: [Double](repeating: 2, count: hierarchy.clusters.count))
     /// ```
     ///
-    /// - Parameter factor: at least 1; at 1 every true split rises on two sides.
+    /// - Parameters:
+    ///   - densityRatio: at least 1; at 1 every true split rises on two sides.
+    ///   - dimensions: one local dimension (at least 1) per cluster, as from
+    ///     ``splitLocalDimensions(inverseLocalDimensions:dimension:)``.
     /// - Returns: one flag per cluster, false for a cluster without children.
     /// - Complexity: one pass over the points of every child, stopping at `minClusterSize`
     ///   points: O(n * depth) at worst.
-    public func twoSidedSplits(factor: Double) -> [Bool] {
-        precondition(factor >= 1, "twoSidedSplits: factor must be at least 1")
-        return clusters.map { cluster in
+    public func twoSidedSplits(densityRatio: Double, dimensions: [Double]) -> [Bool] {
+        precondition(densityRatio >= 1, "twoSidedSplits: densityRatio must be at least 1")
+        precondition(dimensions.count == clusters.count, "twoSidedSplits: one dimension per cluster")
+        return clusters.indices.map { index in
+            let cluster = clusters[index]
+            let factor = pow(densityRatio, 1 / max(1, dimensions[index]))
             var rising = 0
             for child in cluster.children {
                 let level = factor * clusters[child].birthLambda
@@ -122,13 +138,13 @@ extension ClusterHierarchy {
     ///
     /// ```swift
     /// let seeds = hierarchy.valleySeeds(
-    ///     gaps: hierarchy.gapSplits(factor: 2), twoSided: hierarchy.twoSidedSplits(factor: 2.0.squareRoot()),
+    ///     gaps: hierarchy.gapSplits(factor: 2), twoSided: hierarchy.twoSidedSplits(densityRatio: 2, dimensions: dimensions),
     ///     allowSingleCluster: false)
     /// ```
     ///
     /// - Parameters:
     ///   - gaps: one flag per cluster, as from ``gapSplits(factor:)``.
-    ///   - twoSided: one flag per cluster, as from ``twoSidedSplits(factor:)``; all true keeps
+    ///   - twoSided: one flag per cluster, as from ``twoSidedSplits(densityRatio:dimensions:)``; all true keeps
     ///     every split (HDBSCAN's selection with gaps).
     ///   - allowSingleCluster: whether a lone root may be selected.
     /// - Returns: cluster numbers in ascending order; no one is an ancestor of another.

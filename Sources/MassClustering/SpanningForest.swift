@@ -86,6 +86,9 @@ public struct SpanningForest: Sendable {
     /// The median number of readings per distinct position: the unit in which the density
     /// estimate counted readings (1 unless most positions were read more than once).
     public let replayFactor: Int
+    /// Per point: Levina & Bickel's statistic of the local dimension over its graph
+    /// neighbours (``inverseLocalDimensions(_:columns:)``; `nan` without an estimate).
+    public let inverseLocalDimensions: [Double]
 
     /// Builds the forest from points: a ``KDTree`` query for
     /// `k = max(minSamples, graphNeighbours)` neighbours, then ``init(neighbours:minSamples:)``;
@@ -147,11 +150,12 @@ public struct SpanningForest: Sendable {
                 a: Int32(min(point, other)), b: Int32(max(point, other)),
                 weight: max(core[point], core[other], distance), distance: distance)
         }
+        let statistic = MassClustering.inverseLocalDimensions(neighbours, columns: k, threads: threads)
         // The table is as large as the edges: gone before the sort needs its second array.
         _ = consume neighbours
         self.init(
             pointCount: n, minSamples: minSamples, coreDistances: core, candidates: &candidates, replayFactor: 1,
-            threads: threads)
+            inverseLocalDimensions: statistic, threads: threads)
     }
 
     /// The forest of the distinct `positions`, weighed in units of their replay factor, each
@@ -202,6 +206,7 @@ public struct SpanningForest: Sendable {
             return ForestEdge(
                 a: Int32(min(a, b)), b: Int32(max(a, b)), weight: max(core[a], core[b], distance), distance: distance)
         }
+        let statistic = MassClustering.inverseLocalDimensions(neighbours, columns: graphWidth, threads: threads)
         _ = consume neighbours
         for reading in 0..<n {
             let first = Int(positions.firstReading[Int(positions.position[reading])])
@@ -211,13 +216,14 @@ public struct SpanningForest: Sendable {
         }
         self.init(
             pointCount: n, minSamples: minSamples, coreDistances: core, candidates: &candidates,
-            replayFactor: positions.replayFactor, threads: threads)
+            replayFactor: positions.replayFactor,
+            inverseLocalDimensions: positions.position.map { statistic[Int($0)] }, threads: threads)
     }
 
     /// Kruskal's algorithm over the candidate edges.
     private init(
         pointCount n: Int, minSamples: Int, coreDistances: [Double], candidates: inout [ForestEdge], replayFactor: Int,
-        threads: Int
+        inverseLocalDimensions: [Double], threads: Int
     ) {
         SpanningForest.sort(&candidates, threads: threads)
         var sets = DisjointSets(count: n)
@@ -233,6 +239,7 @@ public struct SpanningForest: Sendable {
         self.edges = edges
         self.componentCount = n - edges.count
         self.replayFactor = replayFactor
+        self.inverseLocalDimensions = inverseLocalDimensions
     }
 
     /// The sum of the forest's edge weights.

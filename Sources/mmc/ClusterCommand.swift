@@ -68,8 +68,8 @@ struct ClusterCommand: ParsableCommand {
     var outlierFactor = ClusteringParameters.defaultOutlierFactor
 
     @Option(help: ArgumentHelp(
-        "No cluster holding a gap is a seed; at least 1, or 0 for no forced split.",
-        discussion: "A gap is a split where one side keeps half its points at this many times the split's level and holds together up to there."))
+        "No cluster holding a gap is a seed; at least 1, or 0 for no forced split and no ramp merged.",
+        discussion: "A gap is a split where one side keeps half its points at this many times the split's level and holds together up to there. Two clusters that meet where one side's densest part lies at the link, below this many times its level, are one ramp."))
     var gapFactor = ClusteringParameters.defaultGapFactor
 
     @Option(help: ArgumentHelp(

@@ -122,7 +122,8 @@ struct ClusterHierarchyTests {
         for tree in Self.hierarchies() {
             for allowSingleCluster in [false, true] {
                 let selected = tree.valleySeeds(
-                    gaps: tree.gapSplits(factor: 2), twoSided: tree.twoSidedSplits(factor: 1.4),
+                    gaps: tree.gapSplits(factor: 2), twoSided: tree.twoSidedSplits(
+                        densityRatio: 1.4, dimensions: [Double](repeating: 1, count: tree.clusters.count)),
                     allowSingleCluster: allowSingleCluster)
                 #expect(!selected.isEmpty)
                 for cluster in selected {
@@ -165,7 +166,8 @@ struct ClusterHierarchyTests {
             }
             let twoSided = tree.clusters.map { $0.children.filter { above($0) >= tree.minClusterSize }.count >= 2 }
             #expect(tree.gapSplits(factor: factor) == gaps)
-            #expect(tree.twoSidedSplits(factor: factor) == twoSided)
+            let ones = [Double](repeating: 1, count: tree.clusters.count)
+            #expect(tree.twoSidedSplits(densityRatio: factor, dimensions: ones) == twoSided)
             if factor == 1 {
                 #expect(twoSided == tree.clusters.map { !$0.children.isEmpty })
             }

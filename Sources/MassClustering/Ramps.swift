@@ -1,0 +1,136 @@
+/// Which touching extents are one cluster: those that meet where one of them is only the slope
+/// of the other, with no valley on its side of the link (docs/algorithm.md, section 2, item 7).
+///
+/// MMC maximizes total mass, so a split must be paid for by a valley: from the link where two
+/// extents meet, the density must rise again on both sides. Along a density gradient the
+/// hierarchy still splits (the sparse end erodes, a weak link of the estimate breaks first), and
+/// the gap rule forces such a split when the dense end holds together. The sparse side of it is
+/// a *ramp*: its densest points are those at the link, and they stand no higher than the link
+/// itself beyond noise. A side `B` of contact `(A, B)` with link `s` (the midpoint of the
+/// refused edge) is a ramp when, with `q = min(minClusterSize, |B| / 4)`:
+///
+/// - *at the link*: the median distance from `s` of `B`'s `q` densest points is below a third of
+///   the median distance from `s` of all of `B`'s points (a path leaving the link puts them
+///   within its first quarter, a mode at its centre, a lobe of a two-dimensional mode whose
+///   densest part touches the link nearer the middle than a third);
+/// - *no higher than a gap*: their median level is at most `riseBound` times the link's;
+/// - *no climb*: their median level is at most `climbBound` times that of `B`'s `q` points
+///   nearest the link (the densest points of a ramp are its points at the link, up to noise).
+///
+/// The two extents of a contact with a ramp side get one label; contacts are judged on the
+/// extents as grown, and merges chain.
+///
+/// - Parameters:
+///   - extents: per point, its extent's label (``maximizeMass(labels:forest:outlierFactor:)``).
+///   - contacts: where the extents meet, as that function returns them.
+///   - points: the points the forest was built on.
+///   - forest: the spanning forest; its core distances are the levels (`1 / core`).
+///   - minClusterSize: a cluster's worth of points.
+///   - riseBound: the gap factor: a side whose densest part stands higher is a mode.
+///   - climbBound: the largest climb from the link to the densest part that noise explains.
+/// - Returns: per label, the label it merges into (the smallest of its group).
+/// - Complexity: O(n log n) to order every extent by level, then O(s log s) for each side of
+///   size s of every contact, judged once and again only after one of its extents has grown.
+func rampMerges(
+    extents: [Int32], contacts: [ExtentContact], points: PointMatrix, forest: SpanningForest,
+    minClusterSize: Int, riseBound: Double, climbBound: Double
+) -> [Int32] {
+    let clusterCount = Int(extents.max() ?? -1) + 1
+    var sets = DisjointSets(count: max(clusterCount, 0))
+    guard clusterCount > 1 && !contacts.isEmpty else { return (0..<Int32(max(clusterCount, 0))).map { $0 } }
+    // Every extent's points, densest first (ties by index, so the order is deterministic).
+    var members = [[Int]](repeating: [], count: clusterCount)
+    for point in extents.indices where extents[point] >= 0 { members[Int(extents[point])].append(point) }
+    let core = forest.coreDistances
+    for label in members.indices {
+        members[label].sort { core[$0] < core[$1] || (core[$0] == core[$1] && $0 < $1) }
+    }
+    let d = points.dimension
+    // Until nothing changes: a merge can make a larger extent of which a neighbour is the slope.
+    // A contact is judged again only when one of its groups has grown since its last verdict;
+    // every merge stamps its group with a number never used before.
+    var version = [Int](repeating: 0, count: clusterCount), stamps = 0
+    var judged = [(first: Int, second: Int)](repeating: (-1, -1), count: contacts.count)
+    var changed = true
+    while changed {
+        changed = false
+        for (index, contact) in contacts.enumerated() {
+            let first = sets.find(Int(contact.first)), second = sets.find(Int(contact.second))
+            guard first != second && judged[index] != (version[first], version[second]) else { continue }
+            judged[index] = (version[first], version[second])
+            let edge = forest.edges[contact.edge]
+            let link = (0..<d).map { (points.values[Int(edge.a) * d + $0] + points.values[Int(edge.b) * d + $0]) / 2 }
+            let ramp = [first, second].contains { group in
+                isRamp(
+                    members[group], link: link, linkWeight: edge.weight, points: points, core: core,
+                    minClusterSize: minClusterSize, riseBound: riseBound, climbBound: climbBound)
+            }
+            guard ramp else { continue }
+            _ = sets.union(first, second)
+            let root = sets.find(first), other = root == first ? second : first
+            members[root] = mergedByCore(members[root], members[other], core: core)
+            members[other] = []
+            stamps += 1
+            version[root] = stamps
+            changed = true
+        }
+    }
+    // The smallest label of each group represents it.
+    var smallest = [Int32](repeating: Int32.max, count: clusterCount)
+    for label in 0..<clusterCount {
+        let root = sets.find(label)
+        smallest[root] = min(smallest[root], Int32(label))
+    }
+    return (0..<clusterCount).map { smallest[sets.find($0)] }
+}
+
+/// Whether the side whose points are `side` (densest first) is a ramp down from `link`.
+private func isRamp(
+    _ side: [Int], link: [Double], linkWeight: Double, points: PointMatrix, core: [Double],
+    minClusterSize: Int, riseBound: Double, climbBound: Double
+) -> Bool {
+    let top = min(minClusterSize, side.count / 4)
+    guard top >= 1 else { return false }
+    let d = points.dimension
+    let distances = side.map { point in
+        var sum = 0.0
+        for column in 0..<d {
+            let delta = points.values[point * d + column] - link[column]
+            sum += delta * delta
+        }
+        return sum.squareRoot()
+    }
+    let densest = Array(distances[..<top]), densestCores = side[..<top].map { core[$0] }
+    guard 3 * median(densest) < median(distances) else { return false }
+    let densestCore = median(densestCores)
+    // Levels are 1 / core distance: a rise is a ratio of core distances.
+    guard linkWeight <= riseBound * densestCore else { return false }
+    let nearest = side.indices.sorted { distances[$0] < distances[$1] || (distances[$0] == distances[$1] && $0 < $1) }
+    let nearestCore = median(nearest[..<top].map { core[side[$0]] })
+    return nearestCore <= climbBound * densestCore
+}
+
+/// The upper median of a non-empty array.
+private func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted[sorted.count / 2]
+}
+
+/// The largest climb, in level, from a side's points at the link to its densest points that the
+/// density estimate's noise explains: two spreads of a point's level, `1 + 2 * 0.32 / d`
+/// (relative spread 0.16 in 2-D and 0.10 in 3-D, docs/algorithm.md, section 2).
+func rampClimbBound(dimension: Int) -> Double {
+    1 + 0.64 / Double(max(1, dimension))
+}
+
+/// Two lists of points, each densest first, merged densest first (ties by index).
+private func mergedByCore(_ a: [Int], _ b: [Int], core: [Double]) -> [Int] {
+    var result = [Int](), i = 0, j = 0
+    result.reserveCapacity(a.count + b.count)
+    while i < a.count || j < b.count {
+        let takeA = j == b.count
+            || (i < a.count && (core[a[i]] < core[b[j]] || (core[a[i]] == core[b[j]] && a[i] < b[j])))
+        if takeA { result.append(a[i]); i += 1 } else { result.append(b[j]); j += 1 }
+    }
+    return result
+}

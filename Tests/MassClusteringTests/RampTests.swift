@@ -1,0 +1,136 @@
+@testable import MassClustering
+import MMCDevTools
+import Testing
+
+/// The extent step's contacts and the ramp rule that merges extents meeting without a valley
+/// (docs/algorithm.md, section 2, item 7).
+@Suite("Ramps between touching extents")
+struct RampTests {
+    /// Point sets whose seeds touch: three touching blobs, a path crowding toward one end, two
+    /// tapered blobs facing each other across a gap.
+    static func pointSets() throws -> [PointMatrix] {
+        let blobs = (0..<6).map { seed in
+            PipelineFixtures.blobs(
+                centres: [[0.2, 0.2], [0.35, 0.3], [0.7, 0.5]], spreads: [0.05, 0.08, 0.06], sizes: [200, 200, 200],
+                seed: UInt64(seed)).0
+        }
+        let paths = try #require(GradientCase.named("paths-6-u3")).generate(seed: 1).points
+        let tapered = try #require(GradientCase.named("tapered-3")).generate(seed: 1).points
+        return blobs + [paths, tapered]
+    }
+
+    /// Seeds (every leaf of the tree: many contacts, ramps and valleys alike; or the default
+    /// selection's) and the extents grown from them, with every contact.
+    static func extents(
+        of points: PointMatrix, outlierFactor: Double, leaves: Bool = true
+    ) -> (forest: SpanningForest, minClusterSize: Int, extents: [Int32], contacts: [ExtentContact]) {
+        let forest = SpanningForest(points: points, minSamples: 15, graphNeighbours: 15)
+        let minClusterSize = max(5, points.count / 100)
+        let tree = ClusterHierarchy(forest: forest, minClusterSize: minClusterSize)
+        let seeds = leaves
+            ? tree.clusters.indices.filter { tree.clusters[$0].children.isEmpty }
+            : tree.valleySeeds(
+                gaps: tree.gapSplits(factor: 2), twoSided: tree.twoSidedSplits(
+                    densityRatio: 2, dimensions: [Double](repeating: 2, count: tree.clusters.count)),
+                allowSingleCluster: false)
+        var labels = [Int32](repeating: -1, count: points.count)
+        for (label, leaf) in seeds.enumerated() {
+            for position in tree.clusters[leaf].members { labels[Int(tree.pointOrder[position])] = Int32(label) }
+        }
+        let contacts = maximizeMass(labels: &labels, forest: forest, outlierFactor: outlierFactor)
+        return (forest, minClusterSize, labels, contacts)
+    }
+
+    @Test("contacts are the first edges between differently labelled extents, by a direct count")
+    func contactsMatchDirectCount() throws {
+        for points in try Self.pointSets() {
+            // Without an outlier bound every edge between two extents was refused for joining them.
+            let (forest, _, extents, contacts) = Self.extents(of: points, outlierFactor: .infinity)
+            var expected = [ExtentContact](), seen = Set<[Int32]>()
+            for (index, edge) in forest.edges.enumerated() {
+                let a = extents[Int(edge.a)], b = extents[Int(edge.b)]
+                guard a >= 0 && b >= 0 && a != b else { continue }
+                if seen.insert([min(a, b), max(a, b)]).inserted {
+                    expected.append(ExtentContact(first: min(a, b), second: max(a, b), edge: index))
+                }
+            }
+            #expect(contacts == expected)
+            #expect(!contacts.isEmpty)
+            // With the default bound, every contact still joins its two extents.
+            let bounded = Self.extents(of: points, outlierFactor: 3)
+            for contact in bounded.contacts {
+                let edge = bounded.forest.edges[contact.edge]
+                #expect(
+                    Set([bounded.extents[Int(edge.a)], bounded.extents[Int(edge.b)]]) == [contact.first, contact.second])
+            }
+        }
+    }
+
+    /// The ramp test computed directly from its statement, for one side of a contact.
+    static func isRampDirectly(
+        side label: Int32, contact: ExtentContact, points: PointMatrix, forest: SpanningForest, extents: [Int32],
+        minClusterSize: Int, riseBound: Double, climbBound: Double
+    ) -> Bool {
+        let core = forest.coreDistances
+        let side = extents.indices.filter { extents[$0] == label }
+        let top = min(minClusterSize, side.count / 4)
+        guard top >= 1 else { return false }
+        let edge = forest.edges[contact.edge]
+        func distance(_ point: Int) -> Double {
+            (0..<points.dimension).reduce(0.0) { sum, column in
+                let link = (points[Int(edge.a), column] + points[Int(edge.b), column]) / 2
+                return sum + (points[point, column] - link) * (points[point, column] - link)
+            }.squareRoot()
+        }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        let densest = side.sorted { (core[$0], $0) < (core[$1], $1) }.prefix(top)
+        let nearest = side.sorted { (distance($0), $0) < (distance($1), $1) }.prefix(top)
+        let densestLevel = median(densest.map { core[$0] })
+        return 3 * median(densest.map(distance)) < median(side.map(distance))
+            && edge.weight <= riseBound * densestLevel
+            && median(nearest.map { core[$0] }) <= climbBound * densestLevel
+    }
+
+    @Test("one contact at a time, extents merge exactly when a side is a ramp by the direct test")
+    func rampsMatchDirectTest() throws {
+        var merged = 0, apart = 0
+        for points in try Self.pointSets() {
+            let (forest, minClusterSize, extents, contacts) = Self.extents(of: points, outlierFactor: 3)
+            for contact in contacts {
+                let ramp = [contact.first, contact.second].contains { label in
+                    Self.isRampDirectly(
+                        side: label, contact: contact, points: points, forest: forest, extents: extents,
+                        minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2))
+                }
+                let groups = rampMerges(
+                    extents: extents, contacts: [contact], points: points, forest: forest,
+                    minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2))
+                #expect((groups[Int(contact.second)] == groups[Int(contact.first)]) == ramp)
+                #expect(groups[Int(contact.first)] == contact.first)
+                if ramp { merged += 1 } else { apart += 1 }
+            }
+        }
+        // Both outcomes occur, so the comparison tests something.
+        #expect(merged > 0 && apart > 0)
+    }
+
+    @Test("merges chain into groups numbered by their smallest label")
+    func groupsAreClosedAndNumbered() throws {
+        let points = try #require(GradientCase.named("paths-6-u3")).generate(seed: 1).points
+        let (forest, minClusterSize, extents, contacts) = Self.extents(of: points, outlierFactor: 3, leaves: false)
+        let groups = rampMerges(
+            extents: extents, contacts: contacts, points: points, forest: forest,
+            minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2))
+        #expect(groups.enumerated().allSatisfy { label, group in group <= Int32(label) && groups[Int(group)] == group })
+        // Six crowded paths, cut at their tips and along them: most pieces meet on a ramp.
+        #expect(groups.count >= 12)
+        #expect(Set(groups).count <= 8)
+    }
+
+    @Test("the climb bound is two spreads of a point's level: 1.32 in 2-D, 1.21 in 3-D")
+    func climbBound() {
+        #expect(abs(rampClimbBound(dimension: 2) - 1.32) < 1e-12)
+        #expect(abs(rampClimbBound(dimension: 3) - (1 + 0.64 / 3)) < 1e-12)
+        #expect(rampClimbBound(dimension: 0) == rampClimbBound(dimension: 1))
+    }
+}
