@@ -186,7 +186,7 @@ public struct Clustering: Sendable, Equatable {
 /// - Complexity: O(n log n * k * d) for the neighbour search (up to O(n² d) for data that
 ///   fills many dimensions uniformly, see ``KDTree``) plus O(n k log(n k)) for the forest, with
 ///   `k = max(minSamples, graphNeighbours)`. Memory: O(n k) transient (12 bytes per neighbour
-///   entry, then 48 per candidate edge while they are sorted), O(n d) for the tree's copy.
+///   entry, then 36 per candidate edge: the edges and the sort's half), O(n d) for the tree's copy.
 public func cluster(
     _ points: PointMatrix, parameters: ClusteringParameters, far: [Bool] = [], threads: Int = 1,
     workspace: ClusteringWorkspace? = nil
