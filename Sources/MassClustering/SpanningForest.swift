@@ -301,6 +301,10 @@ public struct SpanningForest: Sendable {
     /// scanned. Chunks of rows count their edges, then write them from their offset, so the
     /// edges come in row order for every `threads`.
     ///
+    /// The edges go to the front of `storage`, fitted (``ClusteringWorkspace/fit(_:to:spare:)``)
+    /// to hold them, the `extra` slots after them and the sort's second array; the result is
+    /// how many were written.
+    ///
     /// - Complexity: O(n * columns) time with few ties; the edges' memory only.
     private static func candidateEdges(
         of table: NeighbourTable, columns: Int, extra: Int, threads: Int, into storage: inout [ForestEdge], spare: Bool,
