@@ -63,6 +63,8 @@ actor DaemonModel {
     /// The most threads a re-clustering uses (`clustering.threads`, resolved).
     private let reclusterThreads: Int
     private let refreshPerRecluster: Int
+    /// The re-clusterings' scratch memory, sized by the window (``ClusteringWorkspace``).
+    private let workspace = ClusteringWorkspace()
     /// Whether timestamps are wall-clock times (`input.max_future_seconds` > 0): then the
     /// window's clock never runs ahead of the daemon's.
     private let limitsWindowClock: Bool
@@ -217,7 +219,7 @@ actor DaemonModel {
             latest == nil || settings.assignments == .full || updatesSinceFull + 1 >= settings.fullEvery
         let job = ReclusterJob(
             model: stream, tracker: tracker, previous: latest?.classifier, parameters: clustering,
-            scaling: scaling, threads: reclusterThreads, modelVersion: modelVersion + 1,
+            scaling: scaling, threads: reclusterThreads, workspace: workspace, modelVersion: modelVersion + 1,
             time: Date().timeIntervalSince1970,
             diffBase: publishFull ? nil : latest.map { ($0.fullUpdate.modelVersion, $0.assignments) })
         pointsSinceStart = 0

@@ -30,6 +30,9 @@ struct ReclusterJob: Sendable {
     var scaling = FeatureScaling.robust
     /// The most threads the clusterer uses; the clustering is the same for any.
     var threads = 1
+    /// Scratch memory the model owner keeps for its re-clusterings (one runs at a time), so
+    /// each reuses the previous one's edge buffer; `nil` allocates afresh.
+    var workspace: ClusteringWorkspace?
     /// The version the new clustering gets.
     let modelVersion: UInt64
     /// When the re-clustering started, seconds since the Unix epoch.
@@ -60,7 +63,7 @@ struct ReclusterJob: Sendable {
         let count = snapshot.count
         let original = PointMatrix(count: count, dimension: snapshot.dimension, values: snapshot.values)
         let scaled = scaling.scaledMarkingFar(original)
-        let clustered = cluster(scaled.points, parameters: parameters, far: scaled.far, threads: threads)
+        let clustered = cluster(scaled.points, parameters: parameters, far: scaled.far, threads: threads, workspace: workspace)
 
         // The tracker needs each point id once. Producers may reuse ids, so the newest point
         // of an id stands for it; clusters left without such a point become noise.

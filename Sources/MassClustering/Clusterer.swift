@@ -182,19 +182,33 @@ public struct Clustering: Sendable, Equatable {
 /// one place). A component of the neighbour graph is a root of the hierarchy, born at lambda 0,
 /// so a spike that hangs off it would otherwise be its member, however far.
 ///
+/// `workspace` lends the forest's largest buffer (the candidate edges and their sort's second
+/// array) to successive calls, such as a daemon's re-clusterings of its window; the result is
+/// the same without one.
+///
 /// - Complexity: O(n log n * k * d) for the neighbour search (up to O(n² d) for data that
 ///   fills many dimensions uniformly, see ``KDTree``) plus O(n k log(n k)) for the forest, with
 ///   `k = max(minSamples, graphNeighbours)`. Memory: O(n k) transient (12 bytes per neighbour
-///   entry, then 48 per candidate edge while they are sorted), O(n d) for the tree's copy.
+///   entry, then 36 per candidate edge: the edges and the sort's half), O(n d) for the tree's copy.
 public func cluster(
-    _ points: PointMatrix, parameters: ClusteringParameters, far: [Bool] = [], threads: Int = 1
+    _ points: PointMatrix, parameters: ClusteringParameters, far: [Bool] = [], threads: Int = 1,
+    workspace: ClusteringWorkspace? = nil
 ) -> Clustering {
     precondition(far.isEmpty || far.count == points.count, "cluster: one far flag per point")
     let n = points.count
     let d = points.dimension
-    let forest = SpanningForest(
-        points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours,
-        threads: threads)
+    let forest: SpanningForest
+    if let workspace {
+        forest = workspace.withEdgeStorage { scratch in
+            SpanningForest(
+                points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours,
+                threads: threads, scratch: &scratch, spare: true)
+        }
+    } else {
+        forest = SpanningForest(
+            points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours,
+            threads: threads)
+    }
     let minClusterSize = parameters.minClusterSize(forPointCount: n, replayFactor: forest.replayFactor)
     let hierarchy = ClusterHierarchy(forest: forest, minClusterSize: minClusterSize)
     let seeds = hierarchy.valleySeeds(

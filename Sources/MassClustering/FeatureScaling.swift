@@ -82,8 +82,8 @@ public enum FeatureScaling: Sendable, Hashable {
     /// `points` on this scale.
     ///
     /// - Precondition: a fixed scaling has one range per feature of `points`.
-    /// - Complexity: O(n d) for ``window``, ``none`` and ``fixed``; O(n log n * d) for
-    ///   ``robust`` (a sort of each feature's values).
+    /// - Complexity: O(n d) for ``window``, ``none`` and ``fixed``; O(n d) expected for
+    ///   ``robust`` (a selection of two order statistics per feature).
     public func scaled(_ points: PointMatrix) -> PointMatrix {
         scaledMarkingFar(points).points
     }
@@ -121,8 +121,7 @@ public enum FeatureScaling: Sendable, Hashable {
             var column = [Double](repeating: 0, count: points.count)
             for feature in 0..<points.dimension where points.count > 0 {
                 for row in 0..<points.count { column[row] = points[row, feature] }
-                column.sort()
-                let range = Self.robustRange(sorted: column)
+                let range = Self.robustRange(of: &column)
                 lower[feature] = range.lower
                 scale[feature] = range.upper > range.lower ? 1 / (range.upper - range.lower) : 0
                 for row in 0..<points.count where !range.fences.contains(points[row, feature]) { far[row] = true }
@@ -131,18 +130,56 @@ public enum FeatureScaling: Sendable, Hashable {
         }
     }
 
-    /// The robust range of one feature's sorted values: the smallest and largest value within
-    /// the fences of the body; when the body has no width (most readings share one value), the
+    /// The robust range of one feature's values: the smallest and largest value within the
+    /// fences of the body; when the body has no width (most readings share one value), the
     /// whole range, as there is no spread to measure far against.
-    static func robustRange(sorted values: [Double]) -> (lower: Double, upper: Double, fences: ClosedRange<Double>) {
+    ///
+    /// The body's ends are order statistics, found by selection rather than a sort of the
+    /// feature (`values` is left partly reordered); every bound is one of the values, the same
+    /// a sort would give (a sort may give a zero of the other sign where `-0.0` and `0.0` tie).
+    ///
+    /// - Complexity: O(n) expected, O(n log n) at worst.
+    static func robustRange(of values: inout [Double]) -> (lower: Double, upper: Double, fences: ClosedRange<Double>) {
         let last = values.count - 1
-        let bodyLower = values[Int((bodyQuantile * Double(last)).rounded(.down))]
-        let bodyUpper = values[Int(((1 - bodyQuantile) * Double(last)).rounded(.up))]
+        let lowerRank = Int((bodyQuantile * Double(last)).rounded(.down))
+        let upperRank = Int(((1 - bodyQuantile) * Double(last)).rounded(.up))
+        select(&values, rank: lowerRank, in: 0..<values.count)
+        // Everything after the lower rank is at least its value, so the upper rank lies there.
+        if upperRank > lowerRank { select(&values, rank: upperRank, in: lowerRank + 1..<values.count) }
+        let bodyLower = values[lowerRank], bodyUpper = values[upperRank]
         let width = bodyUpper - bodyLower
-        guard width > 0 else { return (values[0], values[last], values[0]...values[last]) }
+        guard width > 0 else {
+            let (smallest, largest) = values.reduce((values[0], values[0])) { (min($0.0, $1), max($0.1, $1)) }
+            return (smallest, largest, smallest...largest)
+        }
         let fences = (bodyLower - fenceFactor * width)...(bodyUpper + fenceFactor * width)
-        let first = values.firstIndex { $0 >= fences.lowerBound } ?? 0
-        let end = values.lastIndex { $0 <= fences.upperBound } ?? last
-        return (values[first], values[end], fences)
+        // The body lies within its fences, so both searches find a value.
+        var first = bodyLower, end = bodyUpper
+        for value in values where fences.contains(value) {
+            first = min(first, value)
+            end = max(end, value)
+        }
+        return (first, end, fences)
+    }
+
+    /// Reorders `values[range]` so that the value of rank `rank` (0-based, over the whole
+    /// array) is at index `rank`, none after it smaller and none before it larger: quickselect
+    /// with a median-of-three pivot and a three-way partition (many equal readings end it at
+    /// once), which sorts what is left after `2 log2 n` rounds, so it is never quadratic.
+    private static func select(_ values: inout [Double], rank: Int, in range: Range<Int>) {
+        var part = range
+        var rounds = 2 * (Int.bitWidth - range.count.leadingZeroBitCount)
+        values.withUnsafeMutableBufferPointer { values in
+            while part.count > 16 && rounds > 0 {
+                rounds -= 1
+                guard let next = selectionRound(
+                    part, toward: rank, pivotOf: values[part.lowerBound], values[(part.lowerBound + part.upperBound) / 2],
+                    values[part.upperBound - 1], key: { values[$0] }, swap: { values.swapAt($0, $1) })
+                else { return }
+                part = next
+            }
+            var rest = UnsafeMutableBufferPointer(rebasing: values[part])
+            rest.sort()
+        }
     }
 }

@@ -357,34 +357,14 @@ public struct KDTree: Sendable {
             z ^= z >> 31
             return low + Int(z % UInt64(high - low))
         }
-        var low = range.lowerBound, high = range.upperBound
-        while high - low > 1 {
-            let a = key(randomPosition(low, high))
-            let b = key(randomPosition(low, high))
-            let c = key(randomPosition(low, high))
-            let pivot = max(min(a, b), min(max(a, b), c))
-            // Dutch national flag: [low, less) < pivot, [less, index) == pivot, [greater, high) > pivot.
-            var less = low, index = low, greater = high
-            while index < greater {
-                let value = key(index)
-                if value < pivot {
-                    order.swapAt(less, index)
-                    less += 1
-                    index += 1
-                } else if value > pivot {
-                    greater -= 1
-                    order.swapAt(index, greater)
-                } else {
-                    index += 1
-                }
-            }
-            if rank < less {
-                high = less
-            } else if rank >= greater {
-                low = greater
-            } else {
-                return
-            }
+        var part = range
+        while part.count > 1 {
+            let a = key(randomPosition(part.lowerBound, part.upperBound))
+            let b = key(randomPosition(part.lowerBound, part.upperBound))
+            let c = key(randomPosition(part.lowerBound, part.upperBound))
+            guard let next = selectionRound(part, toward: rank, pivotOf: a, b, c, key: key, swap: { order.swapAt($0, $1) })
+            else { return }
+            part = next
         }
     }
 

@@ -107,6 +107,18 @@ public struct SpanningForest: Sendable {
         points: PointMatrix, minSamples: Int, graphNeighbours: Int = SpanningForest.defaultGraphNeighbours,
         threads: Int = 1
     ) {
+        var scratch = [ForestEdge]()
+        self.init(
+            points: points, minSamples: minSamples, graphNeighbours: graphNeighbours, threads: threads,
+            scratch: &scratch, spare: false)
+    }
+
+    /// The forest of ``init(points:minSamples:graphNeighbours:threads:)``, with the candidate
+    /// edges and the sort's second array in `scratch`, fitted by ``ClusteringWorkspace/fit(_:to:spare:)``.
+    init(
+        points: PointMatrix, minSamples: Int, graphNeighbours: Int, threads: Int, scratch: inout [ForestEdge],
+        spare: Bool
+    ) {
         precondition(graphNeighbours >= 1, "SpanningForest: graphNeighbours must be at least 1")
         let k = max(minSamples, graphNeighbours)
         let table = KDTree(points, threads: threads).nearestNeighbours(k: k, threads: threads)
@@ -119,7 +131,7 @@ public struct SpanningForest: Sendable {
         let repeated = 3 * zeros > 2 * table.pointCount
         let positions = repeated ? DistinctPositions(points) : nil
         guard let positions, positions.replayFactor > 1 else {
-            self.init(neighbours: consume table, minSamples: minSamples, threads: threads)
+            self.init(neighbours: consume table, minSamples: minSamples, threads: threads, scratch: &scratch, spare: spare)
             return
         }
         // Positions lighter than the unit need more of their neighbours to fill `minSamples`.
@@ -127,7 +139,7 @@ public struct SpanningForest: Sendable {
             .nearestNeighbours(k: k * min(positions.replayFactor, 4), threads: threads)
         self.init(
             positions: positions, neighbours: consume wide, graphNeighbours: k, minSamples: minSamples,
-            threads: threads)
+            threads: threads, scratch: &scratch, spare: spare)
     }
 
     /// Builds the forest over the edges of a neighbour table.
@@ -140,12 +152,20 @@ public struct SpanningForest: Sendable {
     ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     /// - Complexity: O(n k²) time, O(n k) memory.
     public init(neighbours: consuming NeighbourTable, minSamples: Int, threads: Int = 1) {
+        var scratch = [ForestEdge]()
+        self.init(neighbours: neighbours, minSamples: minSamples, threads: threads, scratch: &scratch, spare: false)
+    }
+
+    private init(
+        neighbours: consuming NeighbourTable, minSamples: Int, threads: Int, scratch: inout [ForestEdge], spare: Bool
+    ) {
         precondition(minSamples >= 0, "SpanningForest: minSamples must not be negative")
         let n = neighbours.pointCount
         let k = neighbours.neighbourCount
         let core = SpanningForest.meanDistances(of: neighbours, columns: min(minSamples, k), threads: threads)
-        var candidates = SpanningForest.candidateEdges(of: neighbours, columns: k, extra: 0, threads: threads) {
-            point, other, distance in
+        let candidates = SpanningForest.candidateEdges(
+            of: neighbours, columns: k, extra: 0, threads: threads, into: &scratch, spare: spare
+        ) { point, other, distance in
             ForestEdge(
                 a: Int32(min(point, other)), b: Int32(max(point, other)),
                 weight: max(core[point], core[other], distance), distance: distance)
@@ -154,8 +174,8 @@ public struct SpanningForest: Sendable {
         // The table is as large as the edges: gone before the sort needs its second array.
         _ = consume neighbours
         self.init(
-            pointCount: n, minSamples: minSamples, coreDistances: core, candidates: &candidates, replayFactor: 1,
-            inverseLocalDimensions: statistic, threads: threads)
+            pointCount: n, minSamples: minSamples, coreDistances: core, candidates: candidates, storage: &scratch,
+            replayFactor: 1, inverseLocalDimensions: statistic, threads: threads)
     }
 
     /// The forest of the distinct `positions`, weighed in units of their replay factor, each
@@ -167,7 +187,7 @@ public struct SpanningForest: Sendable {
     ///   - graphNeighbours: the columns that make the candidate graph.
     private init(
         positions: DistinctPositions, neighbours: consuming NeighbourTable, graphNeighbours: Int, minSamples: Int,
-        threads: Int
+        threads: Int, scratch: inout [ForestEdge], spare: Bool
     ) {
         let rows = neighbours.pointCount, width = neighbours.neighbourCount
         let unit = Double(positions.replayFactor)
@@ -200,7 +220,7 @@ public struct SpanningForest: Sendable {
         let core = positions.position.map { positionCore[Int($0)] }
         let firstReading = positions.firstReading
         var candidates = SpanningForest.candidateEdges(
-            of: neighbours, columns: graphWidth, extra: n - rows, threads: threads
+            of: neighbours, columns: graphWidth, extra: n - rows, threads: threads, into: &scratch, spare: spare
         ) { row, other, distance in
             let a = Int(firstReading[row]), b = Int(firstReading[other])
             return ForestEdge(
@@ -211,27 +231,35 @@ public struct SpanningForest: Sendable {
         for reading in 0..<n {
             let first = Int(positions.firstReading[Int(positions.position[reading])])
             if first != reading {
-                candidates.append(ForestEdge(a: Int32(first), b: Int32(reading), weight: core[first], distance: 0))
+                scratch[candidates] = ForestEdge(a: Int32(first), b: Int32(reading), weight: core[first], distance: 0)
+                candidates += 1
             }
         }
         self.init(
-            pointCount: n, minSamples: minSamples, coreDistances: core, candidates: &candidates,
+            pointCount: n, minSamples: minSamples, coreDistances: core, candidates: candidates, storage: &scratch,
             replayFactor: positions.replayFactor,
             inverseLocalDimensions: positions.position.map { statistic[Int($0)] }, threads: threads)
     }
 
-    /// Kruskal's algorithm over the candidate edges.
+    /// Kruskal's algorithm over the first `candidates` edges of `storage`, whose next
+    /// `candidates - candidates / 2` slots hold the sort's second array.
     private init(
-        pointCount n: Int, minSamples: Int, coreDistances: [Double], candidates: inout [ForestEdge], replayFactor: Int,
-        inverseLocalDimensions: [Double], threads: Int
+        pointCount n: Int, minSamples: Int, coreDistances: [Double], candidates: Int, storage: inout [ForestEdge],
+        replayFactor: Int, inverseLocalDimensions: [Double], threads: Int
     ) {
-        SpanningForest.sort(&candidates, threads: threads)
-        var sets = DisjointSets(count: n)
         var edges = [ForestEdge]()
         edges.reserveCapacity(max(n - 1, 0))
-        for edge in candidates where sets.union(Int(edge.a), Int(edge.b)) {
-            edges.append(edge)
-            if edges.count == n - 1 { break }
+        storage.withUnsafeMutableBufferPointer { storage in
+            let half = candidates / 2
+            SpanningForest.sort(
+                UnsafeMutableBufferPointer(rebasing: storage[..<candidates]),
+                halfBuffer: UnsafeMutableBufferPointer(rebasing: storage[candidates..<(2 * candidates - half)]),
+                threads: threads)
+            var sets = DisjointSets(count: n)
+            for edge in storage[..<candidates] where sets.union(Int(edge.a), Int(edge.b)) {
+                edges.append(edge)
+                if edges.count == n - 1 { break }
+            }
         }
         self.pointCount = n
         self.minSamples = minSamples
@@ -280,13 +308,20 @@ public struct SpanningForest: Sendable {
     /// scanned. Chunks of rows count their edges, then write them from their offset, so the
     /// edges come in row order for every `threads`.
     ///
+    /// The edges go to the front of `storage`, fitted (``ClusteringWorkspace/fit(_:to:spare:)``)
+    /// to hold them, the `extra` slots after them and the sort's second array; the result is
+    /// how many were written.
+    ///
     /// - Complexity: O(n * columns) time with few ties; the edges' memory only.
     private static func candidateEdges(
-        of table: NeighbourTable, columns: Int, extra: Int, threads: Int,
+        of table: NeighbourTable, columns: Int, extra: Int, threads: Int, into storage: inout [ForestEdge], spare: Bool,
         edge: @escaping @Sendable (_ row: Int, _ other: Int, _ distance: Double) -> ForestEdge
-    ) -> [ForestEdge] {
+    ) -> Int {
         let rows = table.pointCount, width = table.neighbourCount
-        guard columns > 0 else { return [ForestEdge](unsafeUninitializedCapacity: extra) { _, count in count = 0 } }
+        guard columns > 0 else {
+            ClusteringWorkspace.fit(&storage, to: extra + (extra - extra / 2), spare: spare)
+            return 0
+        }
         let chunks = (rows + rowChunk - 1) / rowChunk
         // The last column's distances in a table of their own, 1/width of the table's memory:
         // the one read per edge that goes to a random row.
@@ -335,7 +370,9 @@ public struct SpanningForest: Sendable {
         }
         for chunk in 0..<chunks { offsets[chunk + 1] += offsets[chunk] }
         let starts = offsets, takenBits = taken
-        return [ForestEdge](unsafeUninitializedCapacity: starts[chunks] + extra) { buffer, initialized in
+        let total = starts[chunks] + extra
+        ClusteringWorkspace.fit(&storage, to: total + (total - total / 2), spare: spare)
+        storage.withUnsafeMutableBufferPointer { buffer in
             let output = ChunkOutput(buffer: buffer)
             forEachChunk(count: rows, chunkSize: rowChunk, threads: threads) { range in
                 var next = starts[range.lowerBound / rowChunk]
@@ -354,8 +391,8 @@ public struct SpanningForest: Sendable {
                     }
                 }
             }
-            initialized = starts[chunks]
         }
+        return starts[chunks]
     }
 
     /// Edges per chunk of the sort's passes: fixed, so the passes do the same for any `threads`.
@@ -374,35 +411,34 @@ public struct SpanningForest: Sendable {
     /// total, so the result is the same for any `threads`.
     ///
     /// - Complexity: O(m) for m edges plus O(r log r) per run of r equal weights; a second
-    ///   array of m / 2 edges.
-    private static func sort(_ edges: inout [ForestEdge], threads: Int) {
+    ///   array of m / 2 edges, `halfBuffer` (at least `m - m / 2` long).
+    private static func sort(
+        _ edges: UnsafeMutableBufferPointer<ForestEdge>, halfBuffer buffer: UnsafeMutableBufferPointer<ForestEdge>,
+        threads: Int
+    ) {
         let count = edges.count, half = count / 2
         guard count > 1 else { return }
-        let buffer = UnsafeMutableBufferPointer<ForestEdge>.allocate(capacity: count - half)
-        defer { buffer.deallocate() }
-        edges.withUnsafeMutableBufferPointer { edges in
-            sort(UnsafeMutableBufferPointer(rebasing: edges[..<half]), buffer: buffer, threads: threads)
-            sort(UnsafeMutableBufferPointer(rebasing: edges[half...]), buffer: buffer, threads: threads)
-            // The first half moves to the buffer and the merge fills the array from the front:
-            // it has written `i + (j - half)` edges when it reads the second half's `j`-th, so
-            // it never overwrites an edge not yet read.
-            _ = buffer.initialize(fromContentsOf: edges[..<half])
-            var i = 0, j = half, out = 0
-            while i < half && j < count {
-                if edges[j].precedes(buffer[i]) {
-                    edges[out] = edges[j]
-                    j += 1
-                } else {
-                    edges[out] = buffer[i]
-                    i += 1
-                }
-                out += 1
-            }
-            while i < half {
+        sort(UnsafeMutableBufferPointer(rebasing: edges[..<half]), buffer: buffer, threads: threads)
+        sort(UnsafeMutableBufferPointer(rebasing: edges[half...]), buffer: buffer, threads: threads)
+        // The first half moves to the buffer and the merge fills the array from the front:
+        // it has written `i + (j - half)` edges when it reads the second half's `j`-th, so
+        // it never overwrites an edge not yet read.
+        _ = buffer.initialize(fromContentsOf: edges[..<half])
+        var i = 0, j = half, out = 0
+        while i < half && j < count {
+            if edges[j].precedes(buffer[i]) {
+                edges[out] = edges[j]
+                j += 1
+            } else {
                 edges[out] = buffer[i]
                 i += 1
-                out += 1
             }
+            out += 1
+        }
+        while i < half {
+            edges[out] = buffer[i]
+            i += 1
+            out += 1
         }
     }
 

@@ -80,6 +80,20 @@ struct DaemonReclusterTests {
         #expect(clusters[1] == -1 && confidence[1] == 0)
     }
 
+    @Test func successiveJobsShareOneWorkspaceAndPublishWhatAFreshOneDoes() throws {
+        let workspace = ClusteringWorkspace()
+        let window = try model(twoBlobs(count: 600, seed: 4), ids: Array(0..<600))
+        var shared = try job(window)
+        shared.workspace = workspace
+        let first = try shared.run()
+        let capacity = workspace.edgeCapacity
+        #expect(capacity > 0)
+        let second = try shared.run()
+        #expect(workspace.edgeCapacity == capacity)
+        let fresh = try job(window).run()
+        #expect(first.fullBody == fresh.fullBody && second.fullBody == fresh.fullBody)
+    }
+
     @Test func aDiffListsChangedAndEnteringPointsAndRemovedIds() throws {
         let points = twoBlobs(count: 400, seed: 2)
         let first = try job(try model(points, ids: Array(0..<400))).run()

@@ -163,6 +163,31 @@ struct ClustererTests {
         }
     }
 
+    @Test("a workspace keeps its buffer across runs, shrinks with the window and changes no label")
+    func workspaceReuse() throws {
+        let (points, _) = Fixtures.blobs(
+            centres: [[0, 0], [4, 0], [0, 4]], spreads: [0.5, 0.8, 0.3], sizes: [1_500, 1_200, 900], seed: 31)
+        // Every position read three times: the forest of distinct positions, with extra edges.
+        let replayed = PointMatrix(
+            count: 3 * 300, dimension: 2, values: (0..<3).flatMap { _ in Array(points.values[..<600]) })
+        let parameters = try ClusteringParameters()
+        let workspace = ClusteringWorkspace()
+        let full = cluster(points, parameters: parameters, threads: 2, workspace: workspace)
+        #expect(full == cluster(points, parameters: parameters, threads: 2))
+        let grown = workspace.edgeCapacity
+        #expect(grown > 0)
+
+        // A tenth fewer points fits in the buffer: it is kept.
+        let fewer = PointMatrix(count: 3_240, dimension: 2, values: Array(points.values[..<6_480]))
+        #expect(cluster(fewer, parameters: parameters, workspace: workspace) == cluster(fewer, parameters: parameters))
+        #expect(workspace.edgeCapacity == grown)
+
+        // Under a quarter of the need: the buffer is reallocated at the smaller window's size.
+        #expect(
+            cluster(replayed, parameters: parameters, workspace: workspace) == cluster(replayed, parameters: parameters))
+        #expect(workspace.edgeCapacity < grown / 4)
+    }
+
     @Test("permuting the rows gives the same partition", arguments: ClusteringMethod.allCases)
     func permutationInvariant(method: ClusteringMethod) throws {
         let (blobs, _) = Fixtures.blobs(

@@ -94,6 +94,33 @@ struct SensorGlitchTests {
         #expect(FeatureScaling.robust.scaled(constant).values == [0, 0, 0])
     }
 
+    @Test("the robust range by selection equals the one read off the sorted values", arguments: [1, 2, 3] as [UInt64])
+    func robustRangeBySelection(seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        for count in [1, 2, 17, 40, 1_000, 5_003] {
+            // Few distinct values (ties at the body's ends), a spread body, and far spikes.
+            let values = (0..<count).map { _ in
+                switch generator.nextInt(below: 10) {
+                case 0: 1e6 * (generator.nextDouble() - 0.5)
+                case 1...3: Double(generator.nextInt(below: 4))
+                default: Fixtures.normal(&generator)
+                }
+            }
+            let sorted = values.sorted(), last = count - 1
+            let bodyLower = sorted[Int((FeatureScaling.bodyQuantile * Double(last)).rounded(.down))]
+            let bodyUpper = sorted[Int(((1 - FeatureScaling.bodyQuantile) * Double(last)).rounded(.up))]
+            let width = bodyUpper - bodyLower
+            let fences = width > 0
+                ? (bodyLower - FeatureScaling.fenceFactor * width)...(bodyUpper + FeatureScaling.fenceFactor * width)
+                : sorted[0]...sorted[last]
+            let within = sorted.filter { fences.contains($0) }
+            var selected = values
+            let range = FeatureScaling.robustRange(of: &selected)
+            #expect(range.lower == within.first && range.upper == within.last && range.fences == fences, "\(count)")
+            #expect(selected.sorted() == sorted)
+        }
+    }
+
     @Test("readings beyond any scale stay finite")
     func hugeValuesStayFinite() throws {
         let clean = Self.window(seed: 5)
