@@ -119,8 +119,8 @@ struct TrackedReplay {
         self.provisional = provisional
     }
 
-    /// The replays the tests share, each run once (a replay re-clusters 12 or 60 windows).
-    private static let replays = [5_000, 1_000].map { every in
+    /// The replays the tests share, each run once (a replay re-clusters 12 or 24 windows).
+    private static let replays = [5_000, 2_500].map { every in
         (every, Result { try TrackedReplay(windowSize: 5_000, every: every) })
     }
 
@@ -147,7 +147,7 @@ struct TrackedReplay {
 struct ClusterIdentityTests {
     /// Every true cluster keeps one id for its whole life, distinct clusters have distinct ids,
     /// and the events are the five first births, one death and one birth.
-    @Test(arguments: [5_000, 1_000])
+    @Test(arguments: [5_000, 2_500])
     func idsSurviveWindowTurnover(every: Int) throws {
         let replay = try TrackedReplay.shared(every: every)
         var idOfTruth: [Int: Int64] = [:]
@@ -181,7 +181,7 @@ struct ClusterIdentityTests {
 
     /// The provisional labels between re-clusterings use the ids of the clusterings after
     /// them: a point's provisional id is its true cluster's id.
-    @Test(arguments: [5_000, 1_000])
+    @Test(arguments: [5_000, 2_500])
     func provisionalLabelsShareTheIDSpace(every: Int) throws {
         let replay = try TrackedReplay.shared(every: every)
         var idOfTruth: [Int: Int64] = [:]
