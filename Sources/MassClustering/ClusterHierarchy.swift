@@ -97,10 +97,10 @@ public struct ClusterHierarchy: Sendable {
         var sets = DisjointSets(count: n)
         var setNode = (0..<n).map { Int32($0) }
         for (e, edge) in forest.edges.enumerated() {
-            let left = setNode[sets.find(Int(edge.a))]
-            let right = setNode[sets.find(Int(edge.b))]
-            _ = sets.union(Int(edge.a), Int(edge.b))
-            setNode[sets.find(Int(edge.a))] = Int32(n + e)
+            // A forest edge always joins two sets.
+            let rootA = sets.find(Int(edge.a)), rootB = sets.find(Int(edge.b))
+            let left = setNode[rootA], right = setNode[rootB]
+            setNode[sets.unite(roots: rootA, rootB)] = Int32(n + e)
             mergeChildren[e] = (left, right)
             size[n + e] = size[Int(left)] + size[Int(right)]
             hasParent[Int(left)] = true

@@ -139,9 +139,9 @@ public struct KDTree: Sendable {
 
     /// Builds the tree with the given kind of node bounds.
     ///
-    /// The levels above ``splitLevels`` are grown on the calling thread; the subtrees below
-    /// them, which own disjoint ranges of the tree order, are grown on up to `threads` threads,
-    /// each with a pivot generator seeded by its place, and appended in that order: the tree is
+    /// Subtrees own disjoint ranges of the tree order, so they grow on up to `threads`
+    /// threads: the root's two halves down to ``splitLevels``, then the subtrees below, each
+    /// with a pivot generator seeded by its place, and put in place in that order: the tree is
     /// the same for every `threads`.
     init(_ points: PointMatrix, leafSize: Int, bounds: Bounds, threads: Int = 1) {
         precondition(leafSize >= 1, "KDTree: leafSize must be at least 1")
@@ -152,32 +152,19 @@ public struct KDTree: Sendable {
         let shape = Shape(dimension: d, leafSize: max(leafSize, width), bounds: bounds)
         var order = (0..<n).map { Int32($0) }
         let root = Node(start: 0, end: Int32(n), left: -1, minimumIndex: .max)
+        // The root's split on the calling thread, its two halves down to `splitLevels` on a
+        // thread each, then the subtrees below on the pool.
         var top = order.withUnsafeMutableBufferPointer { order in
             points.values.withUnsafeBufferPointer { values in
-                shape.grow(root: root, order: order, values: values, stopLevel: KDTree.splitLevels, seed: 0)
+                shape.grow(root: root, order: order, values: values, stopLevel: 1, seed: 0)
             }
         }
-        let roots = top.frontier
-        var subtrees = [Subtree?](repeating: nil, count: roots.count)
-        order.withUnsafeMutableBufferPointer { order in
-            subtrees.withUnsafeMutableBufferPointer { subtrees in
-                let tree = ChunkOutput(buffer: order), output = ChunkOutput(buffer: subtrees)
-                let frontier = top.nodes
-                forEachChunk(count: roots.count, chunkSize: 1, threads: threads) { range in
-                    points.values.withUnsafeBufferPointer { values in
-                        output.buffer[range.lowerBound] = shape.grow(
-                            root: frontier[roots[range.lowerBound]], order: tree.buffer, values: values,
-                            stopLevel: nil, seed: UInt64(range.lowerBound + 1))
-                    }
-                }
-            }
-        }
-        var depth = top.depth
-        for (root, subtree) in zip(roots, subtrees) {
-            guard let subtree else { continue }
-            depth = max(depth, KDTree.splitLevels + subtree.depth)
-            top.append(subtree, at: root, stride: shape.stride)
-        }
+        shape.growFrontier(
+            of: &top, level: 1, stopLevel: KDTree.splitLevels - 1, order: &order, values: points.values,
+            seeds: 1 << 32, threads: threads)
+        shape.growFrontier(
+            of: &top, level: KDTree.splitLevels, stopLevel: nil, order: &order, values: points.values, seeds: 1,
+            threads: threads)
         let blockCount = (n + width - 1) / width
         var blocks = [SIMD8<Double>](repeating: .zero, count: blockCount * d)
         blocks.withUnsafeMutableBufferPointer { blocks in
@@ -202,11 +189,11 @@ public struct KDTree: Sendable {
         self.blocks = blocks
         self.nodes = top.nodes
         self.nodeBounds = top.nodeBounds
-        self.depth = depth
+        self.depth = top.depth
     }
 
-    /// Levels grown on one thread before the subtrees below are grown in parallel: 2^5 = 32
-    /// subtrees, enough to keep a few threads busy when subtrees differ in cost.
+    /// Levels grown before the subtrees below are grown in parallel: 2^5 = 32 subtrees,
+    /// enough to keep a few threads busy when subtrees differ in cost.
     static let splitLevels = 5
 
     /// Nodes grown from one root, numbered from 0 (that root).
@@ -218,8 +205,9 @@ public struct KDTree: Sendable {
         /// Nodes left ungrown at the stop level, in the order they were made.
         var frontier: [Int]
 
-        /// Puts `subtree` in place of the ungrown node `node`, its other nodes at the end.
-        mutating func append(_ subtree: Subtree, at node: Int, stride: Int) {
+        /// Puts `subtree` in place of the ungrown node `node`, `level` levels below the root,
+        /// its other nodes at the end and its own ungrown nodes in `node`'s place in `frontier`.
+        mutating func append(_ subtree: Subtree, at node: Int, level: Int, stride: Int) {
             let base = nodes.count - 1
             func placed(_ child: Node) -> Node {
                 var child = child
@@ -230,6 +218,10 @@ public struct KDTree: Sendable {
             for slot in 0..<stride { nodeBounds[node * stride + slot] = subtree.nodeBounds[slot] }
             nodes.append(contentsOf: subtree.nodes.dropFirst().map(placed))
             nodeBounds.append(contentsOf: subtree.nodeBounds.dropFirst(stride))
+            depth = max(depth, level + subtree.depth)
+            if let slot = frontier.firstIndex(of: node) {
+                frontier.replaceSubrange(slot...slot, with: subtree.frontier.map { $0 == 0 ? node : base + $0 })
+            }
         }
     }
 
@@ -241,6 +233,34 @@ public struct KDTree: Sendable {
 
         /// Values per node bound.
         var stride: Int { bounds == .box ? 2 * dimension : dimension + 1 }
+
+        /// Grows the subtrees of `top`'s ungrown nodes, which lie `level` levels below its
+        /// root, on up to `threads` threads, down to `stopLevel` levels below each (`nil`: to
+        /// the leaves), the `i`-th with pivot seed `seeds + i`, and puts them in place.
+        func growFrontier(
+            of top: inout Subtree, level: Int, stopLevel: Int?, order: inout [Int32], values: [Double],
+            seeds: UInt64, threads: Int
+        ) {
+            let roots = top.frontier
+            var subtrees = [Subtree?](repeating: nil, count: roots.count)
+            order.withUnsafeMutableBufferPointer { order in
+                subtrees.withUnsafeMutableBufferPointer { subtrees in
+                    let tree = ChunkOutput(buffer: order), output = ChunkOutput(buffer: subtrees)
+                    let frontier = top.nodes
+                    forEachChunk(count: roots.count, chunkSize: 1, threads: threads) { range in
+                        values.withUnsafeBufferPointer { values in
+                            output.buffer[range.lowerBound] = grow(
+                                root: frontier[roots[range.lowerBound]], order: tree.buffer, values: values,
+                                stopLevel: stopLevel, seed: seeds + UInt64(range.lowerBound))
+                        }
+                    }
+                }
+            }
+            for (root, subtree) in zip(roots, subtrees) {
+                guard let subtree else { continue }
+                top.append(subtree, at: root, level: level, stride: stride)
+            }
+        }
 
         /// Grows the subtree of `root` by median splits of the widest feature, writing only
         /// `order[root.start ..< root.end]`; nodes at `stopLevel` below the root are left
@@ -390,8 +410,10 @@ public struct KDTree: Sendable {
         guard k > 0 else {
             return NeighbourTable(pointCount: n, neighbourCount: 0, indices: [], distances: [])
         }
-        var indices = [Int32](repeating: 0, count: n * k)
-        var distances = [Double](repeating: 0, count: n * k)
+        // Uninitialized: every slot is written by its row's query, and the pages are then
+        // first touched by the threads that fill them instead of zeroed on the calling thread.
+        var indices = [Int32](unsafeUninitializedCapacity: n * k) { _, initialized in initialized = n * k }
+        var distances = [Double](unsafeUninitializedCapacity: n * k) { _, initialized in initialized = n * k }
         indices.withUnsafeMutableBufferPointer { indices in
             distances.withUnsafeMutableBufferPointer { distances in
                 let rows = (indices: ChunkOutput(buffer: indices), distances: ChunkOutput(buffer: distances))

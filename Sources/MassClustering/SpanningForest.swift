@@ -554,13 +554,21 @@ struct DisjointSets: Sendable {
 
     /// Joins the sets of `a` and `b`; `false` when they were already one set.
     mutating func union(_ a: Int, _ b: Int) -> Bool {
-        var rootA = find(a), rootB = find(b)
+        let rootA = find(a), rootB = find(b)
         if rootA == rootB { return false }
+        _ = unite(roots: rootA, rootB)
+        return true
+    }
+
+    /// Joins two different sets given by their representatives; returns the joined set's.
+    mutating func unite(roots rootA: Int, _ rootB: Int) -> Int {
+        assert(rootA != rootB && find(rootA) == rootA && find(rootB) == rootB, "DisjointSets: not two roots")
         return links.withUnsafeMutableBufferPointer { links in
+            var (rootA, rootB) = (rootA, rootB)
             if links[rootA][1] < links[rootB][1] { swap(&rootA, &rootB) }
             links[rootB][0] = Int32(rootA)
             links[rootA][1] += links[rootB][1]
-            return true
+            return rootA
         }
     }
 }
