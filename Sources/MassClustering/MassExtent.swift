@@ -60,8 +60,8 @@ func maximizeMass(labels: inout [Int32], forest: SpanningForest, outlierFactor: 
         } else {
             joined = -1
         }
-        _ = sets.union(rootA, rootB)
-        setLabel[sets.find(rootA)] = joined
+        // Forest edges never close a cycle: the two roots differ.
+        setLabel[sets.unite(roots: rootA, rootB)] = joined
     }
     for point in 0..<n {
         labels[point] = setLabel[sets.find(point)]

@@ -251,14 +251,21 @@ public struct SpanningForest: Sendable {
         edges.reserveCapacity(max(n - 1, 0))
         storage.withUnsafeMutableBufferPointer { storage in
             let half = candidates / 2
-            SpanningForest.sort(
+            SpanningForest.sortHalves(
                 UnsafeMutableBufferPointer(rebasing: storage[..<candidates]),
                 halfBuffer: UnsafeMutableBufferPointer(rebasing: storage[candidates..<(2 * candidates - half)]),
                 threads: threads)
             var sets = DisjointSets(count: n)
-            for edge in storage[..<candidates] where sets.union(Int(edge.a), Int(edge.b)) {
-                edges.append(edge)
-                if edges.count == n - 1 { break }
+            // The two sorted halves, merged as they are read.
+            var first = 0, second = half
+            while first < half || second < candidates {
+                let takeFirst = second == candidates || (first < half && storage[first].precedes(storage[second]))
+                let edge = takeFirst ? storage[first] : storage[second]
+                if takeFirst { first += 1 } else { second += 1 }
+                if sets.union(Int(edge.a), Int(edge.b)) {
+                    edges.append(edge)
+                    if edges.count == n - 1 { break }
+                }
             }
         }
         self.pointCount = n
@@ -398,48 +405,28 @@ public struct SpanningForest: Sendable {
     /// Edges per chunk of the sort's passes: fixed, so the passes do the same for any `threads`.
     static let sortChunk = 1 << 16
 
-    /// Sorts edges into ``ForestEdge`` order: a stable least-significant-digit radix sort on
-    /// the weight's bit pattern (which orders non-negative doubles), then a comparison sort of
-    /// each run of equal weights by distance and endpoints. A comparison sort of all n k edges
-    /// costs several times more.
+    /// Sorts each half of `edges`, `..<m / 2` and `m / 2...`, into ``ForestEdge`` order: a
+    /// stable least-significant-digit radix sort on the weight's bit pattern (which orders
+    /// non-negative doubles), then a comparison sort of each run of equal weights by distance
+    /// and endpoints. A comparison sort of all n k edges costs several times more.
     ///
     /// Each pass counts the digits of fixed chunks of edges, then every chunk scatters its
     /// edges from its own offsets (the edges of a bucket in chunk order, so the pass stays
-    /// stable); chunks and runs of equal weights are spread over `threads`. The two halves of
-    /// the edges are sorted one after the other with one second array of half their size, then
-    /// merged: the sort's peak memory is 1.5 times the edges instead of twice. The order is
-    /// total, so the result is the same for any `threads`.
+    /// stable); chunks and runs of equal weights are spread over `threads`. The halves are
+    /// sorted one after the other with one second array of half their size, so the sort's peak
+    /// memory is 1.5 times the edges instead of twice, and are left for Kruskal's scan to merge
+    /// as it reads them: a merge pass of its own would run on one thread. The order is total,
+    /// so the result is the same for any `threads`.
     ///
     /// - Complexity: O(m) for m edges plus O(r log r) per run of r equal weights; a second
     ///   array of m / 2 edges, `halfBuffer` (at least `m - m / 2` long).
-    private static func sort(
+    private static func sortHalves(
         _ edges: UnsafeMutableBufferPointer<ForestEdge>, halfBuffer buffer: UnsafeMutableBufferPointer<ForestEdge>,
         threads: Int
     ) {
-        let count = edges.count, half = count / 2
-        guard count > 1 else { return }
+        let half = edges.count / 2
         sort(UnsafeMutableBufferPointer(rebasing: edges[..<half]), buffer: buffer, threads: threads)
         sort(UnsafeMutableBufferPointer(rebasing: edges[half...]), buffer: buffer, threads: threads)
-        // The first half moves to the buffer and the merge fills the array from the front:
-        // it has written `i + (j - half)` edges when it reads the second half's `j`-th, so
-        // it never overwrites an edge not yet read.
-        _ = buffer.initialize(fromContentsOf: edges[..<half])
-        var i = 0, j = half, out = 0
-        while i < half && j < count {
-            if edges[j].precedes(buffer[i]) {
-                edges[out] = edges[j]
-                j += 1
-            } else {
-                edges[out] = buffer[i]
-                i += 1
-            }
-            out += 1
-        }
-        while i < half {
-            edges[out] = buffer[i]
-            i += 1
-            out += 1
-        }
     }
 
     /// Sorts `edges` into ``ForestEdge`` order with the radix sort, using `buffer` (at least as
@@ -490,7 +477,10 @@ public struct SpanningForest: Sendable {
                     sortedInBuffer.toggle()
                 }
                 if sortedInBuffer {
-                    _ = edges.update(fromContentsOf: buffer)
+                    let sorted = ChunkOutput(buffer: buffer), target = ChunkOutput(buffer: edges)
+                    forEachChunk(count: count, chunkSize: sortChunk, threads: threads) { range in
+                        for index in range { target.buffer[index] = sorted.buffer[index] }
+                    }
                 }
                 // Runs of equal weights: each chunk sorts the runs from its first run start to the
                 // next chunk's first, so no two threads touch one edge.
