@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Which touching extents are one cluster: those that meet where one of them is only the slope
 /// of the other, with no valley on its side of the link (docs/algorithm.md, section 2, item 7).
 ///
@@ -17,6 +25,13 @@
 /// - *no climb*: their median level is at most `climbBound` times that of `B`'s `q` points
 ///   nearest the link (the densest points of a ramp are its points at the link, up to noise).
 ///
+/// A side that leaves the link as a path (its mass grows with the distance from the link as
+/// along a line, not over a surface: ``leavesAsPath(_:within:)``) needs no densest part at the
+/// link: farther out is farther along it, and its climb from the link to its densest part is
+/// the dip of the path there. It is a ramp when it stands no higher than a gap and that dip is
+/// shallower than a valley, at most `valleyClimbBound` (the valley test's own factor) rather
+/// than `climbBound`.
+///
 /// The two extents of a contact with a ramp side get one label; contacts are judged on the
 /// extents as grown, and merges chain.
 ///
@@ -28,12 +43,14 @@
 ///   - minClusterSize: a cluster's worth of points.
 ///   - riseBound: the gap factor: a side whose densest part stands higher is a mode.
 ///   - climbBound: the largest climb from the link to the densest part that noise explains.
+///   - valleyClimbBound: the climb a valley needs (`valleyRatio^(1/d)`); a path-like side
+///     that climbs less is a ramp (taken as at least `climbBound`).
 /// - Returns: per label, the label it merges into (the smallest of its group).
 /// - Complexity: O(n log n) to order every extent by level, then O(s log s) for each side of
 ///   size s of every contact, judged once and again only after one of its extents has grown.
 func rampMerges(
     extents: [Int32], contacts: [ExtentContact], points: PointMatrix, forest: SpanningForest,
-    minClusterSize: Int, riseBound: Double, climbBound: Double
+    minClusterSize: Int, riseBound: Double, climbBound: Double, valleyClimbBound: Double
 ) -> [Int32] {
     let clusterCount = Int(extents.max() ?? -1) + 1
     var sets = DisjointSets(count: max(clusterCount, 0))
@@ -63,7 +80,8 @@ func rampMerges(
             let ramp = [first, second].contains { group in
                 isRamp(
                     members[group], link: link, linkWeight: edge.weight, points: points, core: core,
-                    minClusterSize: minClusterSize, riseBound: riseBound, climbBound: climbBound)
+                    minClusterSize: minClusterSize, riseBound: riseBound, climbBound: climbBound,
+                    pathClimbBound: max(climbBound, valleyClimbBound))
             }
             guard ramp else { continue }
             _ = sets.union(first, second)
@@ -87,7 +105,7 @@ func rampMerges(
 /// Whether the side whose points are `side` (densest first) is a ramp down from `link`.
 private func isRamp(
     _ side: [Int], link: [Double], linkWeight: Double, points: PointMatrix, core: [Double],
-    minClusterSize: Int, riseBound: Double, climbBound: Double
+    minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double
 ) -> Bool {
     let top = min(minClusterSize, side.count / 4)
     guard top >= 1 else { return false }
@@ -101,13 +119,29 @@ private func isRamp(
         return sum.squareRoot()
     }
     let densest = Array(distances[..<top]), densestCores = side[..<top].map { core[$0] }
-    guard 3 * median(densest) < median(distances) else { return false }
+    let middle = median(distances)
+    let atLink = 3 * median(densest) < middle
+    // On a side that leaves the link as a path, whatever lies farther out is farther along it.
+    guard atLink || leavesAsPath(distances, within: middle) else { return false }
     let densestCore = median(densestCores)
     // Levels are 1 / core distance: a rise is a ratio of core distances.
     guard linkWeight <= riseBound * densestCore else { return false }
     let nearest = side.indices.sorted { distances[$0] < distances[$1] || (distances[$0] == distances[$1] && $0 < $1) }
     let nearestCore = median(nearest[..<top].map { core[side[$0]] })
-    return nearestCore <= climbBound * densestCore
+    return nearestCore <= (atLink ? climbBound : pathClimbBound) * densestCore
+}
+
+/// Whether a side's mass grows away from the link as along a path rather than over a surface:
+/// Levina & Bickel's statistic at the link over the side's points nearer than `radius` (its
+/// median distance), the mean of `log(radius / r)`, estimates `1 / D` for mass growing as `r^D`;
+/// it is 1 for a path and 1/2 for a surface, and the side is a path above the midpoint, 3/4.
+func leavesAsPath(_ distances: [Double], within radius: Double) -> Bool {
+    var sum = 0.0, count = 0
+    for distance in distances where distance > 0 && distance < radius {
+        sum += log(radius / distance)
+        count += 1
+    }
+    return count > 0 && 4 * sum > 3 * Double(count)
 }
 
 /// The upper median of a non-empty array.

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 @testable import MassClustering
 import MMCDevTools
 import Testing
@@ -69,7 +74,7 @@ struct RampTests {
     /// The ramp test computed directly from its statement, for one side of a contact.
     static func isRampDirectly(
         side label: Int32, contact: ExtentContact, points: PointMatrix, forest: SpanningForest, extents: [Int32],
-        minClusterSize: Int, riseBound: Double, climbBound: Double
+        minClusterSize: Int, riseBound: Double, climbBound: Double, valleyClimbBound: Double
     ) -> Bool {
         let core = forest.coreDistances
         let side = extents.indices.filter { extents[$0] == label }
@@ -86,9 +91,13 @@ struct RampTests {
         let densest = side.sorted { (core[$0], $0) < (core[$1], $1) }.prefix(top)
         let nearest = side.sorted { (distance($0), $0) < (distance($1), $1) }.prefix(top)
         let densestLevel = median(densest.map { core[$0] })
-        return 3 * median(densest.map(distance)) < median(side.map(distance))
+        let middle = median(side.map(distance))
+        let atLink = 3 * median(densest.map(distance)) < middle
+        let inner = side.map(distance).filter { $0 > 0 && $0 < middle }
+        let path = !inner.isEmpty && inner.reduce(0) { $0 + log(middle / $1) } / Double(inner.count) > 0.75
+        return (atLink || path)
             && edge.weight <= riseBound * densestLevel
-            && median(nearest.map { core[$0] }) <= climbBound * densestLevel
+            && median(nearest.map { core[$0] }) <= (atLink ? climbBound : max(climbBound, valleyClimbBound)) * densestLevel
     }
 
     @Test("one contact at a time, extents merge exactly when a side is a ramp by the direct test")
@@ -100,11 +109,13 @@ struct RampTests {
                 let ramp = [contact.first, contact.second].contains { label in
                     Self.isRampDirectly(
                         side: label, contact: contact, points: points, forest: forest, extents: extents,
-                        minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2))
+                        minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
+                        valleyClimbBound: 2.0.squareRoot())
                 }
                 let groups = rampMerges(
                     extents: extents, contacts: [contact], points: points, forest: forest,
-                    minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2))
+                    minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
+                    valleyClimbBound: 2.0.squareRoot())
                 #expect((groups[Int(contact.second)] == groups[Int(contact.first)]) == ramp)
                 #expect(groups[Int(contact.first)] == contact.first)
                 if ramp { merged += 1 } else { apart += 1 }
@@ -120,11 +131,30 @@ struct RampTests {
         let (forest, minClusterSize, extents, contacts) = Self.extents(of: points, outlierFactor: 3, leaves: false)
         let groups = rampMerges(
             extents: extents, contacts: contacts, points: points, forest: forest,
-            minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2))
+            minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
+            valleyClimbBound: 2.0.squareRoot())
         #expect(groups.enumerated().allSatisfy { label, group in group <= Int32(label) && groups[Int(group)] == group })
         // Six crowded paths, cut at their tips and along them: most pieces meet on a ramp.
         #expect(groups.count >= 12)
         #expect(Set(groups).count <= 8)
+    }
+
+    /// Distances from a link to points spread evenly along a segment leaving it (mass growing as
+    /// `r`: statistic 1) and over a half-disk with the link at the middle of its edge (`r^2`: 1/2).
+    @Test("a side leaves the link as a path when its mass grows as along a line, not a surface")
+    func pathShape() {
+        let line = (1...400).map { Double($0) / 400 }
+        var generator = SeededGenerator(seed: 7)
+        let disk = (0..<2_000).map { _ in Double.random(in: 0..<1, using: &generator).squareRoot() }
+        func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        #expect(leavesAsPath(line, within: middle(line)))
+        #expect(!leavesAsPath(disk, within: middle(disk)))
+        // A path whose density falls away from the link (a ramp seen from its dense end) is
+        // still a path; a surface whose density rises away from the link is still a surface.
+        let ramp = line.map { $0 * $0 }, bowl = disk.map { $0.squareRoot() }
+        #expect(leavesAsPath(ramp, within: middle(ramp)))
+        #expect(!leavesAsPath(bowl, within: middle(bowl)))
+        #expect(!leavesAsPath([], within: 1))
     }
 
     @Test("the climb bound is two spreads of a point's level: 1.32 in 2-D, 1.21 in 3-D")
