@@ -239,7 +239,8 @@ public func cluster(
     let representative = parameters.gapFactor.map {
         rampMerges(
             extents: extents, contacts: contacts, points: points, forest: forest,
-            minClusterSize: minClusterSize, riseBound: $0, climbBound: rampClimbBound(dimension: d))
+            minClusterSize: minClusterSize, riseBound: $0, climbBound: rampClimbBound(dimension: d),
+            pathClimbBound: rampPathClimbBound(valleyRatio: parameters.valleyRatio ?? 1, dimension: d))
     } ?? (0..<Int32(ranked.count)).map { $0 }
     var group = [Int32](repeating: -1, count: ranked.count)
     var groups = [[Int]]()

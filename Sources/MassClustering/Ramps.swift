@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Which touching extents are one cluster: those that meet where one of them is only the slope
 /// of the other, with no valley on its side of the link (docs/algorithm.md, section 2, item 7).
 ///
@@ -17,6 +25,13 @@
 /// - *no climb*: their median level is at most `climbBound` times that of `B`'s `q` points
 ///   nearest the link (the densest points of a ramp are its points at the link, up to noise).
 ///
+/// A side that leaves the link as a path (its volume grows with the distance from the link as
+/// along a line, not over a surface: ``leavesAsPath(_:logVolumes:)``) needs no densest part at
+/// the link: farther out is farther along it, and its climb from the link to its densest part
+/// is the dip of the path there, whose bottom is the link. It is a ramp when its `q` points
+/// nearest the link stand no higher than a gap above the link and climb from there to its
+/// densest points by less than a valley, `pathClimbBound`, rather than `climbBound`.
+///
 /// The two extents of a contact with a ramp side get one label; contacts are judged on the
 /// extents as grown, and merges chain.
 ///
@@ -28,12 +43,15 @@
 ///   - minClusterSize: a cluster's worth of points.
 ///   - riseBound: the gap factor: a side whose densest part stands higher is a mode.
 ///   - climbBound: the largest climb from the link to the densest part that noise explains.
+///   - pathClimbBound: the climb a valley needs along a path
+///     (``rampPathClimbBound(valleyRatio:dimension:)``); a path-like side that climbs less is a
+///     ramp.
 /// - Returns: per label, the label it merges into (the smallest of its group).
 /// - Complexity: O(n log n) to order every extent by level, then O(s log s) for each side of
 ///   size s of every contact, judged once and again only after one of its extents has grown.
 func rampMerges(
     extents: [Int32], contacts: [ExtentContact], points: PointMatrix, forest: SpanningForest,
-    minClusterSize: Int, riseBound: Double, climbBound: Double
+    minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double
 ) -> [Int32] {
     let clusterCount = Int(extents.max() ?? -1) + 1
     var sets = DisjointSets(count: max(clusterCount, 0))
@@ -63,7 +81,8 @@ func rampMerges(
             let ramp = [first, second].contains { group in
                 isRamp(
                     members[group], link: link, linkWeight: edge.weight, points: points, core: core,
-                    minClusterSize: minClusterSize, riseBound: riseBound, climbBound: climbBound)
+                    minClusterSize: minClusterSize, riseBound: riseBound, climbBound: climbBound,
+                    pathClimbBound: pathClimbBound)
             }
             guard ramp else { continue }
             _ = sets.union(first, second)
@@ -87,7 +106,7 @@ func rampMerges(
 /// Whether the side whose points are `side` (densest first) is a ramp down from `link`.
 private func isRamp(
     _ side: [Int], link: [Double], linkWeight: Double, points: PointMatrix, core: [Double],
-    minClusterSize: Int, riseBound: Double, climbBound: Double
+    minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double
 ) -> Bool {
     let top = min(minClusterSize, side.count / 4)
     guard top >= 1 else { return false }
@@ -101,13 +120,45 @@ private func isRamp(
         return sum.squareRoot()
     }
     let densest = Array(distances[..<top]), densestCores = side[..<top].map { core[$0] }
-    guard 3 * median(densest) < median(distances) else { return false }
+    let atLink = 3 * median(densest) < median(distances)
+    // On a side that leaves the link as a path, whatever lies farther out is farther along it.
+    guard atLink || leavesAsPath(distances, logVolumes: side.map { Double(d) * log(core[$0]) }) else { return false }
     let densestCore = median(densestCores)
-    // Levels are 1 / core distance: a rise is a ratio of core distances.
-    guard linkWeight <= riseBound * densestCore else { return false }
     let nearest = side.indices.sorted { distances[$0] < distances[$1] || (distances[$0] == distances[$1] && $0 < $1) }
     let nearestCore = median(nearest[..<top].map { core[side[$0]] })
-    return nearestCore <= climbBound * densestCore
+    // Levels are 1 / core distance: a rise is a ratio of core distances. A path's link is the
+    // bottom of its dip: it rises to the side's points at the link, and climbs from there.
+    guard linkWeight <= riseBound * (atLink ? densestCore : nearestCore) else { return false }
+    return nearestCore <= (atLink ? climbBound : pathClimbBound) * densestCore
+}
+
+/// Whether a side's volume grows away from the link as along a path rather than over a surface.
+///
+/// Each point stands for the volume its neighbourhood holds per point, `core^d` (`logVolumes`,
+/// up to a common factor), so the shape is read apart from the density along it. With `R` the
+/// distance within which half of the side's volume lies, Levina & Bickel's statistic, the
+/// volume-weighted mean of `log(R / r)` over the points nearer than `R`, estimates `1 / D` for
+/// volume growing as `r^D`: 1 for a path, 1/2 for a surface. The side is a path above the
+/// midpoint of the two, 3/4.
+///
+/// - Complexity: O(s log s) for a side of `s` points.
+func leavesAsPath(_ distances: [Double], logVolumes: [Double]) -> Bool {
+    precondition(distances.count == logVolumes.count, "leavesAsPath: one volume per distance")
+    guard let largest = logVolumes.max(), largest.isFinite else { return false }
+    let weights = logVolumes.map { exp($0 - largest) }
+    let order = distances.indices.sorted { distances[$0] < distances[$1] || (distances[$0] == distances[$1] && $0 < $1) }
+    let total = weights.reduce(0, +)
+    var held = 0.0, radius = 0.0
+    for index in order {
+        held += weights[index]
+        if 2 * held >= total { radius = distances[index]; break }
+    }
+    var sum = 0.0, weight = 0.0
+    for index in order where distances[index] > 0 && distances[index] < radius {
+        sum += weights[index] * log(radius / distances[index])
+        weight += weights[index]
+    }
+    return weight > 0 && 4 * sum > 3 * weight
 }
 
 /// The upper median of a non-empty array.
@@ -121,6 +172,15 @@ private func median(_ values: [Double]) -> Double {
 /// (relative spread 0.16 in 2-D and 0.10 in 3-D, docs/algorithm.md, section 2).
 func rampClimbBound(dimension: Int) -> Double {
     1 + 0.64 / Double(max(1, dimension))
+}
+
+/// The largest climb along a path from its points at the link to its densest points that is
+/// not a valley: the valley test's factor `valleyRatio^(1/d)` for the density ratio, times one
+/// spread of a point's level, `1 + 0.32 / d`, for the densest points being picked for their
+/// noise (1.64 in 2-D, 1.39 in 3-D); never below ``rampClimbBound(dimension:)``.
+func rampPathClimbBound(valleyRatio: Double, dimension: Int) -> Double {
+    let d = Double(max(1, dimension))
+    return max(rampClimbBound(dimension: dimension), pow(valleyRatio, 1 / d) * (1 + 0.32 / d))
 }
 
 /// Two lists of points, each densest first, merged densest first (ties by index).

@@ -53,7 +53,7 @@ struct GradientSuiteTests {
     @Test(
         "MMC keeps its floor on each family of the gradient suite",
         arguments: [
-            ("paths-4-u2-wide", 0.85), ("paths-6-u3", 0.75), ("ring-vonmises", 0.85), ("tapered-3", 0.95),
+            ("paths-3-u2", 0.95), ("paths-4-u2-wide", 0.95), ("paths-6-u3", 0.95), ("ring-vonmises", 0.85), ("tapered-3", 0.95),
             ("spiral-3-u2", 0.75),
         ])
     func familyFloor(name: String, floor: Double) throws {
@@ -69,17 +69,35 @@ struct GradientSuiteTests {
         let data = try #require(GradientCase.named("spiral-2-u2")).generate(seed: 2)
         let valleys = Self.score(data, parameters: try ClusteringParameters())
         let everySplit = Self.score(data, parameters: try ClusteringParameters(valleyRatio: nil))
+        // 0.697 against 0.315: the ramps of a path join some pieces even with every split kept.
         #expect(valleys >= 0.6)
-        #expect(everySplit < 0.3)
+        #expect(valleys - everySplit > 0.3)
     }
 
     /// Six paths crowding steeply toward one end (`t ~ U^3`): the dense tip of each holds together
     /// beyond twice its birth, a gap, and was cut off (0.64, 13 clusters); the rest of the path
-    /// is the tip's ramp, and the two extents are one cluster again.
+    /// is the tip's ramp, and the two extents are one cluster again. Seed 3 kept pieces whose
+    /// densest part faces their other link (0.858, 10 clusters) until a side that leaves the
+    /// link as a path could be a ramp wherever its densest part lies.
     @Test("a path's dense tip, split off as a gap, joins the ramp it tops")
     func rampsOnSteepPaths() throws {
-        let data = try #require(GradientCase.named("paths-6-u3")).generate(seed: 1)
-        let ari = Self.score(data, parameters: try ClusteringParameters())
-        #expect(ari >= 0.9, "paths-6-u3 seed 1: ARI \(ari)")
+        for seed in [UInt64(1), 3] {
+            let data = try #require(GradientCase.named("paths-6-u3")).generate(seed: seed)
+            let ari = Self.score(data, parameters: try ClusteringParameters())
+            #expect(ari >= 0.95, "paths-6-u3 seed \(seed): ARI \(ari)")
+        }
+    }
+
+    /// Sine paths crowding toward one end (`t ~ U^2`): where a path is steep its points thin out
+    /// (a dip of 1.33-1.5 in density), and its pieces were kept apart (paths-4-u2 seed 1: 0.687,
+    /// 8 clusters; paths-3-u2 seed 2: 0.587, 8). Along a path, such a dip is shallower than a
+    /// valley, and the pieces are one.
+    @Test("a path's shallow dips along it are not valleys")
+    func dipsAlongSinePaths() throws {
+        for (name, seed) in [("paths-4-u2", UInt64(1)), ("paths-3-u2", 2)] {
+            let data = try #require(GradientCase.named(name)).generate(seed: seed)
+            let ari = Self.score(data, parameters: try ClusteringParameters())
+            #expect(ari >= 0.95, "\(name) seed \(seed): ARI \(ari)")
+        }
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 @testable import MassClustering
 import MMCDevTools
 import Testing
@@ -69,7 +74,7 @@ struct RampTests {
     /// The ramp test computed directly from its statement, for one side of a contact.
     static func isRampDirectly(
         side label: Int32, contact: ExtentContact, points: PointMatrix, forest: SpanningForest, extents: [Int32],
-        minClusterSize: Int, riseBound: Double, climbBound: Double
+        minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double
     ) -> Bool {
         let core = forest.coreDistances
         let side = extents.indices.filter { extents[$0] == label }
@@ -85,10 +90,23 @@ struct RampTests {
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         let densest = side.sorted { (core[$0], $0) < (core[$1], $1) }.prefix(top)
         let nearest = side.sorted { (distance($0), $0) < (distance($1), $1) }.prefix(top)
-        let densestLevel = median(densest.map { core[$0] })
-        return 3 * median(densest.map(distance)) < median(side.map(distance))
-            && edge.weight <= riseBound * densestLevel
-            && median(nearest.map { core[$0] }) <= climbBound * densestLevel
+        let densestLevel = median(densest.map { core[$0] }), nearestLevel = median(nearest.map { core[$0] })
+        let atLink = 3 * median(densest.map(distance)) < median(side.map(distance))
+        // Volumes core^2 in 2-D; R holds half the side's volume; the weighted mean of log(R / r).
+        let volume = side.map { core[$0] * core[$0] }, total = volume.reduce(0, +)
+        let byDistance = side.indices.sorted { (distance(side[$0]), side[$0]) < (distance(side[$1]), side[$1]) }
+        var held = 0.0, radius = 0.0
+        for index in byDistance where 2 * held < total {
+            held += volume[index]
+            radius = distance(side[index])
+        }
+        let inner = side.indices.filter { distance(side[$0]) > 0 && distance(side[$0]) < radius }
+        let innerVolume = inner.reduce(0.0) { $0 + volume[$1] }
+        let path = innerVolume > 0
+            && inner.reduce(0.0) { $0 + volume[$1] * log(radius / distance(side[$1])) } / innerVolume > 0.75
+        return (atLink || path)
+            && edge.weight <= riseBound * (atLink ? densestLevel : nearestLevel)
+            && nearestLevel <= (atLink ? climbBound : pathClimbBound) * densestLevel
     }
 
     @Test("one contact at a time, extents merge exactly when a side is a ramp by the direct test")
@@ -100,11 +118,13 @@ struct RampTests {
                 let ramp = [contact.first, contact.second].contains { label in
                     Self.isRampDirectly(
                         side: label, contact: contact, points: points, forest: forest, extents: extents,
-                        minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2))
+                        minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
+                        pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2))
                 }
                 let groups = rampMerges(
                     extents: extents, contacts: [contact], points: points, forest: forest,
-                    minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2))
+                    minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
+                    pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2))
                 #expect((groups[Int(contact.second)] == groups[Int(contact.first)]) == ramp)
                 #expect(groups[Int(contact.first)] == contact.first)
                 if ramp { merged += 1 } else { apart += 1 }
@@ -120,11 +140,36 @@ struct RampTests {
         let (forest, minClusterSize, extents, contacts) = Self.extents(of: points, outlierFactor: 3, leaves: false)
         let groups = rampMerges(
             extents: extents, contacts: contacts, points: points, forest: forest,
-            minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2))
+            minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
+            pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2))
         #expect(groups.enumerated().allSatisfy { label, group in group <= Int32(label) && groups[Int(group)] == group })
         // Six crowded paths, cut at their tips and along them: most pieces meet on a ramp.
         #expect(groups.count >= 12)
         #expect(Set(groups).count <= 8)
+    }
+
+    /// Distances from a link to points spread evenly along a segment leaving it (volume growing
+    /// as `r`: statistic 1) and over a half-disk with the link at the middle of its edge (`r^2`:
+    /// 1/2), then the same shapes with a density that changes along them.
+    @Test("a side leaves the link as a path when its volume grows as along a line, not a surface")
+    func pathShape() {
+        let line = (1...400).map { Double($0) / 400 }
+        var generator = SeededGenerator(seed: 7)
+        let disk = (0..<2_000).map { _ in Double.random(in: 0..<1, using: &generator).squareRoot() }
+        let even = { (values: [Double]) in [Double](repeating: 0, count: values.count) }
+        #expect(leavesAsPath(line, logVolumes: even(line)))
+        #expect(!leavesAsPath(disk, logVolumes: even(disk)))
+        // Along the line, density rising linearly away from the link puts its mass at r^2, as a
+        // surface's; each point's volume (1 / density) restores the line. Over the disk, density
+        // falling away from the link puts its mass near it, as a path's; its volumes restore the disk.
+        let rising = line.map { $0.squareRoot() }, falling = disk.map { $0 * $0 }
+        #expect(!leavesAsPath(rising, logVolumes: even(rising)))
+        #expect(leavesAsPath(rising, logVolumes: rising.map { -log($0) }))
+        #expect(leavesAsPath(falling, logVolumes: even(falling)))
+        #expect(!leavesAsPath(falling, logVolumes: falling.map { log($0) }))
+        #expect(!leavesAsPath([], logVolumes: []))
+        // Repeated readings at one position carry no volume: no shape to read.
+        #expect(!leavesAsPath([1, 2], logVolumes: [-.infinity, -.infinity]))
     }
 
     @Test("the climb bound is two spreads of a point's level: 1.32 in 2-D, 1.21 in 3-D")
@@ -132,5 +177,13 @@ struct RampTests {
         #expect(abs(rampClimbBound(dimension: 2) - 1.32) < 1e-12)
         #expect(abs(rampClimbBound(dimension: 3) - (1 + 0.64 / 3)) < 1e-12)
         #expect(rampClimbBound(dimension: 0) == rampClimbBound(dimension: 1))
+    }
+
+    @Test("a path climbs by a valley's factor and one spread before its link is a valley: 1.64 in 2-D")
+    func pathClimbBound() {
+        #expect(abs(rampPathClimbBound(valleyRatio: 2, dimension: 2) - 2.0.squareRoot() * 1.16) < 1e-12)
+        #expect(abs(rampPathClimbBound(valleyRatio: 2, dimension: 3) - pow(2, 1.0 / 3) * (1 + 0.32 / 3)) < 1e-12)
+        // Every split kept (no valley ratio): the noise bound alone.
+        #expect(rampPathClimbBound(valleyRatio: 1, dimension: 2) == rampClimbBound(dimension: 2))
     }
 }
