@@ -31,6 +31,9 @@ internal import CMassKernels
 /// `d <= 10^5`, so no sum of squares approaches Float32's largest value (3.4e38) and no NaN
 /// enters; otherwise the tree scans its leaves plainly.
 struct FilterBlocks: Sendable {
+    /// The points in tree order, row-major, as given (Float64): the exact distances read them
+    /// here rather than in input order, so a leaf's candidates are consecutive in memory.
+    let rows: [Double]
     /// Per block of 8 tree positions, per column the 8 centred coordinates in Float32; the
     /// padding of the last block is 0.
     let values: [Float]
@@ -58,15 +61,17 @@ struct FilterBlocks: Sendable {
         for column in 0..<d { centre[column] /= Double(max(n, 1)) }
         let blockCount = order.count / width
         var values = [Float](repeating: 0, count: blockCount * d * width)
+        var rows = [Double](repeating: 0, count: blockCount * width * d)
         var norms = [Float](repeating: 0, count: blockCount * width)
         var radii = [Float](repeating: 0, count: blockCount * width)
         var inRange = [Bool](repeating: true, count: blockCount)
+        rows.withUnsafeMutableBufferPointer { rows in
         values.withUnsafeMutableBufferPointer { values in
         norms.withUnsafeMutableBufferPointer { norms in
         radii.withUnsafeMutableBufferPointer { radii in
         inRange.withUnsafeMutableBufferPointer { inRange in
             let output = (
-                values: ChunkOutput(buffer: values), norms: ChunkOutput(buffer: norms),
+                rows: ChunkOutput(buffer: rows), values: ChunkOutput(buffer: values), norms: ChunkOutput(buffer: norms),
                 radii: ChunkOutput(buffer: radii), inRange: ChunkOutput(buffer: inRange)
             )
             let centre = centre
@@ -77,6 +82,7 @@ struct FilterBlocks: Sendable {
                         guard point >= 0 else { continue }
                         var centred = 0.0, rounded = 0.0
                         for column in 0..<d {
+                            output.rows.buffer[position * d + column] = source[point * d + column]
                             let offset = source[point * d + column] - centre[column]
                             let value = Float(offset)
                             output.values.buffer[(position / width * d + column) * width + position % width] = value
@@ -91,8 +97,9 @@ struct FilterBlocks: Sendable {
                     }
                 }
             }
-        }}}}
+        }}}}}
         guard inRange.allSatisfy({ $0 }) else { return nil }
+        self.rows = rows
         self.values = values
         self.norms = norms
         self.radii = radii
@@ -120,7 +127,7 @@ extension KDTree {
         var stack = [Entry](repeating: Entry(squaredDistance: 0, index: 0), count: depth + 2)
         var region = [Double](repeating: 0, count: 2 * d)
         var masks = [UInt8](repeating: 0, count: width * KDTree.filterBlocksPerCall)
-        values.withUnsafeBufferPointer { values in
+        filter.rows.withUnsafeBufferPointer { rows in
         order.withUnsafeBufferPointer { order in
         nodes.withUnsafeBufferPointer { nodes in
         nodeBounds.withUnsafeBufferPointer { nodeBounds in
@@ -132,7 +139,7 @@ extension KDTree {
         region.withUnsafeMutableBufferPointer { region in
         masks.withUnsafeMutableBufferPointer { masks in
             var search = FilteredSearch(
-                dimension: d, k: k, bounds: bounds, cancellation: filter.cancellation, values: values, order: order,
+                dimension: d, k: k, bounds: bounds, cancellation: filter.cancellation, rows: rows, order: order,
                 nodes: nodes, nodeBounds: nodeBounds, floats: floats, norms: norms, radii: radii, best: best,
                 stack: stack, region: region, masks: masks)
             for block in blocks {
@@ -158,7 +165,8 @@ extension KDTree {
         let k: Int
         let bounds: Bounds
         let cancellation: Float
-        let values: UnsafeBufferPointer<Double>
+        /// ``FilterBlocks/rows``: the points in tree order.
+        let rows: UnsafeBufferPointer<Double>
         let order: UnsafeBufferPointer<Int32>
         let nodes: UnsafeBufferPointer<Node>
         let nodeBounds: UnsafeBufferPointer<Double>
@@ -174,9 +182,11 @@ extension KDTree {
         /// Per lane, how many entries of `best` are filled, and the filter's limit.
         var found = [Int](repeating: 0, count: KDTree.blockWidth)
         var limits = [Float](repeating: .infinity, count: KDTree.blockWidth)
+        /// One lane's candidates marked by one call of the filter.
+        var marked = [Int32](repeating: 0, count: KDTree.blockWidth * KDTree.filterBlocksPerCall)
 
         init(
-            dimension: Int, k: Int, bounds: Bounds, cancellation: Float, values: UnsafeBufferPointer<Double>,
+            dimension: Int, k: Int, bounds: Bounds, cancellation: Float, rows: UnsafeBufferPointer<Double>,
             order: UnsafeBufferPointer<Int32>, nodes: UnsafeBufferPointer<Node>, nodeBounds: UnsafeBufferPointer<Double>,
             floats: UnsafeBufferPointer<Float>, norms: UnsafeBufferPointer<Float>, radii: UnsafeBufferPointer<Float>,
             best: UnsafeMutableBufferPointer<Entry>, stack: UnsafeMutableBufferPointer<Entry>,
@@ -186,7 +196,7 @@ extension KDTree {
             self.k = k
             self.bounds = bounds
             self.cancellation = cancellation
-            self.values = values
+            self.rows = rows
             self.order = order
             self.nodes = nodes
             self.nodeBounds = nodeBounds
@@ -255,9 +265,9 @@ extension KDTree {
                 region[d + column] = -.infinity
             }
             for lane in 0..<lanes {
-                let point = Int(order[block * width + lane]) * d
+                let point = (block * width + lane) * d
                 for column in 0..<d {
-                    let value = values[point + column]
+                    let value = rows[point + column]
                     if bounds == .box {
                         region[column] = min(region[column], value)
                         region[d + column] = max(region[d + column], value)
@@ -270,10 +280,10 @@ extension KDTree {
             for column in 0..<d { region[column] /= Double(lanes) }
             var radius = 0.0
             for lane in 0..<lanes {
-                let point = Int(order[block * width + lane]) * d
+                let point = (block * width + lane) * d
                 var sum = 0.0
                 for column in 0..<d {
-                    let delta = values[point + column] - region[column]
+                    let delta = rows[point + column] - region[column]
                     sum += delta * delta
                 }
                 radius = max(radius, sum)
@@ -295,9 +305,7 @@ extension KDTree {
             }
             for lane in 0..<lanes {
                 let query = Int(order[block * width + lane])
-                let point = values.baseAddress! + query * d
-                let list = best.baseAddress! + lane * k
-                var changed = false
+                var count = 0
                 for offset in 0..<candidates.count {
                     var marks = masks[offset * width + lane]
                     while marks != 0 {
@@ -305,22 +313,48 @@ extension KDTree {
                         marks &= marks - 1
                         let candidate = Int(order[position])
                         if candidate < 0 || candidate == query { continue }
-                        // In column order from 0, as the plain scan and a plain loop sum.
-                        let other = values.baseAddress! + candidate * d
-                        var sum = 0.0
-                        for column in 0..<d {
-                            let delta = other[column] - point[column]
-                            sum += delta * delta
-                        }
-                        if KDTree.insert(
-                            Entry(squaredDistance: sum, index: Int32(candidate)), into: list, found: &found[lane], k: k)
-                        {
-                            changed = true
-                        }
+                        marked[count] = Int32(position)
+                        count += 1
                     }
                 }
-                if changed && found[lane] == k { limits[lane] = FilterBlocks.limit(list[k - 1].squaredDistance) }
+                insertExact(marked: count, lane: lane, query: block * width + lane)
             }
+        }
+
+        /// Computes the exact distances of the `count` candidates at the tree positions in
+        /// `marked` from the query at tree position `query` and inserts them into the lane's
+        /// list, updating its limit.
+        ///
+        /// Four candidates at a time, one per lane of `SIMD4<Double>`, each lane summing its
+        /// columns in order from 0: the sums of a plain loop bit for bit, without waiting on
+        /// one addition per column.
+        private mutating func insertExact(marked count: Int, lane: Int, query: Int) {
+            let d = dimension, list = best.baseAddress! + lane * k
+            let point = rows.baseAddress! + query * d
+            var changed = false
+            var start = 0
+            while start < count {
+                // A short group repeats its last candidate and inserts it once.
+                let group = min(4, count - start)
+                let others = SIMD4<Int>(
+                    Int(marked[start]), Int(marked[start + min(1, group - 1)]), Int(marked[start + min(2, group - 1)]),
+                    Int(marked[start + group - 1])) &* d
+                let base = rows.baseAddress!
+                var sums = SIMD4<Double>.zero
+                for column in 0..<d {
+                    let coordinates = SIMD4(
+                        base[others[0] + column], base[others[1] + column], base[others[2] + column],
+                        base[others[3] + column])
+                    let delta = coordinates - SIMD4(repeating: point[column])
+                    sums += delta * delta
+                }
+                for slot in 0..<group {
+                    let entry = Entry(squaredDistance: sums[slot], index: order[Int(marked[start + slot])])
+                    if KDTree.insert(entry, into: list, found: &found[lane], k: k) { changed = true }
+                }
+                start += group
+            }
+            if changed && found[lane] == k { limits[lane] = FilterBlocks.limit(list[k - 1].squaredDistance) }
         }
     }
 }
