@@ -233,12 +233,20 @@ extension KDTree {
                 }
                 let child = Int(node.left)
                 if child >= 0 {
-                    func bound(_ node: Int) -> Double {
-                        KDTree.bound(
-                            of: node, bounds: bounds, nodeBounds: nodeBounds, dimension: d, lower: lower,
-                            upper: bounds == .box ? upper : lower, radius: regionRadius)
-                    }
-                    KDTree.push(children: child, bounds: bound(child), bound(child + 1), nodes: nodes, stack: stack, top: &top)
+                    // Balls: the child whose centroid is nearer the queries' goes first. Inside a
+                    // cluster every ball bound is 0 (the queries' ball is about as wide), so the
+                    // bounds would leave the order to chance and the k-th distances would
+                    // shrink slowly.
+                    var leftCentre = 0.0, rightCentre = 0.0
+                    let leftBound = KDTree.bound(
+                        of: child, bounds: bounds, nodeBounds: nodeBounds, dimension: d, lower: lower,
+                        upper: bounds == .box ? upper : lower, radius: regionRadius, centreDistance: &leftCentre)
+                    let rightBound = KDTree.bound(
+                        of: child + 1, bounds: bounds, nodeBounds: nodeBounds, dimension: d, lower: lower,
+                        upper: bounds == .box ? upper : lower, radius: regionRadius, centreDistance: &rightCentre)
+                    KDTree.push(
+                        children: child, bounds: leftBound, rightBound, nodes: nodes, stack: stack, top: &top,
+                        keys: bounds == .ball ? (leftCentre, rightCentre) : nil)
                     continue
                 }
                 var first = Int(node.start) / width

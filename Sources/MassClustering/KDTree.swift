@@ -478,16 +478,18 @@ public struct KDTree: Sendable {
     }
 
     /// Pushes the nodes `left` and `left + 1`, whose bounds are `leftBound` and `rightBound`,
-    /// onto `stack[top...]`, the nearer last (popped first); a tie goes to the smaller index.
+    /// onto `stack[top...]`, the one of smaller key (by default its bound) last, so popped
+    /// first; a tie goes to the smaller index.
     @inline(__always)
     static func push(
         children left: Int, bounds leftBound: Double, _ rightBound: Double, nodes: UnsafeBufferPointer<Node>,
-        stack: UnsafeMutableBufferPointer<Entry>, top: inout Int
+        stack: UnsafeMutableBufferPointer<Entry>, top: inout Int, keys: (left: Double, right: Double)? = nil
     ) {
         let leftEntry = Entry(squaredDistance: leftBound, index: Int32(left))
         let rightEntry = Entry(squaredDistance: rightBound, index: Int32(left + 1))
+        let (leftKey, rightKey) = keys ?? (leftBound, rightBound)
         let leftFirst =
-            leftBound < rightBound || (leftBound == rightBound && nodes[left].minimumIndex < nodes[left + 1].minimumIndex)
+            leftKey < rightKey || (leftKey == rightKey && nodes[left].minimumIndex < nodes[left + 1].minimumIndex)
         stack[top] = leftFirst ? rightEntry : leftEntry
         stack[top + 1] = leftFirst ? leftEntry : rightEntry
         top += 2
@@ -573,22 +575,25 @@ public struct KDTree: Sendable {
 
         /// A lower bound of the squared distance from `point` to any point of `node`.
         private func bound(_ node: Int, _ point: UnsafePointer<Double>) -> Double {
-            KDTree.bound(
+            var centreDistance = 0.0
+            return KDTree.bound(
                 of: node, bounds: bounds, nodeBounds: nodeBounds, dimension: dimension, lower: point, upper: point,
-                radius: 0)
+                radius: 0, centreDistance: &centreDistance)
         }
     }
 
     /// A lower bound of the squared distance from any point of a region to any point of `node`.
     ///
     /// The region is the box `lower ... upper` for box bounds, the ball of centre `lower` and
-    /// `radius` for ball bounds; a point is the box and ball from itself to itself. A box bound
+    /// `radius` for ball bounds; a point is the box and ball from itself to itself. For balls,
+    /// `centreDistance` receives the distance between the two centres. A box bound
     /// is at most every exact distance (computed in column order) bit for bit: each gap is the
     /// rounded difference of coordinates no closer than the points', and rounding is monotonic.
     @inline(__always)
     static func bound(
         of node: Int, bounds: Bounds, nodeBounds: UnsafeBufferPointer<Double>, dimension d: Int,
-        lower: UnsafePointer<Double>, upper: UnsafePointer<Double>, radius regionRadius: Double
+        lower: UnsafePointer<Double>, upper: UnsafePointer<Double>, radius regionRadius: Double,
+        centreDistance centreDistanceOut: inout Double
     ) -> Double {
         switch bounds {
         case .box:
@@ -620,6 +625,7 @@ public struct KDTree: Sendable {
                 column += 1
             }
             let centreDistance = sum.squareRoot(), radius = nodeBounds[ball + d] + regionRadius
+            centreDistanceOut = centreDistance
             // The margin covers the rounding of both distances (see the type's documentation).
             let gap = centreDistance - radius - 1e-9 * (centreDistance + radius)
             return gap > 0 ? gap * gap : 0
