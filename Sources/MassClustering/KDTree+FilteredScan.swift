@@ -41,6 +41,8 @@ struct FilterBlocks: Sendable {
     let norms: [Float]
     /// Per tree position, `r`: at least both `|x - m|` and `|p|`.
     let radii: [Float]
+    /// Number of features.
+    let dimension: Int
     /// `c`, the relative error of the dot-product expansion, per squared radius.
     let cancellation: Float
     /// The error of rounding the centred coordinates to Float32, per radius (`2u`).
@@ -99,11 +101,29 @@ struct FilterBlocks: Sendable {
             }
         }}}}}
         guard inRange.allSatisfy({ $0 }) else { return nil }
+        self.dimension = d
         self.rows = rows
         self.values = values
         self.norms = norms
         self.radii = radii
         self.cancellation = Float(1.01 * Double(d + 8) * 0x1p-24)
+    }
+
+    /// Marks the candidates of the blocks `candidates` that may lie within the limits of the
+    /// 8 queries of block `query` (``limit(_:)`` of their `k`-th squared distances): bit `j`
+    /// of `masks[8 b + i]` for candidate `j` of block `candidates.lowerBound + b` and query `i`.
+    /// A candidate left unmarked is proven farther than the limit (the type's documentation).
+    func mark(query: Int, candidates: Range<Int>, limits: UnsafePointer<Float>, into masks: UnsafeMutablePointer<UInt8>) {
+        let width = KDTree.blockWidth, stride = dimension * width
+        values.withUnsafeBufferPointer { values in
+        norms.withUnsafeBufferPointer { norms in
+        radii.withUnsafeBufferPointer { radii in
+            mmc_distance_filter(
+                values.baseAddress! + query * stride, values.baseAddress! + candidates.lowerBound * stride,
+                candidates.count, dimension, norms.baseAddress! + query * width, radii.baseAddress! + query * width,
+                limits, norms.baseAddress! + candidates.lowerBound * width, radii.baseAddress! + candidates.lowerBound * width,
+                cancellation, FilterBlocks.rounding, masks)
+        }}}
     }
 
     /// The filter's `s` for a query whose `k`-th squared distance is `limit` (infinity while
@@ -131,16 +151,13 @@ extension KDTree {
         order.withUnsafeBufferPointer { order in
         nodes.withUnsafeBufferPointer { nodes in
         nodeBounds.withUnsafeBufferPointer { nodeBounds in
-        filter.values.withUnsafeBufferPointer { floats in
-        filter.norms.withUnsafeBufferPointer { norms in
-        filter.radii.withUnsafeBufferPointer { radii in
         best.withUnsafeMutableBufferPointer { best in
         stack.withUnsafeMutableBufferPointer { stack in
         region.withUnsafeMutableBufferPointer { region in
         masks.withUnsafeMutableBufferPointer { masks in
             var search = FilteredSearch(
-                dimension: d, k: k, bounds: bounds, cancellation: filter.cancellation, rows: rows, order: order,
-                nodes: nodes, nodeBounds: nodeBounds, floats: floats, norms: norms, radii: radii, best: best,
+                dimension: d, k: k, bounds: bounds, filter: filter, rows: rows, order: order,
+                nodes: nodes, nodeBounds: nodeBounds, best: best,
                 stack: stack, region: region, masks: masks)
             for block in blocks {
                 search.run(block: block)
@@ -154,7 +171,7 @@ extension KDTree {
                     }
                 }
             }
-        }}}}}}}}}}}
+        }}}}}}}}
     }
 
     /// One thread's queries through the filter, 8 at a time (one block of tree positions,
@@ -164,15 +181,12 @@ extension KDTree {
         let dimension: Int
         let k: Int
         let bounds: Bounds
-        let cancellation: Float
+        let filter: FilterBlocks
         /// ``FilterBlocks/rows``: the points in tree order.
         let rows: UnsafeBufferPointer<Double>
         let order: UnsafeBufferPointer<Int32>
         let nodes: UnsafeBufferPointer<Node>
         let nodeBounds: UnsafeBufferPointer<Double>
-        let floats: UnsafeBufferPointer<Float>
-        let norms: UnsafeBufferPointer<Float>
-        let radii: UnsafeBufferPointer<Float>
         /// Per lane, the best `k` neighbours so far, sorted by `precedes`.
         let best: UnsafeMutableBufferPointer<Entry>
         let stack: UnsafeMutableBufferPointer<Entry>
@@ -186,23 +200,19 @@ extension KDTree {
         var marked = [Int32](repeating: 0, count: KDTree.blockWidth * KDTree.filterBlocksPerCall)
 
         init(
-            dimension: Int, k: Int, bounds: Bounds, cancellation: Float, rows: UnsafeBufferPointer<Double>,
+            dimension: Int, k: Int, bounds: Bounds, filter: FilterBlocks, rows: UnsafeBufferPointer<Double>,
             order: UnsafeBufferPointer<Int32>, nodes: UnsafeBufferPointer<Node>, nodeBounds: UnsafeBufferPointer<Double>,
-            floats: UnsafeBufferPointer<Float>, norms: UnsafeBufferPointer<Float>, radii: UnsafeBufferPointer<Float>,
             best: UnsafeMutableBufferPointer<Entry>, stack: UnsafeMutableBufferPointer<Entry>,
             region: UnsafeMutableBufferPointer<Double>, masks: UnsafeMutableBufferPointer<UInt8>
         ) {
             self.dimension = dimension
             self.k = k
             self.bounds = bounds
-            self.cancellation = cancellation
+            self.filter = filter
             self.rows = rows
             self.order = order
             self.nodes = nodes
             self.nodeBounds = nodeBounds
-            self.floats = floats
-            self.norms = norms
-            self.radii = radii
             self.best = best
             self.stack = stack
             self.region = region
@@ -302,14 +312,9 @@ extension KDTree {
         /// Marks the candidate blocks `candidates` against the query block, then computes the
         /// exact distances of the marked pairs and inserts them.
         private mutating func scan(block: Int, lanes: Int, candidates: Range<Int>) {
-            let d = dimension, width = KDTree.blockWidth
+            let width = KDTree.blockWidth
             limits.withUnsafeBufferPointer { limits in
-                mmc_distance_filter(
-                    floats.baseAddress! + block * d * width, floats.baseAddress! + candidates.lowerBound * d * width,
-                    candidates.count, d, norms.baseAddress! + block * width, radii.baseAddress! + block * width,
-                    limits.baseAddress!, norms.baseAddress! + candidates.lowerBound * width,
-                    radii.baseAddress! + candidates.lowerBound * width, cancellation, FilterBlocks.rounding,
-                    masks.baseAddress!)
+                filter.mark(query: block, candidates: candidates, limits: limits.baseAddress!, into: masks.baseAddress!)
             }
             for lane in 0..<lanes {
                 let query = Int(order[block * width + lane])
