@@ -55,7 +55,10 @@ public struct NeighbourTable: Sendable, Equatable {
 /// (`SIMD8<Double>`). Each lane sums its columns in order, the same operations as one point at
 /// a time, so every distance is bit for bit the one a plain loop computes. A block whose 8
 /// partial sums all exceed the current k-th distance is left after the next 8 columns (sums of
-/// squares only grow).
+/// squares only grow). From ``minimumFilterDimension`` features up, queries go 8 at a time and
+/// a Float32 filter with a proven error bound (``FilterBlocks``) discards most candidates
+/// before their exact distance is computed; the table is the same bit for bit
+/// (docs/algorithm.md section 5 gives the rule).
 ///
 /// ```swift
 /// let points = PointMatrix(rows: [[0, 0], [0, 1], [5, 5], [5, 6]])
@@ -74,7 +77,7 @@ public struct KDTree: Sendable {
     /// Queries per chunk of work handed to a thread.
     static let queryChunk = 1_024
     /// From this many features up, leaves are scanned through the Float32 filter.
-    public static let minimumFilterDimension = 8
+    public static let minimumFilterDimension = 6
 
     /// How a query scans the candidates of a leaf.
     enum LeafScan: Sendable {
