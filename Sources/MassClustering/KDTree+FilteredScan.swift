@@ -15,7 +15,8 @@ internal import CMassKernels
 /// or not, in any order), and keeps the pair when
 /// `A <= (c a^2 + (s + 2u a)^2)(1 + 2^-20) + 1e-30`, `a = r_x + r_y`, `c = 1.01 (d + 8) u`,
 /// `s = sqrt(T)(1 + 1e-6) + 1e-20`. Proof that `E <= T` implies it is kept:
-/// 1. `E` is `|x - y|^2` rounded by `d` additions: `|x - y| <= sqrt(T)(1 + d 2^-53) < s`.
+/// 1. `E` is `|x - y|^2` with `d` rounded subtractions, squares and additions, so
+///    `|x - y|^2 <= E / (1 - (d + 2) 2^-53)` and `|x - y| <= sqrt(T)(1 + (d + 2) 2^-53) < s`.
 /// 2. Each coordinate of `p` is off `x - m` by at most `(2^-53 + u)|x_i - m_i|` (two roundings;
 ///    subnormals add at most 2^-149), so by the triangle inequality
 ///    `|p - q| <= |x - y| + 2u (|x - m| + |y - m|) <= s + 2u a` (1e-20 covers the subnormals).
@@ -24,8 +25,9 @@ internal import CMassKernels
 ///    standard bound of a sum of `d` products (Higham, *Accuracy and Stability of Numerical
 ///    Algorithms*, 3.1), with `gamma(n) = n u / (1 - n u) <= 1.01 n u` for `d <= 10^5`;
 ///    products that underflow are off by under `d 2^-149`, inside 1e-30.
-/// 4. So `A <= c a^2 + (s + 2u a)^2`; the threshold's own Float32 evaluation (seven roundings
-///    of nonnegative terms) loses less than its factor `1 + 2^-20` gives back.
+/// 4. So `A <= c a^2 + (s + 2u a)^2`; the threshold's own Float32 evaluation (at most nine
+///    roundings of nonnegative terms, each losing a factor `1 - u` at worst) loses less than its
+///    factor `1 + 2^-20 = 1 + 16u` gives back.
 ///
 /// The proof needs finite numbers: the filter is used only if every radius is at most 1e15 and
 /// `d <= 10^5`, so no sum of squares approaches Float32's largest value (3.4e38) and no NaN
