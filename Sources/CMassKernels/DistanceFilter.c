@@ -28,12 +28,9 @@ static inline __attribute__((always_inline)) void filter(
             lanes8 a = queryRadii[lane] + radii;
             lanes8 s = limits[lane] + rounding * a;
             lanes8 threshold = (cancellation * a * a + s * s) * (1.0f + 0x1p-20f) + 1e-30f;
-            mask8 keep = approximate <= threshold;
-            uint8_t bits = 0;
-            for (int candidate = 0; candidate < 8; candidate++) {
-                bits |= (uint8_t)((keep[candidate] & 1) << candidate);
-            }
-            masks[block * 8 + lane] = bits;
+            // Each lane's comparison is all ones or all zeros: keep its own bit, then OR the lanes.
+            mask8 keep = (approximate <= threshold) & (mask8){1, 2, 4, 8, 16, 32, 64, 128};
+            masks[block * 8 + lane] = (uint8_t)__builtin_reduce_or(keep);
         }
     }
 }
