@@ -213,6 +213,14 @@ struct KDTreeTests {
         #expect(Array(table.indices[0..<4]) == [1, 2, 3, 4])
     }
 
+    @Test("tiny windows in many dimensions: the filter's blocks hold 0 to 17 points", arguments: [0, 1, 2, 7, 8, 9, 17])
+    func tinyFiltered(count: Int) {
+        let points = Self.clusters(count: count, dimension: 10, seed: UInt64(count))
+        let tree = KDTree(points)
+        #expect(tree.filter != nil)
+        #expect(tree.nearestNeighbours(k: 5) == Fixtures.bruteForceNeighbours(points, k: 5))
+    }
+
     @Test("min-max scaling maps each feature to [0, 1] and constant features to 0")
     func minMaxScaling() {
         let points = PointMatrix(rows: [[0, 10, 7], [1, 20, 7], [2, 30, 7], [4, 15, 7]])
