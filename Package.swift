@@ -29,7 +29,10 @@ let package = Package(
         .target(name: "MMCDecimal"),
 
         // Pure core: window, mass-estimation forest, MMC/DMC, id matching. No I/O.
-        .target(name: "MassClustering", dependencies: ["MMCDecimal"]),
+        .target(name: "MassClustering", dependencies: ["MMCDecimal", "CMassKernels"]),
+        // The core's distance filter in C: AVX2 and FMA chosen at run time, so one x86-64 binary
+        // runs everywhere and uses them where present (Swift compiles for baseline x86-64 only).
+        .target(name: "CMassKernels"),
 
         // libzmq (Debian libzmq3-dev). Headers are on the default include path, so no pkgConfig
         // line (SwiftPM would warn about the -isystem flag it produces).
@@ -143,7 +146,7 @@ if Context.environment["MMCD_FUZZ_BUILD"] != nil {
         .executableTarget(name: "mmcd-fuzz", dependencies: ["MMCWire", "MMCDevTools"], path: "Fuzz", exclude: ["corpus"]))
 }
 
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.name != "CMassKernels" {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -2,7 +2,8 @@
 """Time `mmc cluster` beside hdbscan and fast_hdbscan on Gaussian blobs of every dimension.
 
 usage: PYTHON scripts/dimensions_bench.py [--dims 2,4,8,16,32,64,128] [--sizes 20000,100000]
-                                          [--recluster-dims 2,16,64] [--no-build] [--timeout 600]
+                                          [--recluster-dims 2,16,64] [--no-build | --mmc PATH]
+                                          [--timeout 600]
 
 The peers need a virtual environment outside the repository, e.g.
     python3 -m venv /work/venv-bench
@@ -103,13 +104,18 @@ def main():
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--scratch-path", default=os.path.join(ROOT, ".build"))
+    parser.add_argument("--mmc", help="an mmc binary to time instead of building one (e.g. a copy, "
+                        "so a build during the run cannot replace it)")
     args = parser.parse_args()
 
     build = ["swift", "build", "-c", "release", "--scratch-path", args.scratch_path, "--product", "mmc"]
-    if not args.no_build:
-        subprocess.run(build, check=True, cwd=ROOT, stdout=sys.stderr)
-    bin_path = subprocess.run(build + ["--show-bin-path"], check=True, cwd=ROOT, capture_output=True, text=True)
-    mmc = os.path.join(bin_path.stdout.strip(), "mmc")
+    if args.mmc:
+        mmc = args.mmc
+    else:
+        if not args.no_build:
+            subprocess.run(build, check=True, cwd=ROOT, stdout=sys.stderr)
+        bin_path = subprocess.run(build + ["--show-bin-path"], check=True, cwd=ROOT, capture_output=True, text=True)
+        mmc = os.path.join(bin_path.stdout.strip(), "mmc")
 
     print(f"processors: {os.cpu_count()}, load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()

@@ -55,7 +55,10 @@ public struct NeighbourTable: Sendable, Equatable {
 /// (`SIMD8<Double>`). Each lane sums its columns in order, the same operations as one point at
 /// a time, so every distance is bit for bit the one a plain loop computes. A block whose 8
 /// partial sums all exceed the current k-th distance is left after the next 8 columns (sums of
-/// squares only grow).
+/// squares only grow). From ``minimumFilterDimension`` features up, queries go 8 at a time and
+/// a Float32 filter with a proven error bound (``FilterBlocks``) discards most candidates
+/// before their exact distance is computed; the table is the same bit for bit
+/// (docs/algorithm.md section 5 gives the rule).
 ///
 /// ```swift
 /// let points = PointMatrix(rows: [[0, 0], [0, 1], [5, 5], [5, 6]])
@@ -73,6 +76,17 @@ public struct KDTree: Sendable {
     static let blockWidth = 8
     /// Queries per chunk of work handed to a thread.
     static let queryChunk = 1_024
+    /// From this many features up, leaves are scanned through the Float32 filter.
+    public static let minimumFilterDimension = 6
+
+    /// How a query scans the candidates of a leaf.
+    enum LeafScan: Sendable {
+        /// One query at a time, exact distances of 8 candidates per step (`SIMD8<Double>`).
+        case plain
+        /// A block of 8 queries at a time through ``FilterBlocks``; exact distances only for the
+        /// candidates the filter keeps.
+        case filtered
+    }
 
     /// How nodes bound their points.
     enum Bounds: Sendable {
@@ -83,7 +97,7 @@ public struct KDTree: Sendable {
     }
 
     /// A node's points are the tree positions `start ..< end`.
-    private struct Node: Sendable {
+    struct Node: Sendable {
         var start: Int32
         var end: Int32
         /// The left child, or -1 for a leaf; the right child is `left + 1`.
@@ -93,7 +107,7 @@ public struct KDTree: Sendable {
     }
 
     /// A candidate neighbour, or a pending node with its bound's squared distance.
-    private struct Entry {
+    struct Entry {
         var squaredDistance: Double
         var index: Int32
 
@@ -112,16 +126,19 @@ public struct KDTree: Sendable {
     let bounds: Bounds
 
     /// The points as given, row-major: the queries' coordinates.
-    private let values: [Double]
+    let values: [Double]
     /// Original index of the point at each tree position; -1 pads the last block.
-    private let order: [Int32]
-    /// Point coordinates in tree order, per block of 8 positions and per column the 8 values.
+    let order: [Int32]
+    /// Point coordinates in tree order, per block of 8 positions and per column the 8 values;
+    /// empty when the leaves are scanned through ``filter``.
     private let blocks: [SIMD8<Double>]
-    private let nodes: [Node]
+    /// The Float32 copy of the points the filtered leaf scan reads; nil for the plain scan.
+    let filter: FilterBlocks?
+    let nodes: [Node]
     /// Per node, its box (2 `dimension` values) or ball (`dimension + 1`).
-    private let nodeBounds: [Double]
+    let nodeBounds: [Double]
     /// Levels below the root; bounds the query stack.
-    private let depth: Int
+    let depth: Int
 
     /// Builds the tree, with boxes up to ``maximumBoxDimension`` features and balls above.
     ///
@@ -134,7 +151,7 @@ public struct KDTree: Sendable {
     public init(_ points: PointMatrix, leafSize: Int = KDTree.defaultLeafSize, threads: Int = 1) {
         self.init(
             points, leafSize: leafSize, bounds: points.dimension <= KDTree.maximumBoxDimension ? .box : .ball,
-            threads: threads)
+            scan: points.dimension >= KDTree.minimumFilterDimension ? .filtered : .plain, threads: threads)
     }
 
     /// Builds the tree with the given kind of node bounds.
@@ -143,7 +160,9 @@ public struct KDTree: Sendable {
     /// threads: the root's two halves down to ``splitLevels``, then the subtrees below, each
     /// with a pivot generator seeded by its place, and put in place in that order: the tree is
     /// the same for every `threads`.
-    init(_ points: PointMatrix, leafSize: Int, bounds: Bounds, threads: Int = 1) {
+    /// With `scan` `.filtered`, points too far from their centroid for the filter's Float32
+    /// arithmetic (``FilterBlocks``) are scanned plainly instead.
+    init(_ points: PointMatrix, leafSize: Int, bounds: Bounds, scan: LeafScan = .plain, threads: Int = 1) {
         precondition(leafSize >= 1, "KDTree: leafSize must be at least 1")
         precondition(points.count < Int(Int32.max) - KDTree.blockWidth, "KDTree: too many points for Int32 indices")
         let n = points.count
@@ -166,8 +185,10 @@ public struct KDTree: Sendable {
             of: &top, level: KDTree.splitLevels, stopLevel: nil, order: &order, values: points.values, seeds: 1,
             threads: threads)
         let blockCount = (n + width - 1) / width
-        var blocks = [SIMD8<Double>](repeating: .zero, count: blockCount * d)
-        blocks.withUnsafeMutableBufferPointer { blocks in
+        order.append(contentsOf: repeatElement(-1, count: blockCount * width - n))
+        let filter = scan == .filtered ? FilterBlocks(points, order: order, threads: threads) : nil
+        var blocks = [SIMD8<Double>](repeating: .zero, count: filter == nil ? blockCount * d : 0)
+        if filter == nil { blocks.withUnsafeMutableBufferPointer { blocks in
             let output = ChunkOutput(buffer: blocks), tree = order
             forEachChunk(count: blockCount, chunkSize: KDTree.queryChunk / width, threads: threads) { range in
                 points.values.withUnsafeBufferPointer { values in
@@ -179,14 +200,14 @@ public struct KDTree: Sendable {
                     }
                 }
             }
-        }
-        order.append(contentsOf: repeatElement(-1, count: blockCount * width - n))
+        }}
         self.pointCount = n
         self.dimension = d
         self.bounds = bounds
         self.values = points.values
         self.order = order
         self.blocks = blocks
+        self.filter = filter
         self.nodes = top.nodes
         self.nodeBounds = top.nodeBounds
         self.depth = top.depth
@@ -338,23 +359,45 @@ public struct KDTree: Sendable {
         of members: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, dimension d: Int,
         into ball: inout ArraySlice<Double>
     ) {
-        let centre = ball.startIndex
-        for column in 0..<d { ball[centre + column] = 0 }
-        for point in members {
-            for column in 0..<d { ball[centre + column] += values[Int(point) * d + column] }
-        }
-        let scale = 1 / Double(members.count)
-        for column in 0..<d { ball[centre + column] *= scale }
-        var radius = 0.0
-        for point in members {
-            var sum = 0.0
-            for column in 0..<d {
-                let delta = values[Int(point) * d + column] - ball[centre + column]
-                sum += delta * delta
+        ball.withUnsafeMutableBufferPointer { ball in
+            let centre = ball.baseAddress!
+            centre.update(repeating: 0, count: d)
+            for point in members {
+                let row = values.baseAddress! + Int(point) * d
+                for column in 0..<d { centre[column] += row[column] }
             }
-            radius = max(radius, sum)
+            let scale = 1 / Double(members.count)
+            for column in 0..<d { centre[column] *= scale }
+            var radius = 0.0
+            for point in members {
+                radius = max(radius, KDTree.squaredDistance(values.baseAddress! + Int(point) * d, centre, dimension: d))
+            }
+            centre[d] = radius.squareRoot()
         }
-        ball[centre + d] = radius.squareRoot()
+    }
+
+    /// The squared distance of two points, summed 8 columns per step: within `d 2^-53` relative
+    /// of the true value, but not bit for bit a plain loop's (for bounds, not for neighbours).
+    @inline(__always)
+    static func squaredDistance(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, dimension d: Int) -> Double {
+        let first = UnsafeRawPointer(a), second = UnsafeRawPointer(b)
+        var lanes = SIMD8<Double>.zero
+        var column = 0
+        while column + 8 <= d {
+            let delta =
+                first.loadUnaligned(fromByteOffset: column * 8, as: SIMD8<Double>.self)
+                - second.loadUnaligned(fromByteOffset: column * 8, as: SIMD8<Double>.self)
+            lanes += delta * delta
+            column += 8
+        }
+        let four = lanes.lowHalf + lanes.highHalf, two = four.lowHalf + four.highHalf
+        var sum = two[0] + two[1]
+        while column < d {
+            let delta = a[column] - b[column]
+            sum += delta * delta
+            column += 1
+        }
+        return sum
     }
 
     /// Rearranges `order[range]` so that the entry at `rank` holds the point whose `column`
@@ -417,8 +460,15 @@ public struct KDTree: Sendable {
         indices.withUnsafeMutableBufferPointer { indices in
             distances.withUnsafeMutableBufferPointer { distances in
                 let rows = (indices: ChunkOutput(buffer: indices), distances: ChunkOutput(buffer: distances))
-                forEachChunk(count: n, chunkSize: KDTree.queryChunk, threads: threads) { positions in
-                    search(positions: positions, k: k, indices: rows.indices, distances: rows.distances)
+                if let filter {
+                    let width = KDTree.blockWidth
+                    forEachChunk(count: (n + width - 1) / width, chunkSize: KDTree.queryChunk / width, threads: threads) {
+                        filteredSearch(blocks: $0, k: k, filter: filter, indices: rows.indices, distances: rows.distances)
+                    }
+                } else {
+                    forEachChunk(count: n, chunkSize: KDTree.queryChunk, threads: threads) { positions in
+                        search(positions: positions, k: k, indices: rows.indices, distances: rows.distances)
+                    }
                 }
             }
         }
@@ -450,6 +500,46 @@ public struct KDTree: Sendable {
                 }
             }
         }}}}}}}
+    }
+
+    /// Puts `candidate` into the list `best[0 ..< found]`, sorted by `precedes` and of at most
+    /// `k` entries, unless the list is full and its last entry precedes the candidate.
+    ///
+    /// - Returns: whether the candidate went in.
+    @inline(__always)
+    @discardableResult
+    static func insert(_ candidate: Entry, into best: UnsafeMutablePointer<Entry>, found: inout Int, k: Int) -> Bool {
+        if found == k {
+            if !candidate.precedes(best[k - 1]) { return false }
+        } else {
+            found += 1
+        }
+        // Insertion into the sorted list, shifting worse entries right.
+        var slot = found - 1
+        while slot > 0 && candidate.precedes(best[slot - 1]) {
+            best[slot] = best[slot - 1]
+            slot -= 1
+        }
+        best[slot] = candidate
+        return true
+    }
+
+    /// Pushes the nodes `left` and `left + 1`, whose bounds are `leftBound` and `rightBound`,
+    /// onto `stack[top...]`, the one of smaller key (by default its bound) last, so popped
+    /// first; a tie goes to the smaller index.
+    @inline(__always)
+    static func push(
+        children left: Int, bounds leftBound: Double, _ rightBound: Double, nodes: UnsafeBufferPointer<Node>,
+        stack: UnsafeMutableBufferPointer<Entry>, top: inout Int, keys: (left: Double, right: Double)? = nil
+    ) {
+        let leftEntry = Entry(squaredDistance: leftBound, index: Int32(left))
+        let rightEntry = Entry(squaredDistance: rightBound, index: Int32(left + 1))
+        let (leftKey, rightKey) = keys ?? (leftBound, rightBound)
+        let leftFirst =
+            leftKey < rightKey || (leftKey == rightKey && nodes[left].minimumIndex < nodes[left + 1].minimumIndex)
+        stack[top] = leftFirst ? rightEntry : leftEntry
+        stack[top + 1] = leftFirst ? leftEntry : rightEntry
+        top += 2
     }
 
     /// The smallest of 8 lanes, by halving (`SIMDMask` comparisons compile to a loop over
@@ -496,16 +586,9 @@ public struct KDTree: Sendable {
                 }
                 let child = Int(node.left)
                 if child >= 0 {
-                    let leftEntry = Entry(squaredDistance: bound(child, point), index: Int32(child))
-                    let rightEntry = Entry(squaredDistance: bound(child + 1, point), index: Int32(child + 1))
-                    let leftFirst =
-                        leftEntry.squaredDistance < rightEntry.squaredDistance
-                        || (leftEntry.squaredDistance == rightEntry.squaredDistance
-                            && nodes[child].minimumIndex < nodes[child + 1].minimumIndex)
-                    // Pushed last is popped first: the nearer child.
-                    stack[top] = leftFirst ? rightEntry : leftEntry
-                    stack[top + 1] = leftFirst ? leftEntry : rightEntry
-                    top += 2
+                    KDTree.push(
+                        children: child, bounds: bound(child, point), bound(child + 1, point), nodes: nodes,
+                        stack: stack, top: &top)
                     continue
                 }
                 let width = KDTree.blockWidth
@@ -531,18 +614,7 @@ public struct KDTree: Sendable {
                     for lane in 0..<width {
                         let candidate = Entry(squaredDistance: sums[lane], index: order[block * width + lane])
                         if candidate.index < 0 || Int(candidate.index) == query { continue }
-                        if found == k {
-                            if !candidate.precedes(best[k - 1]) { continue }
-                        } else {
-                            found += 1
-                        }
-                        // Insertion into the sorted list, shifting worse entries right.
-                        var slot = found - 1
-                        while slot > 0 && candidate.precedes(best[slot - 1]) {
-                            best[slot] = best[slot - 1]
-                            slot -= 1
-                        }
-                        best[slot] = candidate
+                        KDTree.insert(candidate, into: best.baseAddress!, found: &found, k: k)
                     }
                 }
             }
@@ -550,42 +622,44 @@ public struct KDTree: Sendable {
 
         /// A lower bound of the squared distance from `point` to any point of `node`.
         private func bound(_ node: Int, _ point: UnsafePointer<Double>) -> Double {
-            let d = dimension
-            switch bounds {
-            case .box:
-                let box = node * 2 * d
-                var sum = 0.0
-                for column in 0..<d {
-                    let value = point[column]
-                    let gap = max(nodeBounds[box + column] - value, value - nodeBounds[box + d + column], 0)
-                    sum += gap * gap
-                }
-                return sum
-            case .ball:
-                let ball = node * (d + 1)
-                // 8 columns per step; the order of the sum does not matter inside the margin.
-                let centre = UnsafeRawPointer(nodeBounds.baseAddress! + ball), query = UnsafeRawPointer(point)
-                var lanes = SIMD8<Double>.zero
-                var column = 0
-                while column + 8 <= d {
-                    let delta =
-                        query.loadUnaligned(fromByteOffset: column * 8, as: SIMD8<Double>.self)
-                        - centre.loadUnaligned(fromByteOffset: column * 8, as: SIMD8<Double>.self)
-                    lanes += delta * delta
-                    column += 8
-                }
-                let four = lanes.lowHalf + lanes.highHalf, two = four.lowHalf + four.highHalf
-                var sum = two[0] + two[1]
-                while column < d {
-                    let delta = point[column] - nodeBounds[ball + column]
-                    sum += delta * delta
-                    column += 1
-                }
-                let centreDistance = sum.squareRoot(), radius = nodeBounds[ball + d]
-                // The margin covers the rounding of both distances (see the type's documentation).
-                let gap = centreDistance - radius - 1e-9 * (centreDistance + radius)
-                return gap > 0 ? gap * gap : 0
+            var centreDistance = 0.0
+            return KDTree.bound(
+                of: node, bounds: bounds, nodeBounds: nodeBounds, dimension: dimension, lower: point, upper: point,
+                radius: 0, centreDistance: &centreDistance)
+        }
+    }
+
+    /// A lower bound of the squared distance from any point of a region to any point of `node`.
+    ///
+    /// The region is the box `lower ... upper` for box bounds, the ball of centre `lower` and
+    /// `radius` for ball bounds; a point is the box and ball from itself to itself. For balls,
+    /// `centreDistance` receives the distance between the two centres. A box bound
+    /// is at most every exact distance (computed in column order) bit for bit: each gap is the
+    /// rounded difference of coordinates no closer than the points', and rounding is monotonic.
+    @inline(__always)
+    static func bound(
+        of node: Int, bounds: Bounds, nodeBounds: UnsafeBufferPointer<Double>, dimension d: Int,
+        lower: UnsafePointer<Double>, upper: UnsafePointer<Double>, radius regionRadius: Double,
+        centreDistance centreDistanceOut: inout Double
+    ) -> Double {
+        switch bounds {
+        case .box:
+            let box = node * 2 * d
+            var sum = 0.0
+            for column in 0..<d {
+                let gap = max(nodeBounds[box + column] - upper[column], lower[column] - nodeBounds[box + d + column], 0)
+                sum += gap * gap
             }
+            return sum
+        case .ball:
+            let ball = node * (d + 1)
+            // 8 columns per step; the order of the sum does not matter inside the margin.
+            let sum = squaredDistance(lower, nodeBounds.baseAddress! + ball, dimension: d)
+            let centreDistance = sum.squareRoot(), radius = nodeBounds[ball + d] + regionRadius
+            centreDistanceOut = centreDistance
+            // The margin covers the rounding of both distances (see the type's documentation).
+            let gap = centreDistance - radius - 1e-9 * (centreDistance + radius)
+            return gap > 0 ? gap * gap : 0
         }
     }
 }

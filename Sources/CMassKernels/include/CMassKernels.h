@@ -1,0 +1,23 @@
+#ifndef C_MASS_KERNELS_H
+#define C_MASS_KERNELS_H
+
+#include <stdint.h>
+
+/// Marks the candidates that may lie within each query's limit, by the Float32 dot-product
+/// expansion |q|^2 + |c|^2 - 2 q.c of their squared distance, for one block of 8 queries
+/// against `blockCount` consecutive blocks of 8 candidates.
+///
+/// Points are stored in blocks of 8, per column the 8 values (`values[(block * dimension +
+/// column) * 8 + lane]`). Bit `j` of `masks[b * 8 + i]` is set unless the approximate squared
+/// distance of query `i` and candidate `j` of block `b` exceeds
+/// `((cancellation * a^2 + (limits[i] + rounding * a)^2) * (1 + 2^-20) + 1e-30`, where
+/// `a = queryRadii[i] + candidateRadii[b * 8 + j]`: the bound that KDTree+FilteredScan.swift
+/// proves never drops a candidate whose exact distance is within the limit. Pure: no state, no
+/// I/O. Uses AVX2 and FMA when the processor has them, plain SIMD otherwise.
+void mmc_distance_filter(
+    const float *query, const float *candidates, long blockCount, long dimension,
+    const float *queryNorms, const float *queryRadii, const float *limits,
+    const float *candidateNorms, const float *candidateRadii,
+    float cancellation, float rounding, uint8_t *masks);
+
+#endif
