@@ -25,19 +25,98 @@ internal import MMCDecimal
 /// // table.columnNames == ["x", "y"], table.rowCount == 2, table.values == [1, 2, 3, 4.5]
 /// ```
 public enum DelimitedParser {
+    /// Bytes per piece of a parallel parse: fixed, so the pieces do not depend on `threads`.
+    public static let pieceBytes = 1 << 20
+
     /// Parses a whole input.
+    ///
+    /// With `threads` above 1, an input of several pieces (``pieceBytes``) is cut at line ends
+    /// and its pieces are parsed on up to `threads` threads: lines are independent once the
+    /// first one has fixed the separator, the columns and the header. The table, and the error
+    /// of an input with several problems (the first in the input), are those of one thread.
     ///
     /// - Throws: ``DelimitedParseError`` naming the 1-based line and column of the first problem.
     /// - Complexity: O(n) for n bytes.
-    public static func parse(_ bytes: [UInt8]) throws(DelimitedParseError) -> DelimitedTable {
+    public static func parse(_ bytes: [UInt8], threads: Int = 1) throws(DelimitedParseError) -> DelimitedTable {
         try bytes.withUnsafeBufferPointer { buffer throws(DelimitedParseError) in
             var reader = Reader(bytes: buffer)
-            return try reader.read()
+            let layout = try reader.layout()
+            let body = layout.bodyStart..<buffer.count
+            let rows: Int
+            if threads > 1 && body.count >= 2 * pieceBytes {
+                (reader.values, rows) = try parsePieces(bytes, body: body, layout: layout, threads: threads)
+            } else {
+                rows = try reader.readRows(body, firstLine: layout.bodyFirstLine, layout: layout).rows
+            }
+            guard rows > 0 else { throw DelimitedParseError(code: .noDataRows, line: layout.headerLine) }
+            return DelimitedTable(
+                rowCount: rows, columnCount: layout.columnCount, values: reader.values,
+                columnNames: layout.names, separator: layout.separator)
         }
+    }
+
+    /// One piece's rows, or its first problem with the line counted from the piece's start.
+    private typealias Piece = Result<(values: [Double], rows: Int, lines: Int), DelimitedParseError>
+
+    /// Parses `body` in pieces that start after a line end, on up to `threads` threads, and
+    /// joins their values in order.
+    private static func parsePieces(
+        _ bytes: [UInt8], body: Range<Int>, layout: Layout, threads: Int
+    ) throws(DelimitedParseError) -> (values: [Double], rows: Int) {
+        var starts = [body.lowerBound]
+        for cut in stride(from: body.lowerBound + pieceBytes, to: body.upperBound, by: pieceBytes) {
+            var start = max(cut, starts[starts.count - 1])
+            while start < body.upperBound && bytes[start - 1] != ASCII.newline { start += 1 }
+            starts.append(start)
+        }
+        starts.append(body.upperBound)
+        let bounds = starts
+        var pieces = [Piece?](repeating: nil, count: bounds.count - 1)
+        pieces.withUnsafeMutableBufferPointer { pieces in
+            let output = ChunkOutput(buffer: pieces)
+            forEachChunk(count: bounds.count - 1, chunkSize: 1, threads: threads) { range in
+                let piece = range.lowerBound
+                output.buffer[piece] = bytes.withUnsafeBufferPointer { bytes in
+                    var reader = Reader(bytes: bytes)
+                    return Result { () throws(DelimitedParseError) in
+                        let read = try reader.readRows(bounds[piece]..<bounds[piece + 1], firstLine: 1, layout: layout)
+                        return (reader.values, read.rows, read.lines)
+                    }
+                }
+            }
+        }
+        var values = [Double](), rows = 0, line = layout.bodyFirstLine
+        for piece in pieces {
+            switch piece! {
+            case .success(let read):
+                rows += read.rows
+                line += read.lines
+            case .failure(let error):
+                throw DelimitedParseError(code: error.code, line: error.line.map { $0 + line - 1 }, column: error.column)
+            }
+        }
+        values.reserveCapacity(rows * layout.columnCount)
+        for case .success(let read)? in pieces { values.append(contentsOf: read.values) }
+        return (values, rows)
     }
 }
 
-/// One pass over the input; the field boundaries of the current line are kept in reused arrays.
+/// What the first line that is neither blank nor a comment decides for the whole input.
+private struct Layout: Sendable {
+    let separator: DelimitedTable.Separator
+    let columnCount: Int
+    /// The header's names, if that line is a header.
+    let names: [String]?
+    /// The header's line number, 0 without one.
+    let headerLine: Int
+    /// Where the data rows begin: that line's start, or the next line's after a header.
+    let bodyStart: Int
+    /// The line number at `bodyStart`.
+    let bodyFirstLine: Int
+}
+
+/// A pass over lines of the input; the field boundaries of the current line are kept in
+/// reused arrays.
 private struct Reader {
     let bytes: UnsafeBufferPointer<UInt8>
     var fieldStarts: [Int] = []
@@ -48,46 +127,63 @@ private struct Reader {
         self.bytes = bytes
     }
 
-    mutating func read() throws(DelimitedParseError) -> DelimitedTable {
+    /// The trimmed content of the line at `position` and where the next line starts; an
+    /// empty range for a blank or comment line.
+    private func line(at position: Int, end limit: Int) -> (content: Range<Int>, next: Int) {
+        var start = position
+        var end = start
+        while end < limit, bytes[end] != ASCII.newline { end += 1 }
+        let next = end + 1
+        while start < end, isBlank(bytes[start]) { start += 1 }
+        while end > start, isBlank(bytes[end - 1]) || bytes[end - 1] == ASCII.carriageReturn { end -= 1 }
+        if start == end || bytes[start] == ASCII.hash { return (start..<start, next) }
+        return (start..<end, next)
+    }
+
+    /// Reads up to the first line that is neither blank nor a comment: its separator, its
+    /// field count and whether it is a header.
+    mutating func layout() throws(DelimitedParseError) -> Layout {
         var position = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var lineNumber = 0
-        var separator: DelimitedTable.Separator?
-        var columnCount = 0
-        var names: [String]?
-        var headerLine = 0
-        var rowCount = 0
         while position < bytes.count {
             lineNumber += 1
-            var start = position
-            var end = start
-            while end < bytes.count, bytes[end] != ASCII.newline { end += 1 }
-            position = end + 1
-            while start < end, isBlank(bytes[start]) { start += 1 }
-            while end > start, isBlank(bytes[end - 1]) || bytes[end - 1] == ASCII.carriageReturn { end -= 1 }
-            if start == end || bytes[start] == ASCII.hash { continue }
-
-            if let known = separator {
-                split(start, end, known)
-            } else {
-                let detected: DelimitedTable.Separator =
-                    bytes[start..<end].contains(ASCII.comma) ? .comma : .whitespace
-                separator = detected
-                split(start, end, detected)
-                columnCount = fieldStarts.count
-                if isHeader() {
-                    names = fieldStarts.indices.map { headerName($0) }
-                    headerLine = lineNumber
-                    continue
-                }
+            let (content, next) = line(at: position, end: bytes.count)
+            guard !content.isEmpty else {
+                position = next
+                continue
             }
-            try appendRow(line: lineNumber, columnCount: columnCount)
-            rowCount += 1
+            let separator: DelimitedTable.Separator = bytes[content].contains(ASCII.comma) ? .comma : .whitespace
+            split(content.lowerBound, content.upperBound, separator)
+            let columnCount = fieldStarts.count
+            guard isHeader() else {
+                return Layout(
+                    separator: separator, columnCount: columnCount, names: nil, headerLine: 0, bodyStart: position,
+                    bodyFirstLine: lineNumber)
+            }
+            return Layout(
+                separator: separator, columnCount: columnCount, names: fieldStarts.indices.map { headerName($0) },
+                headerLine: lineNumber, bodyStart: min(next, bytes.count), bodyFirstLine: lineNumber + 1)
         }
-        guard let separator else { throw DelimitedParseError(code: .emptyInput) }
-        guard rowCount > 0 else { throw DelimitedParseError(code: .noDataRows, line: headerLine) }
-        return DelimitedTable(
-            rowCount: rowCount, columnCount: columnCount, values: values, columnNames: names,
-            separator: separator)
+        throw DelimitedParseError(code: .emptyInput)
+    }
+
+    /// Appends the rows of the lines in `range` (which starts at a line's start) to `values`;
+    /// `firstLine` numbers its first line in errors. Returns the rows and the lines read.
+    mutating func readRows(
+        _ range: Range<Int>, firstLine: Int, layout: Layout
+    ) throws(DelimitedParseError) -> (rows: Int, lines: Int) {
+        var position = range.lowerBound
+        var lines = 0, rows = 0
+        while position < range.upperBound {
+            lines += 1
+            let (content, next) = line(at: position, end: range.upperBound)
+            position = next
+            guard !content.isEmpty else { continue }
+            split(content.lowerBound, content.upperBound, layout.separator)
+            try appendRow(line: firstLine + lines - 1, columnCount: layout.columnCount)
+            rows += 1
+        }
+        return (rows, lines)
     }
 
     /// Fills `fieldStarts` and `fieldEnds` with the trimmed fields of a non-blank line.

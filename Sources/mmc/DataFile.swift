@@ -17,19 +17,19 @@ struct DataFile {
     /// The parsed rows.
     let table: DelimitedTable
 
-    /// Reads and parses `path` (`-` for standard input).
+    /// Reads and parses `path` (`-` for standard input), a large file on up to `threads` threads.
     ///
     /// - Throws: ``FileError`` naming the path and, for a parse error, the line and column.
-    init(path: String) throws(FileError) {
-        try self.init(path: path, bytes: try GzipReader.readAll(path: path))
+    init(path: String, threads: Int = 1) throws(FileError) {
+        try self.init(path: path, bytes: try GzipReader.readAll(path: path), threads: threads)
     }
 
     /// Parses `bytes` already read from `path`.
     ///
     /// - Throws: ``FileError`` naming the path, the line and the column.
-    init(path: String, bytes: [UInt8]) throws(FileError) {
+    init(path: String, bytes: [UInt8], threads: Int = 1) throws(FileError) {
         do {
-            table = try DelimitedParser.parse(bytes)
+            table = try DelimitedParser.parse(bytes, threads: threads)
         } catch {
             throw FileError(path: GzipReader.displayName(path), reason: error.description)
         }

@@ -27,6 +27,9 @@ enum GzipReader {
         let zlibPath = path == "-" ? "<fd:\(descriptor)>" : path
         gzbuffer(file, 1 << 17)
         var bytes: [UInt8] = []
+        // A file's size is what plain text needs (and a start for gzip data): no regrowth.
+        var info = stat()
+        if path != "-" && stat(path, &info) == 0 && info.st_size > 0 { bytes.reserveCapacity(Int(info.st_size)) }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = chunk.withUnsafeMutableBytes { buffer in

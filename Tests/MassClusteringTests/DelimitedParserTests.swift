@@ -184,4 +184,55 @@ struct DelimitedParserTests {
         #expect(table.rowCount == 2)
         #expect(table.values == [1, 2, 3, 4.5])
     }
+
+    /// About 3 pieces of lines of mixed kinds: a header, comments, blank and CRLF lines, and
+    /// one line longer than a piece, so cuts fall inside and between every kind.
+    private func manyPieces(lineEnding: String = "\n") -> String {
+        var text = "# sensor log\r\nx, \"y\"\n"
+        var row = 0
+        while text.utf8.count < 3 * DelimitedParser.pieceBytes {
+            switch row % 97 {
+            case 0: text += "# comment \(row)\n"
+            case 1: text += "   \n"
+            case 2: text += "\(row).5 , -\(row)e-3\r\n"
+            default: text += "\(row),\(Double(row) / 7)" + lineEnding
+            }
+            if row == 40_000 { text += String(repeating: " ", count: DelimitedParser.pieceBytes + 10) + "1,2\n" }
+            row += 1
+        }
+        return text + "4,5"
+    }
+
+    @Test("a large input parsed in pieces on several threads gives the one-thread table")
+    func piecesMatchOneThread() throws {
+        for ending in ["\n", "\r\n"] {
+            let bytes = Array(manyPieces(lineEnding: ending).utf8)
+            let single = try DelimitedParser.parse(bytes, threads: 1)
+            #expect(single.rowCount > 50_000)
+            #expect(single.columnNames == ["x", "y"])
+            for threads in [2, 3, 8] {
+                #expect(try DelimitedParser.parse(bytes, threads: threads) == single)
+            }
+        }
+    }
+
+    @Test("in pieces, the first problem of the input is reported, with its line counted from the start")
+    func piecesReportTheFirstProblem() throws {
+        // Split by bytes: "\r\n" is one Character, and the parser counts the LFs.
+        var lines = Array(manyPieces().utf8).split(separator: 10, omittingEmptySubsequences: false).map(Array.init)
+        lines[lines.count / 2] = Array("1,2,3".utf8)
+        lines[lines.count - 20] = Array("1,oops".utf8)
+        let bytes = Array(lines.joined(separator: [10]))
+        func error(threads: Int) -> DelimitedParseError? {
+            do {
+                _ = try DelimitedParser.parse(bytes, threads: threads)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let expected = DelimitedParseError(code: .raggedRow(expected: 2, found: 3), line: lines.count / 2 + 1)
+        #expect(error(threads: 1) == expected)
+        #expect(error(threads: 4) == expected)
+    }
 }
