@@ -62,7 +62,7 @@ struct ReclusterJob: Sendable {
         let snapshot = model.snapshot()
         let count = snapshot.count
         let original = PointMatrix(count: count, dimension: snapshot.dimension, values: snapshot.values)
-        let scaled = scaling.scaledMarkingFar(original)
+        let scaled = scaling.scaledMarkingFar(original, threads: threads)
         let clustered = cluster(scaled.points, parameters: parameters, far: scaled.far, threads: threads, workspace: workspace)
 
         // The tracker needs each point id once. Producers may reuse ids, so the newest point

@@ -155,7 +155,7 @@ public struct Clustering: Sendable, Equatable {
 /// mass (``maximizeMass(labels:forest:outlierFactor:)``). Labels are numbered in order of each
 /// cluster's smallest point index, so they do not depend on tree internals.
 ///
-/// The points are used as given: scale them (``FeatureScaling/scaled(_:)``) when features have
+/// The points are used as given: scale them (``FeatureScaling/scaled(_:threads:)``) when features have
 /// different units. The result is deterministic. Reordering the rows gives the same partition
 /// (the hierarchy takes equal weights together, see ``ClusterHierarchy``) unless distances tie
 /// at some point's k-th neighbour (duplicate points, grid data): neighbour lists break such
@@ -177,7 +177,7 @@ public struct Clustering: Sendable, Equatable {
 /// result.clusters // centroid, bounding box and mass per label
 /// ```
 ///
-/// `far` flags the readings that lie far outside the window's body (``FeatureScaling/scaledMarkingFar(_:)``):
+/// `far` flags the readings that lie far outside the window's body (``FeatureScaling/scaledMarkingFar(_:threads:)``):
 /// such a reading keeps a label only in a cluster made mostly of far readings (several spikes at
 /// one place). A component of the neighbour graph is a root of the hierarchy, born at lambda 0,
 /// so a spike that hangs off it would otherwise be its member, however far.

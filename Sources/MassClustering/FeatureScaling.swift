@@ -84,17 +84,18 @@ public enum FeatureScaling: Sendable, Hashable {
     /// - Precondition: a fixed scaling has one range per feature of `points`.
     /// - Complexity: O(n d) for ``window``, ``none`` and ``fixed``; O(n d) expected for
     ///   ``robust`` (a selection of two order statistics per feature).
-    public func scaled(_ points: PointMatrix) -> PointMatrix {
-        scaledMarkingFar(points).points
+    public func scaled(_ points: PointMatrix, threads: Int = 1) -> PointMatrix {
+        scaledMarkingFar(points, threads: threads).points
     }
 
     /// `points` on this scale, and which of them lie far outside it on some feature, to pass to
     /// ``cluster(_:parameters:far:)``: beyond the robust fences, or more than ``fenceFactor``
     /// widths outside a fixed range; none for the bounding box (nothing lies outside it) and for
-    /// unscaled values (no range to judge by).
+    /// unscaled values (no range to judge by). The robust rule's features and rows are spread
+    /// over up to `threads` threads; the result is the same for any.
     ///
-    /// - Complexity: as ``scaled(_:)``.
-    public func scaledMarkingFar(_ points: PointMatrix) -> (points: PointMatrix, far: [Bool]) {
+    /// - Complexity: as ``scaled(_:threads:)``.
+    public func scaledMarkingFar(_ points: PointMatrix, threads: Int = 1) -> (points: PointMatrix, far: [Bool]) {
         let near = [Bool](repeating: false, count: points.count)
         switch self {
         case .none:
@@ -115,18 +116,37 @@ public enum FeatureScaling: Sendable, Hashable {
             }
             return (points.rescaled(lower: lower, scale: zip(lower, upper).map { 1 / ($1 - $0) }), far)
         case .robust:
-            var far = near
-            var lower = [Double](repeating: 0, count: points.dimension)
-            var scale = [Double](repeating: 0, count: points.dimension)
-            var column = [Double](repeating: 0, count: points.count)
-            for feature in 0..<points.dimension where points.count > 0 {
-                for row in 0..<points.count { column[row] = points[row, feature] }
-                let range = Self.robustRange(of: &column)
-                lower[feature] = range.lower
-                scale[feature] = range.upper > range.lower ? 1 / (range.upper - range.lower) : 0
-                for row in 0..<points.count where !range.fences.contains(points[row, feature]) { far[row] = true }
+            guard points.count > 0 else { return (points, near) }
+            let n = points.count, d = points.dimension
+            // Features on the pool, then rows: every write goes to the feature's or the row's
+            // own slot, so the result is the same for any `threads`.
+            var ranges = [(lower: Double, upper: Double, fences: ClosedRange<Double>)](
+                repeating: (0, 0, 0...0), count: d)
+            ranges.withUnsafeMutableBufferPointer { ranges in
+                let output = ChunkOutput(buffer: ranges)
+                forEachChunk(count: d, chunkSize: 1, threads: threads) { features in
+                    var column = [Double](repeating: 0, count: n)
+                    for feature in features {
+                        for row in 0..<n { column[row] = points[row, feature] }
+                        output.buffer[feature] = Self.robustRange(of: &column)
+                    }
+                }
             }
-            return (points.rescaled(lower: lower, scale: scale), far)
+            let bounds = ranges
+            var far = near
+            far.withUnsafeMutableBufferPointer { far in
+                let output = ChunkOutput(buffer: far)
+                forEachChunk(count: n, chunkSize: 4_096, threads: threads) { rows in
+                    for row in rows {
+                        output.buffer[row] = (0..<d).contains { !bounds[$0].fences.contains(points[row, $0]) }
+                    }
+                }
+            }
+            return (
+                points.rescaled(
+                    lower: ranges.map(\.lower),
+                    scale: ranges.map { $0.upper > $0.lower ? 1 / ($0.upper - $0.lower) : 0 }),
+                far)
         }
     }
 

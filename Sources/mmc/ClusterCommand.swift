@@ -76,7 +76,7 @@ struct ClusterCommand: ParsableCommand {
         "A split separates clusters only if two sides rise this many times above its density; at least 1, or 0 for every split.",
         discussion: "Other splits, such as those along a density gradient, are undone unless they are gaps."))
     var valleyRatio = ClusteringParameters.defaultValleyRatio
-    @Option(help: "The most threads the clustering uses; the labels are the same for any. (default: every processor)")
+    @Option(help: "The most threads the parsing and clustering use; the labels are the same for any. (default: every processor)")
     var threads: Int?
 
     @Flag(help: "Whether to print the summary to standard error.")
@@ -94,13 +94,14 @@ struct ClusterCommand: ParsableCommand {
         let parameters = try parameters()
         let clock = ContinuousClock()
         let start = clock.now
-        let data = try DataFile(path: file)
+        let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let data = try DataFile(path: file, threads: threads)
         let read = clock.now
         let points = data.points
-        let scaled = try featureScaling(dimension: points.dimension).scaledMarkingFar(points)
+        let scaled = try featureScaling(dimension: points.dimension).scaledMarkingFar(points, threads: threads)
         let clustering = cluster(
             scaled.points, parameters: parameters, far: scaled.far,
-            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            threads: threads)
         let clustered = clock.now
 
         var text = ""

@@ -70,6 +70,29 @@ struct SensorGlitchTests {
         #expect((0..<clean.count).allSatisfy { window[$0, 0] < 1e-3 })
     }
 
+    @Test("robust scaling gives the same points and far readings on any number of threads")
+    func robustScalingAnyThreads() {
+        var generator = SeededGenerator(seed: 9)
+        // 9 features (more than the threads), 10,000 readings (several row chunks), 1% far out.
+        var rows = [[Double]]()
+        for row in 0..<10_000 {
+            var reading = [Double]()
+            for feature in 0..<9 {
+                let spike = row % 100 == 7 && feature == row % 9
+                reading.append(spike ? 1e5 : Double(feature + 1) * generator.nextDouble())
+            }
+            rows.append(reading)
+        }
+        let points = PointMatrix(rows: rows)
+        let single = FeatureScaling.robust.scaledMarkingFar(points, threads: 1)
+        #expect(single.far.filter { $0 }.count == 100)
+        for threads in [2, 4, 16] {
+            let many = FeatureScaling.robust.scaledMarkingFar(points, threads: threads)
+            #expect(many.points == single.points)
+            #expect(many.far == single.far)
+        }
+    }
+
     @Test("a spike hanging off a cluster that is a component of its own is noise", arguments: ClusteringMethod.allCases)
     func spikeOffAComponentIsNoise(method: ClusteringMethod) throws {
         // The blobs are far enough apart that no reading lists the other blob among its
