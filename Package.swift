@@ -105,7 +105,7 @@ let package = Package(
                 // MMCState for `mmc plot` of a state file, MMCConfiguration for the daemon's
                 // [clustering] settings; never MMCDaemon (it would pull the HTTP server in).
                 "MassClustering", "MMCWire", "ZeroMQ", "CZlib", "MMCPlot", "MMCState",
-                "MMCConfiguration", "MMCDevTools", "MMCRuntime",
+                "MMCConfiguration", "MMCDevTools", "MMCRuntime", "CLinuxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

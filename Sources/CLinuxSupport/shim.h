@@ -25,3 +25,10 @@ static inline int mmc_keep_freed_memory(int mmap_threshold, int trim_threshold, 
     return mallopt(M_MMAP_THRESHOLD, mmap_threshold) && mallopt(M_TRIM_THRESHOLD, trim_threshold)
         && mallopt(M_ARENA_MAX, arenas);
 }
+
+// Fixes glibc's mapping threshold at `threshold` bytes: larger blocks are mapped and unmapped
+// when freed, whatever was freed before (glibc otherwise raises the threshold past its first
+// free of a mapped block, after which such blocks stay in its heaps). Returns 1 on success.
+static inline int mmc_map_large_blocks(int threshold) {
+    return mallopt(M_MMAP_THRESHOLD, threshold);
+}

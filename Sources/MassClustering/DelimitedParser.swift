@@ -55,11 +55,9 @@ public enum DelimitedParser {
         }
     }
 
-    /// One piece's rows, or its first problem with the line counted from the piece's start.
-    private typealias Piece = Result<(values: [Double], rows: Int, lines: Int), DelimitedParseError>
-
-    /// Parses `body` in pieces that start after a line end, on up to `threads` threads, and
-    /// joins their values in order.
+    /// Parses `body` in pieces that start after a line end, on up to `threads` threads: a
+    /// first pass counts each piece's lines and rows, so that the second writes each piece's
+    /// values straight to their place in the table and numbers its lines from the start.
     private static func parsePieces(
         _ bytes: [UInt8], body: Range<Int>, layout: Layout, threads: Int
     ) throws(DelimitedParseError) -> (values: [Double], rows: Int) {
@@ -70,33 +68,45 @@ public enum DelimitedParser {
             starts.append(start)
         }
         starts.append(body.upperBound)
-        let bounds = starts
-        var pieces = [Piece?](repeating: nil, count: bounds.count - 1)
-        pieces.withUnsafeMutableBufferPointer { pieces in
-            let output = ChunkOutput(buffer: pieces)
-            forEachChunk(count: bounds.count - 1, chunkSize: 1, threads: threads) { range in
-                let piece = range.lowerBound
-                output.buffer[piece] = bytes.withUnsafeBufferPointer { bytes in
-                    var reader = Reader(bytes: bytes)
-                    return Result { () throws(DelimitedParseError) in
-                        let read = try reader.readRows(bounds[piece]..<bounds[piece + 1], firstLine: 1, layout: layout)
-                        return (reader.values, read.rows, read.lines)
+        let bounds = starts, pieceCount = starts.count - 1
+        var counts = [(lines: Int, rows: Int)](repeating: (0, 0), count: pieceCount)
+        counts.withUnsafeMutableBufferPointer { counts in
+            let output = ChunkOutput(buffer: counts)
+            forEachChunk(count: pieceCount, chunkSize: 1, threads: threads) { range in
+                output.buffer[range.lowerBound] = bytes.withUnsafeBufferPointer { bytes in
+                    Reader(bytes: bytes).count(bounds[range.lowerBound]..<bounds[range.lowerBound + 1])
+                }
+            }
+        }
+        var firstLines = [layout.bodyFirstLine], firstRows = [0]
+        for count in counts {
+            firstLines.append(firstLines[firstLines.count - 1] + count.lines)
+            firstRows.append(firstRows[firstRows.count - 1] + count.rows)
+        }
+        let rows = firstRows[pieceCount], width = layout.columnCount, lineStarts = firstLines, rowStarts = firstRows
+        var failures = [DelimitedParseError?](repeating: nil, count: pieceCount)
+        // Every slot is written unless a piece fails, and then the table is not returned.
+        var values = [Double](unsafeUninitializedCapacity: rows * width) { _, initialized in initialized = rows * width }
+        values.withUnsafeMutableBufferPointer { values in
+            failures.withUnsafeMutableBufferPointer { failures in
+                let table = ChunkOutput(buffer: values), errors = ChunkOutput(buffer: failures)
+                forEachChunk(count: pieceCount, chunkSize: 1, threads: threads) { range in
+                    let piece = range.lowerBound
+                    bytes.withUnsafeBufferPointer { bytes in
+                        var reader = Reader(bytes: bytes)
+                        reader.target = UnsafeMutableBufferPointer(
+                            rebasing: table.buffer[rowStarts[piece] * width..<rowStarts[piece + 1] * width])
+                        do throws(DelimitedParseError) {
+                            _ = try reader.readRows(
+                                bounds[piece]..<bounds[piece + 1], firstLine: lineStarts[piece], layout: layout)
+                        } catch {
+                            errors.buffer[piece] = error
+                        }
                     }
                 }
             }
         }
-        var values = [Double](), rows = 0, line = layout.bodyFirstLine
-        for piece in pieces {
-            switch piece! {
-            case .success(let read):
-                rows += read.rows
-                line += read.lines
-            case .failure(let error):
-                throw DelimitedParseError(code: error.code, line: error.line.map { $0 + line - 1 }, column: error.column)
-            }
-        }
-        values.reserveCapacity(rows * layout.columnCount)
-        for case .success(let read)? in pieces { values.append(contentsOf: read.values) }
+        if let failure = failures.first(where: { $0 != nil }) { throw failure! }
         return (values, rows)
     }
 }
@@ -122,6 +132,9 @@ private struct Reader {
     var fieldStarts: [Int] = []
     var fieldEnds: [Int] = []
     var values: [Double] = []
+    /// Where the values go instead of `values`, when set: a piece's place in the table.
+    var target: UnsafeMutableBufferPointer<Double>?
+    var targetCount = 0
 
     init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -165,6 +178,19 @@ private struct Reader {
                 headerLine: lineNumber, bodyStart: min(next, bytes.count), bodyFirstLine: lineNumber + 1)
         }
         throw DelimitedParseError(code: .emptyInput)
+    }
+
+    /// The lines in `range` (which starts at a line's start) and the rows among them.
+    func count(_ range: Range<Int>) -> (lines: Int, rows: Int) {
+        var position = range.lowerBound
+        var lines = 0, rows = 0
+        while position < range.upperBound {
+            lines += 1
+            let (content, next) = line(at: position, end: range.upperBound)
+            position = next
+            if !content.isEmpty { rows += 1 }
+        }
+        return (lines, rows)
     }
 
     /// Appends the rows of the lines in `range` (which starts at a line's start) to `values`;
@@ -234,7 +260,12 @@ private struct Reader {
             guard value.isFinite else {
                 throw DelimitedParseError(code: .nonFiniteValue(text(start, end)), line: line, column: field + 1)
             }
-            values.append(value)
+            if let target {
+                target[targetCount] = value
+                targetCount += 1
+            } else {
+                values.append(value)
+            }
         }
     }
 

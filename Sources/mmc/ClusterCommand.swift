@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import CLinuxSupport
 import MMCRuntime
 import MassClustering
 
@@ -91,6 +92,9 @@ struct ClusterCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Large arrays come and go once each here; freed ones must not linger in glibc's heaps
+        // (the peak RSS would exceed what is live by what the pool's threads freed).
+        _ = mmc_map_large_blocks(1 << 20)
         let parameters = try parameters()
         let clock = ContinuousClock()
         let start = clock.now
