@@ -140,9 +140,11 @@ private struct Reader {
         self.bytes = bytes
     }
 
-    /// The trimmed content of the line at `position` and where the next line starts; an
+    /// The trimmed content of the line of `bytes` at `position` and where the next starts; an
     /// empty range for a blank or comment line.
-    private func line(at position: Int, end limit: Int) -> (content: Range<Int>, next: Int) {
+    static func line(
+        in bytes: UnsafeBufferPointer<UInt8>, at position: Int, end limit: Int
+    ) -> (content: Range<Int>, next: Int) {
         var start = position
         var end = start
         while end < limit, bytes[end] != ASCII.newline { end += 1 }
@@ -160,7 +162,7 @@ private struct Reader {
         var lineNumber = 0
         while position < bytes.count {
             lineNumber += 1
-            let (content, next) = line(at: position, end: bytes.count)
+            let (content, next) = Reader.line(in: bytes, at: position, end: bytes.count)
             guard !content.isEmpty else {
                 position = next
                 continue
@@ -180,16 +182,28 @@ private struct Reader {
         throw DelimitedParseError(code: .emptyInput)
     }
 
-    /// The lines in `range` (which starts at a line's start) and the rows among them.
-    func count(_ range: Range<Int>) -> (lines: Int, rows: Int) {
+    /// Calls `body` with the content and the line number (the first is `firstLine`) of every
+    /// line in `range` (which starts at a line's start) that is neither blank nor a comment;
+    /// returns the number of lines read.
+    private static func forEachRow<Failure: Error>(
+        in range: Range<Int>, of bytes: UnsafeBufferPointer<UInt8>, firstLine: Int,
+        _ body: (_ content: Range<Int>, _ line: Int) throws(Failure) -> Void
+    ) throws(Failure) -> Int {
         var position = range.lowerBound
-        var lines = 0, rows = 0
+        var lines = 0
         while position < range.upperBound {
             lines += 1
-            let (content, next) = line(at: position, end: range.upperBound)
+            let (content, next) = Reader.line(in: bytes, at: position, end: range.upperBound)
             position = next
-            if !content.isEmpty { rows += 1 }
+            if !content.isEmpty { try body(content, firstLine + lines - 1) }
         }
+        return lines
+    }
+
+    /// The lines in `range` (which starts at a line's start) and the rows among them.
+    func count(_ range: Range<Int>) -> (lines: Int, rows: Int) {
+        var rows = 0
+        let lines = Reader.forEachRow(in: range, of: bytes, firstLine: 1) { _, _ in rows += 1 }
         return (lines, rows)
     }
 
@@ -198,15 +212,11 @@ private struct Reader {
     mutating func readRows(
         _ range: Range<Int>, firstLine: Int, layout: Layout
     ) throws(DelimitedParseError) -> (rows: Int, lines: Int) {
-        var position = range.lowerBound
-        var lines = 0, rows = 0
-        while position < range.upperBound {
-            lines += 1
-            let (content, next) = line(at: position, end: range.upperBound)
-            position = next
-            guard !content.isEmpty else { continue }
+        var rows = 0
+        let lines = try Reader.forEachRow(in: range, of: bytes, firstLine: firstLine) {
+            content, line throws(DelimitedParseError) in
             split(content.lowerBound, content.upperBound, layout.separator)
-            try appendRow(line: firstLine + lines - 1, columnCount: layout.columnCount)
+            try appendRow(line: line, columnCount: layout.columnCount)
             rows += 1
         }
         return (rows, lines)
