@@ -89,45 +89,12 @@ public struct ClusterHierarchy: Sendable {
         precondition(minClusterSize >= 2, "ClusterHierarchy: minClusterSize must be at least 2")
         let n = forest.pointCount
         let merges = forest.edges.count
-        // The dendrogram: node `n + e` merges along edge `e`; nodes `0..<n` are the points.
-        // A parent always has a larger number than its children.
-        var mergeChildren = [(left: Int32, right: Int32)](repeating: (0, 0), count: merges)
-        var size = [Int32](repeating: 1, count: n + merges)
-        var hasParent = [Bool](repeating: false, count: n + merges)
-        var sets = DisjointSets(count: n)
-        var setNode = (0..<n).map { Int32($0) }
-        for (e, edge) in forest.edges.enumerated() {
-            // A forest edge always joins two sets.
-            let rootA = sets.find(Int(edge.a)), rootB = sets.find(Int(edge.b))
-            let left = setNode[rootA], right = setNode[rootB]
-            setNode[sets.unite(roots: rootA, rootB)] = Int32(n + e)
-            mergeChildren[e] = (left, right)
-            size[n + e] = size[Int(left)] + size[Int(right)]
-            hasParent[Int(left)] = true
-            hasParent[Int(right)] = true
-        }
+        let (mergeChildren, size, hasParent) = Self.dendrogram(of: forest)
         func lambda(_ node: Int) -> Double {
             let weight = forest.edges[node - n].weight
             return weight > 0 ? 1 / weight : .infinity
         }
-
-        // Layout, top-down: each node's points are positions start ..< start + size.
-        var start = [Int32](repeating: 0, count: n + merges)
-        var pointOrder = [Int32](repeating: 0, count: n)
-        var cursor: Int32 = 0
-        for node in stride(from: n + merges - 1, through: 0, by: -1) {
-            if !hasParent[node] {
-                start[node] = cursor
-                cursor += size[node]
-            }
-            if node < n {
-                pointOrder[Int(start[node])] = Int32(node)
-            } else {
-                let (left, right) = mergeChildren[node - n]
-                start[Int(left)] = start[node]
-                start[Int(right)] = start[node] + size[Int(left)]
-            }
-        }
+        let (start, pointOrder) = Self.layout(pointCount: n, mergeChildren: mergeChildren, size: size, hasParent: hasParent)
         func range(_ node: Int) -> Range<Int> { Int(start[node])..<Int(start[node] + size[node]) }
 
         // Condensing, top-down. `nodeCluster` is the live cluster a node belongs to, or -1.
@@ -217,5 +184,56 @@ public struct ClusterHierarchy: Sendable {
         self.pointOrder = pointOrder
         self.exitCluster = exitCluster
         self.exitLambda = exitLambda
+    }
+
+    /// The single-linkage dendrogram of `forest`: node `n + e` merges along edge `e`, nodes
+    /// `0..<n` are the points, and a parent always has a larger number than its children.
+    /// Built apart from the rest so that its arrays are constants to the closures there.
+    private static func dendrogram(
+        of forest: SpanningForest
+    ) -> (mergeChildren: [(left: Int32, right: Int32)], size: [Int32], hasParent: [Bool]) {
+        let n = forest.pointCount
+        let merges = forest.edges.count
+        var mergeChildren = [(left: Int32, right: Int32)](repeating: (0, 0), count: merges)
+        var size = [Int32](repeating: 1, count: n + merges)
+        var hasParent = [Bool](repeating: false, count: n + merges)
+        var sets = DisjointSets(count: n)
+        var setNode = (0..<n).map { Int32($0) }
+        for (e, edge) in forest.edges.enumerated() {
+            // A forest edge always joins two sets.
+            let rootA = sets.find(Int(edge.a)), rootB = sets.find(Int(edge.b))
+            let left = setNode[rootA], right = setNode[rootB]
+            setNode[sets.unite(roots: rootA, rootB)] = Int32(n + e)
+            mergeChildren[e] = (left, right)
+            size[n + e] = size[Int(left)] + size[Int(right)]
+            hasParent[Int(left)] = true
+            hasParent[Int(right)] = true
+        }
+        return (mergeChildren, size, hasParent)
+    }
+
+    /// The dendrogram laid out top-down: each node's points are the positions
+    /// `start ..< start + size` of `pointOrder`.
+    private static func layout(
+        pointCount n: Int, mergeChildren: [(left: Int32, right: Int32)], size: [Int32], hasParent: [Bool]
+    ) -> (start: [Int32], pointOrder: [Int32]) {
+        let nodes = n + mergeChildren.count
+        var start = [Int32](repeating: 0, count: nodes)
+        var pointOrder = [Int32](repeating: 0, count: n)
+        var cursor: Int32 = 0
+        for node in stride(from: nodes - 1, through: 0, by: -1) {
+            if !hasParent[node] {
+                start[node] = cursor
+                cursor += size[node]
+            }
+            if node < n {
+                pointOrder[Int(start[node])] = Int32(node)
+            } else {
+                let (left, right) = mergeChildren[node - n]
+                start[Int(left)] = start[node]
+                start[Int(right)] = start[node] + size[Int(left)]
+            }
+        }
+        return (start, pointOrder)
     }
 }

@@ -163,9 +163,9 @@ public enum FeatureScaling: Sendable, Hashable {
         let last = values.count - 1
         let lowerRank = Int((bodyQuantile * Double(last)).rounded(.down))
         let upperRank = Int(((1 - bodyQuantile) * Double(last)).rounded(.up))
-        select(&values, rank: lowerRank, in: 0..<values.count)
+        selectRank(&values, rank: lowerRank, in: 0..<values.count)
         // Everything after the lower rank is at least its value, so the upper rank lies there.
-        if upperRank > lowerRank { select(&values, rank: upperRank, in: lowerRank + 1..<values.count) }
+        if upperRank > lowerRank { selectRank(&values, rank: upperRank, in: lowerRank + 1..<values.count) }
         let bodyLower = values[lowerRank], bodyUpper = values[upperRank]
         let width = bodyUpper - bodyLower
         guard width > 0 else {
@@ -180,26 +180,5 @@ public enum FeatureScaling: Sendable, Hashable {
             end = max(end, value)
         }
         return (first, end, fences)
-    }
-
-    /// Reorders `values[range]` so that the value of rank `rank` (0-based, over the whole
-    /// array) is at index `rank`, none after it smaller and none before it larger: quickselect
-    /// with a median-of-three pivot and a three-way partition (many equal readings end it at
-    /// once), which sorts what is left after `2 log2 n` rounds, so it is never quadratic.
-    private static func select(_ values: inout [Double], rank: Int, in range: Range<Int>) {
-        var part = range
-        var rounds = 2 * (Int.bitWidth - range.count.leadingZeroBitCount)
-        values.withUnsafeMutableBufferPointer { values in
-            while part.count > 16 && rounds > 0 {
-                rounds -= 1
-                guard let next = selectionRound(
-                    part, toward: rank, pivotOf: values[part.lowerBound], values[(part.lowerBound + part.upperBound) / 2],
-                    values[part.upperBound - 1], key: { values[$0] }, swap: { values.swapAt($0, $1) })
-                else { return }
-                part = next
-            }
-            var rest = UnsafeMutableBufferPointer(rebasing: values[part])
-            rest.sort()
-        }
     }
 }

@@ -20,7 +20,7 @@
 ///   - labels: seed labels per point (`-1` = not in a seed); updated in place.
 ///   - forest: the spanning forest the seeds were selected from.
 ///   - outlierFactor: how many times its own sparse-end spacing a cluster reaches out.
-/// - Complexity: O(n log n) for the percentiles, O(n α(n)) to grow.
+/// - Complexity: O(n) expected for the percentiles, O(n α(n)) to grow.
 @discardableResult
 func maximizeMass(labels: inout [Int32], forest: SpanningForest, outlierFactor: Double) -> [ExtentContact] {
     let n = labels.count
@@ -32,9 +32,10 @@ func maximizeMass(labels: inout [Int32], forest: SpanningForest, outlierFactor: 
         seedCores[Int(labels[point])].append(forest.coreDistances[point])
     }
     let reach = seedCores.map { cores -> Double in
-        let sorted = cores.sorted()
-        let index = min(sorted.count - 1, Int((0.9 * Double(sorted.count - 1)).rounded(.up)))
-        return outlierFactor * sorted[index]
+        var cores = cores
+        let index = min(cores.count - 1, Int((0.9 * Double(cores.count - 1)).rounded(.up)))
+        selectRank(&cores, rank: index, in: 0..<cores.count)
+        return outlierFactor * cores[index]
     }
 
     var sets = DisjointSets(count: n)

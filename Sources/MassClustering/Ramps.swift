@@ -163,8 +163,9 @@ func leavesAsPath(_ distances: [Double], logVolumes: [Double]) -> Bool {
 
 /// The upper median of a non-empty array.
 private func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted[sorted.count / 2]
+    var values = values
+    selectRank(&values, rank: values.count / 2, in: 0..<values.count)
+    return values[values.count / 2]
 }
 
 /// The largest climb, in level, from a side's points at the link to its densest points that the

@@ -29,3 +29,24 @@ func selectionRound(
     if rank >= greater { return greater..<range.upperBound }
     return nil
 }
+
+/// Reorders `values[range]` so that the value of rank `rank` (0-based, over the whole
+/// array) is at index `rank`, none after it smaller and none before it larger: quickselect
+/// with a median-of-three pivot and a three-way partition (many equal readings end it at
+/// once), which sorts what is left after `2 log2 n` rounds, so it is never quadratic.
+func selectRank(_ values: inout [Double], rank: Int, in range: Range<Int>) {
+    var part = range
+    var rounds = 2 * (Int.bitWidth - range.count.leadingZeroBitCount)
+    values.withUnsafeMutableBufferPointer { values in
+        while part.count > 16 && rounds > 0 {
+            rounds -= 1
+            guard let next = selectionRound(
+                part, toward: rank, pivotOf: values[part.lowerBound], values[(part.lowerBound + part.upperBound) / 2],
+                values[part.upperBound - 1], key: { values[$0] }, swap: { values.swapAt($0, $1) })
+            else { return }
+            part = next
+        }
+        var rest = UnsafeMutableBufferPointer(rebasing: values[part])
+        rest.sort()
+    }
+}
