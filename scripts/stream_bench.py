@@ -315,14 +315,21 @@ def summary(scores: list, full_mask: list) -> dict:
 
 
 def combine(paths: list) -> int:
-    """Prints the markdown table of docs/benchmarks.md from the --out files of several seeds."""
+    """Prints the markdown table of docs/benchmarks.md from the --out files of several seeds.
+
+    Only methods every run scored get a row: a run made with --skip-peers has mmcd's alone, and
+    the methods left out are named on standard error."""
     runs = [json.load(open(path)) for path in paths]
+    shared = [row for row in runs[0]["table"] if all(row["method"] in run["results"] for run in runs)]
+    missing = sorted({name for run in runs for name in run["results"]} - {row["method"] for row in shared})
+    if missing:
+        print(f"left out (not scored in every run): {', '.join(missing)}", file=sys.stderr)
     ours = "mmcd (MMC, defaults)"
     seeds = " | ".join(f"seed {run['args']['seed']}: mean / worst" for run in runs)
     print(f"| method | {seeds} | all {sum(len(run['results'][ours]['scores']) for run in runs)} windows: "
           f"mean / worst | windows where mmcd scores >= | wall s per re-clustering (seed {runs[0]['args']['seed']}) |")
     print("|---" * (len(runs) + 4) + "|")
-    for row in runs[0]["table"]:
+    for row in shared:
         name = row["method"]
         per_seed = [np.asarray(run["results"][name]["scores"]) for run in runs]
         everything = np.concatenate(per_seed)
