@@ -13,7 +13,8 @@ The peers need a virtual environment outside the repository, e.g.
 In one run, for every n in --sizes and d in --dims: 8 Gaussian blobs from scikit-learn's
 `make_blobs(n, d, centers=8, random_state=42)`, every feature scaled to [0, 1] and rounded to
 6 decimals, written to a temporary CSV file. Then
-- `mmc cluster FILE --quiet` (release build, every processor): the whole process's wall time,
+- `mmc cluster FILE --quiet` (release build linked as the .deb links it, `--static-swift-stdlib`,
+  in .build-static: the binary users run; every processor): the whole process's wall time,
   file parsing included;
 - hdbscan's `HDBSCAN(algorithm="boruvka_kdtree", core_dist_n_jobs=-1).fit(X)` and fast_hdbscan's
   `HDBSCAN().fit(X)` (numba on every processor; it switches to pynndescent above 30 features):
@@ -103,12 +104,13 @@ def main():
     parser.add_argument("--recluster-points", type=int, default=50_000)
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--no-build", action="store_true")
-    parser.add_argument("--scratch-path", default=os.path.join(ROOT, ".build"))
+    parser.add_argument("--scratch-path", default=os.path.join(ROOT, ".build-static"))
     parser.add_argument("--mmc", help="an mmc binary to time instead of building one (e.g. a copy, "
                         "so a build during the run cannot replace it)")
     args = parser.parse_args()
 
-    build = ["swift", "build", "-c", "release", "--scratch-path", args.scratch_path, "--product", "mmc"]
+    build = ["swift", "build", "-c", "release", "--static-swift-stdlib", "--scratch-path", args.scratch_path,
+             "--product", "mmc"]
     if args.mmc:
         mmc = args.mmc
     else:
