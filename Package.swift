@@ -30,7 +30,7 @@ let package = Package(
 
         // Pure core: window, mass-estimation forest, MMC/DMC, id matching. No I/O.
         .target(name: "MassClustering", dependencies: ["MMCDecimal", "CMassKernels"]),
-        // The core's distance filter in C: AVX2 and FMA chosen at run time, so one x86-64 binary
+        // The core's distance kernels in C: AVX2 (and FMA) chosen at run time, so one x86-64 binary
         // runs everywhere and uses them where present (Swift compiles for baseline x86-64 only).
         .target(name: "CMassKernels"),
 
@@ -114,7 +114,7 @@ let package = Package(
         // processes, free ports, the tags. Not a product; only test targets depend on it.
         .target(name: "MMCTestSupport", path: "Tests/MMCTestSupport"),
 
-        .testTarget(name: "MassClusteringTests", dependencies: ["MassClustering", "MMCDevTools", "MMCTestSupport"]),
+        .testTarget(name: "MassClusteringTests", dependencies: ["MassClustering", "CMassKernels", "MMCDevTools", "MMCTestSupport"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "MMCTestSupport"]),
         .testTarget(name: "MMCWireTests", dependencies: ["MMCWire", "MMCDevTools", "MMCTestSupport"]),
         .testTarget(name: "MMCPlotTests", dependencies: ["MMCPlot", "MassClustering", "MMCTestSupport"]),

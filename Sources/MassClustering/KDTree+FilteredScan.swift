@@ -198,8 +198,20 @@ extension KDTree {
         /// Per lane, how many entries of `best` are filled, and the filter's limit.
         var found = [Int](repeating: 0, count: KDTree.blockWidth)
         var limits = [Float](repeating: .infinity, count: KDTree.blockWidth)
-        /// One lane's candidates marked by one call of the filter.
-        var marked = [Int32](repeating: 0, count: KDTree.blockWidth * KDTree.filterBlocksPerCall)
+        /// Marked pairs whose exact distance is not yet computed: the query's and the
+        /// candidate's tree positions, and room for the distance. One call of the filter marks
+        /// at most `8 * 8 * filterBlocksPerCall` pairs, added to fewer than ``exactBatch``.
+        var pendingQueries = [Int32](repeating: 0, count: FilteredSearch.pendingCapacity)
+        var pendingCandidates = [Int32](repeating: 0, count: FilteredSearch.pendingCapacity)
+        var pendingDistances = [Double](repeating: 0, count: FilteredSearch.pendingCapacity)
+        var pending = 0
+
+        /// Marked pairs gathered before their exact distances are computed together. A leaf
+        /// marks less than one candidate per query once the lists are full, and one pair's sum
+        /// is a chain of `d` dependent additions; the kernel runs eight chains side by side.
+        /// Gathering delays each lane's limit by a few pairs, so a few more are marked.
+        static let exactBatch = 32
+        static let pendingCapacity = exactBatch + KDTree.blockWidth * KDTree.blockWidth * KDTree.filterBlocksPerCall
 
         init(
             dimension: Int, k: Int, bounds: Bounds, filter: FilterBlocks, rows: UnsafeBufferPointer<Double>,
@@ -274,6 +286,7 @@ extension KDTree {
                     worst = last
                 }
             }
+            insertPending()
         }
 
         /// Writes the bounding box, or the centroid, of the block's queries into `region`, and
@@ -311,16 +324,16 @@ extension KDTree {
             return radius.squareRoot()
         }
 
-        /// Marks the candidate blocks `candidates` against the query block, then computes the
-        /// exact distances of the marked pairs and inserts them.
+        /// Marks the candidate blocks `candidates` against the query block and adds the marked
+        /// pairs to the pending ones, computing them once there are ``exactBatch``.
         private mutating func scan(block: Int, lanes: Int, candidates: Range<Int>) {
             let width = KDTree.blockWidth
             limits.withUnsafeBufferPointer { limits in
                 filter.mark(query: block, candidates: candidates, limits: limits.baseAddress!, into: masks.baseAddress!)
             }
             for lane in 0..<lanes {
-                let query = Int(order[block * width + lane])
-                var count = 0
+                let queryPosition = block * width + lane
+                let query = Int(order[queryPosition])
                 for offset in 0..<candidates.count {
                     var marks = masks[offset * width + lane]
                     while marks != 0 {
@@ -328,48 +341,41 @@ extension KDTree {
                         marks &= marks - 1
                         let candidate = Int(order[position])
                         if candidate < 0 || candidate == query { continue }
-                        marked[count] = Int32(position)
-                        count += 1
+                        pendingQueries[pending] = Int32(queryPosition)
+                        pendingCandidates[pending] = Int32(position)
+                        pending += 1
                     }
                 }
-                insertExact(marked: count, lane: lane, query: block * width + lane)
             }
+            if pending >= FilteredSearch.exactBatch { insertPending() }
         }
 
-        /// Computes the exact distances of the `count` candidates at the tree positions in
-        /// `marked` from the query at tree position `query` and inserts them into the lane's
-        /// list, updating its limit.
-        ///
-        /// Four candidates at a time, one per lane of `SIMD4<Double>`, each lane summing its
-        /// columns in order from 0: the sums of a plain loop bit for bit, without waiting on
-        /// one addition per column.
-        private mutating func insertExact(marked count: Int, lane: Int, query: Int) {
-            let d = dimension, list = best.baseAddress! + lane * k
-            let point = rows.baseAddress! + query * d
-            var changed = false
-            var start = 0
-            while start < count {
-                // A short group repeats its last candidate and inserts it once.
-                let group = min(4, count - start)
-                let others = SIMD4<Int>(
-                    Int(marked[start]), Int(marked[start + min(1, group - 1)]), Int(marked[start + min(2, group - 1)]),
-                    Int(marked[start + group - 1])) &* d
-                let base = rows.baseAddress!
-                var sums = SIMD4<Double>.zero
-                for column in 0..<d {
-                    let coordinates = SIMD4(
-                        base[others[0] + column], base[others[1] + column], base[others[2] + column],
-                        base[others[3] + column])
-                    let delta = coordinates - SIMD4(repeating: point[column])
-                    sums += delta * delta
+        /// Computes the exact distances of the pending pairs and inserts each into its query's
+        /// list, updating the limits of the lists that changed. The lists keep the `k` least
+        /// by (distance, index), which does not depend on the order of insertion.
+        private mutating func insertPending() {
+            let width = KDTree.blockWidth
+            pendingQueries.withUnsafeBufferPointer { queries in
+            pendingCandidates.withUnsafeBufferPointer { candidates in
+            pendingDistances.withUnsafeMutableBufferPointer { distances in
+                mmc_exact_squared_distances(
+                    rows.baseAddress!, dimension, queries.baseAddress!, candidates.baseAddress!, pending,
+                    distances.baseAddress!)
+            }}}
+            var changed: UInt8 = 0
+            for pair in 0..<pending {
+                let lane = Int(pendingQueries[pair]) % width
+                let entry = Entry(squaredDistance: pendingDistances[pair], index: order[Int(pendingCandidates[pair])])
+                if KDTree.insert(entry, into: best.baseAddress! + lane * k, found: &found[lane], k: k) {
+                    changed |= 1 << lane
                 }
-                for slot in 0..<group {
-                    let entry = Entry(squaredDistance: sums[slot], index: order[Int(marked[start + slot])])
-                    if KDTree.insert(entry, into: list, found: &found[lane], k: k) { changed = true }
-                }
-                start += group
             }
-            if changed && found[lane] == k { limits[lane] = FilterBlocks.limit(list[k - 1].squaredDistance) }
+            pending = 0
+            while changed != 0 {
+                let lane = changed.trailingZeroBitCount
+                changed &= changed - 1
+                if found[lane] == k { limits[lane] = FilterBlocks.limit(best[lane * k + k - 1].squaredDistance) }
+            }
         }
     }
 }

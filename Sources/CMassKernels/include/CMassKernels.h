@@ -20,4 +20,14 @@ void mmc_distance_filter(
     const float *candidateNorms, const float *candidateRadii,
     float cancellation, float rounding, uint8_t *masks);
 
+/// The squared Euclidean distances of `count` pairs of rows of `rows` (row-major, `dimension`
+/// values each): pair `i` is rows `first[i]` and `second[i]`. Each is summed in Float64 column
+/// by column from 0, a rounded square added to a rounded sum (no fused multiply-add), so it is
+/// bit for bit the sum of a plain loop; pairs are computed eight at a time so that the additions
+/// of one pair wait on each other but not those of all. Pure: no state, no I/O. Uses AVX2 when
+/// the processor has it.
+void mmc_exact_squared_distances(
+    const double *rows, long dimension, const int32_t *first, const int32_t *second, long count,
+    double *squaredDistances);
+
 #endif
