@@ -1,3 +1,5 @@
+internal import CMassKernels
+
 /// The k nearest neighbours of every point, as two flat row-major `pointCount x neighbourCount`
 /// tables.
 ///
@@ -376,28 +378,11 @@ public struct KDTree: Sendable {
         }
     }
 
-    /// The squared distance of two points, summed 8 columns per step: within `d 2^-53` relative
-    /// of the true value, but not bit for bit a plain loop's (for bounds, not for neighbours).
+    /// The squared distance of two points, summed in any order: within `d 2^-53` relative of
+    /// the true value, but not bit for bit a plain loop's (for bounds, not for neighbours).
     @inline(__always)
     static func squaredDistance(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, dimension d: Int) -> Double {
-        let first = UnsafeRawPointer(a), second = UnsafeRawPointer(b)
-        var lanes = SIMD8<Double>.zero
-        var column = 0
-        while column + 8 <= d {
-            let delta =
-                first.loadUnaligned(fromByteOffset: column * 8, as: SIMD8<Double>.self)
-                - second.loadUnaligned(fromByteOffset: column * 8, as: SIMD8<Double>.self)
-            lanes += delta * delta
-            column += 8
-        }
-        let four = lanes.lowHalf + lanes.highHalf, two = four.lowHalf + four.highHalf
-        var sum = two[0] + two[1]
-        while column < d {
-            let delta = a[column] - b[column]
-            sum += delta * delta
-            column += 1
-        }
-        return sum
+        mmc_bound_squared_distance(a, b, d)
     }
 
     /// Rearranges `order[range]` so that the entry at `rank` holds the point whose `column`

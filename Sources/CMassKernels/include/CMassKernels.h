@@ -30,4 +30,10 @@ void mmc_exact_squared_distances(
     const double *rows, long dimension, const int32_t *first, const int32_t *second, long count,
     double *squaredDistances);
 
+/// The squared Euclidean distance of `a` and `b` (`dimension` values each), summed in any order
+/// and fused where the processor fuses: within `dimension * 2^-53` of the true value relative,
+/// for the neighbour search's ball bounds, whose margin is far wider; not for neighbours. Pure.
+/// Uses AVX2 and FMA when the processor has them.
+double mmc_bound_squared_distance(const double *a, const double *b, long dimension);
+
 #endif
