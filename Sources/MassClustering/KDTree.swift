@@ -638,7 +638,7 @@ public struct KDTree: Sendable {
             return sum
         case .ball:
             let ball = node * (d + 1)
-            // 8 columns per step; the order of the sum does not matter inside the margin.
+            // Summed in any order (C, fused): the order does not matter inside the margin.
             let sum = squaredDistance(lower, nodeBounds.baseAddress! + ball, dimension: d)
             let centreDistance = sum.squareRoot(), radius = nodeBounds[ball + d] + regionRadius
             centreDistanceOut = centreDistance
