@@ -315,15 +315,21 @@ public struct KDTree: Sendable {
                     box[column] = .infinity
                     box[d + column] = -.infinity
                 }
-                for position in first..<last {
-                    let point = Int(order[position])
-                    nodes[node].minimumIndex = min(nodes[node].minimumIndex, Int32(point))
-                    for column in 0..<d {
-                        let value = values[point * d + column]
-                        box[column] = min(box[column], value)
-                        box[d + column] = max(box[d + column], value)
+                var minimumIndex = nodes[node].minimumIndex
+                box.withUnsafeMutableBufferPointer { box in
+                    let lower = box.baseAddress!, upper = lower + d
+                    for position in first..<last {
+                        let point = order[position]
+                        minimumIndex = min(minimumIndex, point)
+                        let row = values.baseAddress! + Int(point) * d
+                        for column in 0..<d {
+                            let value = row[column]
+                            lower[column] = value < lower[column] ? value : lower[column]
+                            upper[column] = value > upper[column] ? value : upper[column]
+                        }
                     }
                 }
+                nodes[node].minimumIndex = minimumIndex
                 switch bounds {
                 case .box:
                     for slot in 0..<2 * d { nodeBounds[node * stride + slot] = box[slot] }
