@@ -150,23 +150,72 @@ public enum FeatureScaling: Sendable, Hashable {
         }
     }
 
+    /// The values of ranks `lower` and `upper` (0-based, `lower <= upper`) of `values`.
+    ///
+    /// A sorted sample of 512 values spread over the array brackets each rank; one pass counts
+    /// the values below each bracket and collects those inside, and the rank is selected among
+    /// the few collected. Exact whatever the sample: a bracket that misses its rank (or
+    /// collects more than an eighth of the values) falls back to quickselect over all of them.
+    /// The pass's comparisons mostly go the same way, where every round of quickselect's
+    /// partition mispredicts about every other value.
+    static func ranked(_ values: inout [Double], _ lower: Int, _ upper: Int) -> (Double, Double) {
+        let n = values.count, sampleSize = 512, margin = 24
+        func quickselect() -> (Double, Double) {
+            selectRank(&values, rank: lower, in: 0..<n)
+            // Everything after the lower rank is at least its value, so the upper rank lies there.
+            if upper > lower { selectRank(&values, rank: upper, in: lower + 1..<n) }
+            return (values[lower], values[upper])
+        }
+        guard n >= 16 * sampleSize else { return quickselect() }
+        var sample = (0..<sampleSize).map { values[$0 * n / sampleSize] }
+        sample.sort()
+        func bracket(_ rank: Int) -> (Double, Double) {
+            let position = rank * sampleSize / n
+            return (
+                position - margin < 0 ? -.infinity : sample[position - margin],
+                position + margin >= sampleSize ? .infinity : sample[position + margin])
+        }
+        let (lowerFrom, lowerTo) = bracket(lower), (upperFrom, upperTo) = bracket(upper)
+        let capacity = n / 8
+        var lowerInside = [Double](), upperInside = [Double]()
+        lowerInside.reserveCapacity(capacity)
+        upperInside.reserveCapacity(capacity)
+        var lowerBelow = 0, upperBelow = 0
+        for value in values {
+            lowerBelow &+= value < lowerFrom ? 1 : 0
+            upperBelow &+= value < upperFrom ? 1 : 0
+            if value >= lowerFrom && value <= lowerTo {
+                guard lowerInside.count < capacity else { return quickselect() }
+                lowerInside.append(value)
+            }
+            if value >= upperFrom && value <= upperTo {
+                guard upperInside.count < capacity else { return quickselect() }
+                upperInside.append(value)
+            }
+        }
+        guard lowerBelow <= lower, lower < lowerBelow + lowerInside.count,
+            upperBelow <= upper, upper < upperBelow + upperInside.count
+        else { return quickselect() }
+        selectRank(&lowerInside, rank: lower - lowerBelow, in: 0..<lowerInside.count)
+        selectRank(&upperInside, rank: upper - upperBelow, in: 0..<upperInside.count)
+        return (lowerInside[lower - lowerBelow], upperInside[upper - upperBelow])
+    }
+
     /// The robust range of one feature's values: the smallest and largest value within the
     /// fences of the body; when the body has no width (most readings share one value), the
     /// whole range, as there is no spread to measure far against.
     ///
     /// The body's ends are order statistics, found by selection rather than a sort of the
-    /// feature (`values` is left partly reordered); every bound is one of the values, the same
-    /// a sort would give (a sort may give a zero of the other sign where `-0.0` and `0.0` tie).
+    /// feature (``ranked(_:_:_:)``; `values` may be left partly reordered); every bound is one
+    /// of the values, the same a sort would give (a sort may give a zero of the other sign
+    /// where `-0.0` and `0.0` tie).
     ///
     /// - Complexity: O(n) expected, O(n log n) at worst.
     static func robustRange(of values: inout [Double]) -> (lower: Double, upper: Double, fences: ClosedRange<Double>) {
         let last = values.count - 1
         let lowerRank = Int((bodyQuantile * Double(last)).rounded(.down))
         let upperRank = Int(((1 - bodyQuantile) * Double(last)).rounded(.up))
-        selectRank(&values, rank: lowerRank, in: 0..<values.count)
-        // Everything after the lower rank is at least its value, so the upper rank lies there.
-        if upperRank > lowerRank { selectRank(&values, rank: upperRank, in: lowerRank + 1..<values.count) }
-        let bodyLower = values[lowerRank], bodyUpper = values[upperRank]
+        let (bodyLower, bodyUpper) = ranked(&values, lowerRank, upperRank)
         let width = bodyUpper - bodyLower
         guard width > 0 else {
             let (smallest, largest) = values.reduce((values[0], values[0])) { (min($0.0, $1), max($0.1, $1)) }

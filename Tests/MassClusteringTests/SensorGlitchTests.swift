@@ -144,6 +144,34 @@ struct SensorGlitchTests {
         }
     }
 
+    @Test("two ranks by bracketing a sample equal the sorted values' whatever the order and ties")
+    func ranksByBracketing() {
+        var generator = SeededGenerator(seed: 11)
+        let count = 20_011
+        let random = (0..<count).map { _ in Fixtures.normal(&generator) }
+        let orders: [(String, [Double])] = [
+            ("random", random),
+            ("ascending", random.sorted()),
+            ("descending", random.sorted(by: >)),
+            // Each sampled position (a multiple of count / 512) holds one of the largest values.
+            ("against the sample", (0..<count).map { (index: Int) -> Double in
+                index % (count / 512) == 0 ? 1e3 + Double(index) : Double(index % 97)
+            }),
+            ("few values", (0..<count).map { _ in Double(generator.nextInt(below: 3)) }),
+            ("one value", [Double](repeating: 4, count: count)),
+            ("spikes", (0..<count).map { (index: Int) -> Double in index % 10 == 0 ? 1e9 : Fixtures.normal(&generator) }),
+        ]
+        for (name, values) in orders {
+            let sorted = values.sorted()
+            for (lower, upper) in [(0, count - 1), (1_000, 19_010), (5, 5), (10_000, 10_001), (count - 2, count - 1)] {
+                var reordered = values
+                let (low, high) = FeatureScaling.ranked(&reordered, lower, upper)
+                #expect(low == sorted[lower] && high == sorted[upper], "\(name), ranks \(lower) and \(upper)")
+                #expect(reordered.sorted() == sorted, "\(name)")
+            }
+        }
+    }
+
     @Test("readings beyond any scale stay finite")
     func hugeValuesStayFinite() throws {
         let clean = Self.window(seed: 5)
