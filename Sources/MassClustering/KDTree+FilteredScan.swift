@@ -58,16 +58,22 @@ struct FilterBlocks: Sendable {
     init?(_ points: PointMatrix, order: [Int32], threads: Int) {
         let d = points.dimension, n = points.count, width = KDTree.blockWidth
         guard d >= 1, d <= 100_000 else { return nil }
-        var centre = [Double](repeating: 0, count: d)
-        for point in 0..<n {
-            for column in 0..<d { centre[column] += points.values[point * d + column] }
-        }
-        for column in 0..<d { centre[column] /= Double(max(n, 1)) }
+        let centre = Self.centroid(points, threads: threads)
         let blockCount = order.count / width
-        var values = [Float](repeating: 0, count: blockCount * d * width)
-        var rows = [Double](repeating: 0, count: blockCount * width * d)
-        var norms = [Float](repeating: 0, count: blockCount * width)
-        var radii = [Float](repeating: 0, count: blockCount * width)
+        // Every slot is written by the chunk that owns its block (padding included), so the
+        // arrays are not cleared first on this thread.
+        var values = [Float](unsafeUninitializedCapacity: blockCount * d * width) { _, initialized in
+            initialized = blockCount * d * width
+        }
+        var rows = [Double](unsafeUninitializedCapacity: blockCount * width * d) { _, initialized in
+            initialized = blockCount * width * d
+        }
+        var norms = [Float](unsafeUninitializedCapacity: blockCount * width) { _, initialized in
+            initialized = blockCount * width
+        }
+        var radii = [Float](unsafeUninitializedCapacity: blockCount * width) { _, initialized in
+            initialized = blockCount * width
+        }
         var inRange = [Bool](repeating: true, count: blockCount)
         rows.withUnsafeMutableBufferPointer { rows in
         values.withUnsafeMutableBufferPointer { values in
@@ -78,12 +84,20 @@ struct FilterBlocks: Sendable {
                 rows: ChunkOutput(buffer: rows), values: ChunkOutput(buffer: values), norms: ChunkOutput(buffer: norms),
                 radii: ChunkOutput(buffer: radii), inRange: ChunkOutput(buffer: inRange)
             )
-            let centre = centre
             forEachChunk(count: blockCount, chunkSize: KDTree.queryChunk / width, threads: threads) { blocks in
                 points.values.withUnsafeBufferPointer { source in
                     for position in blocks.lowerBound * width..<blocks.upperBound * width {
                         let point = Int(order[position])
-                        guard point >= 0 else { continue }
+                        guard point >= 0 else {
+                            // Padding: zero coordinates, norm and radius, never a candidate.
+                            for column in 0..<d {
+                                output.rows.buffer[position * d + column] = 0
+                                output.values.buffer[(position / width * d + column) * width + position % width] = 0
+                            }
+                            output.norms.buffer[position] = 0
+                            output.radii.buffer[position] = 0
+                            continue
+                        }
                         var centred = 0.0, rounded = 0.0
                         for column in 0..<d {
                             output.rows.buffer[position * d + column] = source[point * d + column]
@@ -109,6 +123,30 @@ struct FilterBlocks: Sendable {
         self.norms = norms
         self.radii = radii
         self.cancellation = Float(1.01 * Double(d + 8) * 0x1p-24)
+    }
+
+    /// The centroid of `points`: sums over fixed chunks of rows, added in chunk order, so the
+    /// same for any `threads`.
+    private static func centroid(_ points: PointMatrix, threads: Int) -> [Double] {
+        let n = points.count, d = points.dimension, chunkSize = 4_096
+        let chunks = (n + chunkSize - 1) / chunkSize
+        var sums = [Double](repeating: 0, count: chunks * d)
+        sums.withUnsafeMutableBufferPointer { sums in
+            let output = ChunkOutput(buffer: sums)
+            forEachChunk(count: n, chunkSize: chunkSize, threads: threads) { rows in
+                let base = rows.lowerBound / chunkSize * d
+                points.values.withUnsafeBufferPointer { values in
+                    for row in rows {
+                        for column in 0..<d { output.buffer[base + column] += values[row * d + column] }
+                    }
+                }
+            }
+        }
+        var centre = [Double](repeating: 0, count: d)
+        for chunk in 0..<chunks {
+            for column in 0..<d { centre[column] += sums[chunk * d + column] }
+        }
+        return centre.map { $0 / Double(max(n, 1)) }
     }
 
     /// Marks the candidates of the blocks `candidates` that may lie within the limits of the
