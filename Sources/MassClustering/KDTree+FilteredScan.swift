@@ -369,20 +369,22 @@ extension KDTree {
             limits.withUnsafeBufferPointer { limits in
                 filter.mark(query: block, candidates: candidates, limits: limits.baseAddress!, into: masks.baseAddress!)
             }
-            for lane in 0..<lanes {
-                let queryPosition = block * width + lane
-                let query = Int(order[queryPosition])
-                for offset in 0..<candidates.count {
-                    var marks = masks[offset * width + lane]
-                    while marks != 0 {
-                        let position = (candidates.lowerBound + offset) * width + marks.trailingZeroBitCount
-                        marks &= marks - 1
-                        let candidate = Int(order[position])
-                        if candidate < 0 || candidate == query { continue }
-                        pendingQueries[pending] = Int32(queryPosition)
-                        pendingCandidates[pending] = Int32(position)
-                        pending += 1
-                    }
+            // The 8 lanes' marks of one candidate block are one 64-bit word (byte `i` is lane
+            // `i`), so a block no lane marked, the common case, costs one test.
+            let lanesMask: UInt64 = lanes == width ? ~0 : (1 << (8 * UInt64(lanes))) - 1
+            let marks = UnsafeRawPointer(masks.baseAddress!)
+            for offset in 0..<candidates.count {
+                var word = marks.loadUnaligned(fromByteOffset: offset * width, as: UInt64.self) & lanesMask
+                while word != 0 {
+                    let bit = word.trailingZeroBitCount
+                    word &= word - 1
+                    let queryPosition = block * width + bit / 8
+                    let position = (candidates.lowerBound + offset) * width + bit % 8
+                    let candidate = order[position]
+                    if candidate < 0 || candidate == order[queryPosition] { continue }
+                    pendingQueries[pending] = Int32(queryPosition)
+                    pendingCandidates[pending] = Int32(position)
+                    pending += 1
                 }
             }
             if pending >= FilteredSearch.exactBatch { insertPending() }
