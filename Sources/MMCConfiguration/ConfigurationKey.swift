@@ -98,6 +98,7 @@ struct ConfigurationKey {
             string("security.curve_secret_key_file", \.security.curveSecretKeyFile, .optionalAbsolutePath),
             string("security.curve_authorized_keys_file", \.security.curveAuthorizedKeysFile, .optionalAbsolutePath),
             boolean("security.allow_any_client", \.security.allowAnyClient, live: false),
+            integer("security.max_peers", \.security.maxPeers, in: [1...100_000]),
         ]
     }
 

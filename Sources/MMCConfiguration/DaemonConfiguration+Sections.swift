@@ -275,6 +275,11 @@ extension DaemonConfiguration {
         /// reach admits any client with any key pair, so it is refused unless this says so.
         /// Default `false`.
         public var allowAnyClient = false
+        /// `security.max_peers`: TCP and IPC connections each ZeroMQ socket (input, output,
+        /// control) holds at once; one more is closed as soon as it is accepted, so connecting
+        /// in a loop cannot take the daemon's file descriptors. Default 256: three sockets'
+        /// worth, the HTTP server and the reserve fit a limit of 1,024 descriptors.
+        public var maxPeers = 256
 
         /// The defaults.
         public init() {}

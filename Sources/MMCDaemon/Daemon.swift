@@ -116,7 +116,7 @@ public final class Daemon: Sendable {
             let security = try DaemonSecurity(configuration: configuration.security, zmq: zmq, context: context)
             let publisher = try Self.makePublisher(
                 configuration.output, lastSequences: restored?.sequenceNumbers ?? [:], zmq: zmq, security: security,
-                context: context)
+                context: context, peers: DaemonPeerLimit(configuration.security, socket: "output", context: context))
             let model = DaemonModel(
                 stream: restored?.model ?? empty, tracker: restored?.tracker ?? ClusterTracker(),
                 modelVersion: restored?.modelVersion ?? 0, configuration: configuration, clustering: clustering,
@@ -126,12 +126,16 @@ public final class Daemon: Sendable {
             if !configuration.control.endpoint.isEmpty {
                 control = try Self.bind("control.endpoint", configuration.control.endpoint) {
                     () throws(ZMQError) in
-                    try DaemonControlService.makeLoop(configuration: configuration.control, zmq: zmq, security: security)
+                    try DaemonControlService.makeLoop(
+                        configuration: configuration.control, zmq: zmq, security: security,
+                        peers: DaemonPeerLimit(configuration.security, socket: "control", context: context))
                 }
             }
             let input = try Self.bind("input", (configuration.input.bind + configuration.input.connect).joined(separator: ", ")) {
                 () throws(ZMQError) in
-                try DaemonIngestService.makeLoop(configuration: configuration.input, zmq: zmq, security: security)
+                try DaemonIngestService.makeLoop(
+                    configuration: configuration.input, zmq: zmq, security: security,
+                    peers: DaemonPeerLimit(configuration.security, socket: "input", context: context))
             }
             endpoints = DaemonEndpoints(input: input.bound, output: publisher.endpoint, control: control?.bound)
             reloader = DaemonReloader(
@@ -338,7 +342,7 @@ public final class Daemon: Sendable {
 
     private static func makePublisher(
         _ output: DaemonConfiguration.Output, lastSequences: [String: UInt64], zmq: ZMQContext,
-        security: DaemonSecurity, context: DaemonContext
+        security: DaemonSecurity, context: DaemonContext, peers: DaemonPeerLimit
     ) throws(DaemonError) -> DaemonPublisher {
         try bind("output.endpoint", output.endpoint) { () throws(ZMQError) in
             let socket = try ZMQSocket(context: zmq, type: .xpub)
@@ -351,7 +355,7 @@ public final class Daemon: Sendable {
             try security.apply(to: socket)
             return try DaemonPublisher(
                 socket: socket, endpoint: output.endpoint, topic: output.topic, lastSequences: lastSequences,
-                metrics: context.metrics, logger: context.logger)
+                metrics: context.metrics, logger: context.logger, peers: peers)
         }
     }
 

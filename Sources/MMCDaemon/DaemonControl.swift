@@ -187,7 +187,7 @@ struct DaemonControlService: Service {
     ///
     /// - Returns: the loop and the endpoint bound, resolved.
     static func makeLoop(
-        configuration: DaemonConfiguration.Control, zmq: ZMQContext, security: DaemonSecurity
+        configuration: DaemonConfiguration.Control, zmq: ZMQContext, security: DaemonSecurity, peers: DaemonPeerLimit
     ) throws(ZMQError) -> (loop: ZMQReceiveLoop, bound: String) {
         let socket = try ZMQSocket(context: zmq, type: .router)
         try socket.set(.linger(milliseconds: 500))
@@ -199,7 +199,9 @@ struct DaemonControlService: Service {
         try socket.bind(configuration.endpoint)
         let bound = try socket.lastEndpoint
         return (
-            try ZMQReceiveLoop(socket: socket, bufferSize: bufferSize, overflow: .backPressure, name: "mmcd.control"),
+            try ZMQReceiveLoop(
+                socket: socket, bufferSize: bufferSize, overflow: .backPressure, name: "mmcd.control",
+                peerLimit: peers.limit, observePeers: peers.observe),
             bound
         )
     }

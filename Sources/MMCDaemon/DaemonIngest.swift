@@ -120,7 +120,7 @@ extension DaemonIngestService {
     ///
     /// - Returns: the loop and the endpoints bound, resolved (ephemeral ports are known here).
     static func makeLoop(
-        configuration: DaemonConfiguration.Input, zmq: ZMQContext, security: DaemonSecurity
+        configuration: DaemonConfiguration.Input, zmq: ZMQContext, security: DaemonSecurity, peers: DaemonPeerLimit
     ) throws(ZMQError) -> (loop: ZMQReceiveLoop, bound: [String]) {
         let socket = try ZMQSocket(context: zmq, type: configuration.socket == .sub ? .sub : .pull)
         try socket.set(.receiveHighWaterMark(configuration.receiveHighWaterMark))
@@ -151,7 +151,8 @@ extension DaemonIngestService {
         let loop = try ZMQReceiveLoop(
             socket: socket, bufferSize: configuration.queueCapacity,
             overflow: configuration.socket == .sub ? .dropNewest : .backPressure, name: "mmcd.input",
-            weigh: { $0.frames.count == 2 ? PointBatch.declaredCount($0.frames[1], limits: limits) ?? 0 : 0 })
+            weigh: { $0.frames.count == 2 ? PointBatch.declaredCount($0.frames[1], limits: limits) ?? 0 : 0 },
+            peerLimit: peers.limit, observePeers: peers.observe)
         return (loop, bound)
     }
 }

@@ -107,6 +107,21 @@ public struct DaemonMetrics: Sendable {
         labelledCounter("updates_published", "Cluster updates published, by kind.", ("kind", kind))
     }
 
+    /// `mmcd_zmq_peers{socket}`: TCP and IPC connections a ZeroMQ socket (`input`, `output`,
+    /// `control`) holds now.
+    public func zmqPeers(socket: String) -> Gauge {
+        registry.makeGauge(
+            descriptor: Self.descriptor("zmq_peers", "", "Connections a ZeroMQ socket holds, by socket."),
+            labels: [("socket", socket)])
+    }
+
+    /// `mmcd_zmq_peers_refused_total{socket}`: connections closed on arrival because the socket
+    /// held `security.max_peers`.
+    public func zmqPeersRefused(socket: String) -> Counter {
+        labelledCounter(
+            "zmq_peers_refused", "Connections closed on arrival at security.max_peers, by socket.", ("socket", socket))
+    }
+
     /// `mmcd_snapshot_writes_total{result}`: state snapshots written or failed.
     public func snapshotWrites(result: SnapshotWriteResult) -> Counter {
         labelledCounter("snapshot_writes", "State snapshot writes, by result.", ("result", result.rawValue))

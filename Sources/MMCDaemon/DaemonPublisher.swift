@@ -57,7 +57,7 @@ final class DaemonPublisher: Sendable {
     /// - Parameter lastSequences: the last sequence number of each topic from a restored state.
     init(
         socket: sending ZMQSocket, endpoint: String, topic: String, lastSequences: [String: UInt64],
-        metrics: DaemonMetrics, logger: Logger
+        metrics: DaemonMetrics, logger: Logger, peers: DaemonPeerLimit
     ) throws(ZMQError) {
         try socket.bind(endpoint)
         self.endpoint = try socket.lastEndpoint
@@ -67,7 +67,8 @@ final class DaemonPublisher: Sendable {
         self.metrics = metrics
         self.logger = logger
         warnings = RateLimitedLog(logger: logger)
-        loop = try ZMQReceiveLoop(socket: socket, bufferSize: 1_024, name: "mmcd.publish")
+        loop = try ZMQReceiveLoop(
+            socket: socket, bufferSize: 1_024, name: "mmcd.publish", peerLimit: peers.limit, observePeers: peers.observe)
     }
 
     /// The last sequence number published on each topic, for state snapshots.

@@ -2,12 +2,12 @@ internal import Glibc
 internal import MMCConfiguration
 
 /// The daemon's file descriptors, shared out so that no part can take the others' share: the
-/// HTTP server holds at most `http.max_connections` connections (and its listener), and
-/// ``reserve`` stays for the rest that must keep working at the limit: state snapshots (a
-/// temporary file and the directory), a reload (the configuration and key files), the ZeroMQ
-/// sockets and libzmq's own descriptors. ZeroMQ peers (producers, subscribers, control
-/// clients) take one descriptor each from what is left, which is why `mmcd` raises its soft
-/// limit to the hard one at start (the shipped units set `LimitNOFILE=65536`).
+/// HTTP server holds at most `http.max_connections` connections (and its listener), each bound
+/// ZeroMQ socket at most `security.max_peers` connections (producers, subscribers, control
+/// clients), and ``reserve`` stays for the rest that must keep working at the limit: state
+/// snapshots (a temporary file and the directory), a reload (the configuration and key files),
+/// the ZeroMQ sockets themselves and libzmq's own descriptors. `mmcd` raises its soft limit to
+/// the hard one at start (the shipped units set `LimitNOFILE=65536`).
 public enum FileDescriptorBudget {
     /// Descriptors kept for everything but HTTP connections and ZeroMQ peers.
     static let reserve = 128
@@ -34,11 +34,14 @@ public enum FileDescriptorBudget {
 
     /// Why `configuration` does not fit in `limit` descriptors, `nil` when it does.
     static func problem(_ configuration: DaemonConfiguration, limit: Int) -> String? {
-        guard configuration.http.port != 0 else { return nil }
-        let needed = configuration.http.maxConnections + 1 + reserve
-        guard needed > limit else { return nil }
-        return "http.max_connections = \(configuration.http.maxConnections) leaves too few of the \(limit) file "
+        let http = configuration.http.port != 0 ? configuration.http.maxConnections + 1 : 0
+        let sockets = 1 + (configuration.input.bind.isEmpty ? 0 : 1) + (configuration.control.endpoint.isEmpty ? 0 : 1)
+        let peers = sockets * configuration.security.maxPeers
+        guard http + peers + reserve > limit else { return nil }
+        return "http.max_connections = \(configuration.http.maxConnections) and security.max_peers = "
+            + "\(configuration.security.maxPeers) (on \(sockets) ZeroMQ sockets) leave too few of the \(limit) file "
             + "descriptors this process may open (RLIMIT_NOFILE): \(reserve) are kept for snapshots, reloads and "
-            + "ZeroMQ; lower it to at most \(max(0, limit - 1 - reserve)), or raise LimitNOFILE="
+            + "libzmq; lower them so that the HTTP connections plus 1 and \(sockets) times max_peers are at most "
+            + "\(max(0, limit - reserve)), or raise LimitNOFILE="
     }
 }

@@ -62,6 +62,8 @@ public enum ZMQSocketType: Sendable, Hashable, CaseIterable {
     case dealer
     /// Asynchronous reply side that prefixes each message with its peer's routing id.
     case router
+    /// Exclusive pair: one peer, both directions (a receive loop reads its socket monitor on one).
+    case pair
 
     /// The libzmq constant (`ZMQ_PUB`, ...).
     var rawValue: Int32 {
@@ -76,6 +78,7 @@ public enum ZMQSocketType: Sendable, Hashable, CaseIterable {
         case .rep: ZMQ_REP
         case .dealer: ZMQ_DEALER
         case .router: ZMQ_ROUTER
+        case .pair: ZMQ_PAIR
         }
     }
 }

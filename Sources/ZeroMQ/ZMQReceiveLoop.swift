@@ -51,6 +51,7 @@ public final class ZMQReceiveLoop: Sendable {
 
     private let state: SocketThreadState
     private let counters = Counters()
+    private let peerCounters = PeerCounters()
     /// The room left in ``messages`` with ``Overflow/backPressure``; `nil` with
     /// ``Overflow/dropNewest``.
     private let credits: ReceiveCredits?
@@ -75,11 +76,19 @@ public final class ZMQReceiveLoop: Sendable {
     ///   - pollIntervalMilliseconds: The longest the thread waits before checking for
     ///     ``stop()`` while it waits on the socket, and for context shutdown while it waits
     ///     for room (``stop()`` and ``send(_:)`` end that wait at once).
+    ///   - peerLimit: The most TCP and IPC connections the socket's bound endpoints hold at
+    ///     once; one more is closed as soon as it is accepted and counted in ``refusedPeers``
+    ///     (each connection takes a file descriptor, and libzmq accepts without limit). `nil`:
+    ///     no limit. Connections accepted before the loop is made are not counted, so make it
+    ///     right after binding.
+    ///   - observePeers: With a `peerLimit`, told on the loop thread the connections open and
+    ///     those just refused whenever either changes (for metrics and logs).
     /// - Throws: ``ZMQError`` if the internal outbox sockets cannot be made (for example
     ///   `ETERM` after ``ZMQContext/shutdown()``); the socket is given up all the same.
     public init(
         socket: sending ZMQSocket, bufferSize: Int, overflow: Overflow = .dropNewest, name: String,
-        weigh: (@Sendable (ZMQMessage) -> Int)? = nil, pollIntervalMilliseconds: Int = 100
+        weigh: (@Sendable (ZMQMessage) -> Int)? = nil, pollIntervalMilliseconds: Int = 100, peerLimit: Int? = nil,
+        observePeers: (@Sendable (_ open: Int, _ refused: Int) -> Void)? = nil
     ) throws(ZMQError) {
         precondition(bufferSize > 0, "bufferSize must be at least 1")
         precondition(pollIntervalMilliseconds > 0, "pollIntervalMilliseconds must be positive")
@@ -94,6 +103,10 @@ public final class ZMQReceiveLoop: Sendable {
         try outboxReceiver.bind(endpoint)
         try outboxSender.connect(endpoint)
         self.outbox = Mutex(outboxSender)
+        var gate: PeerGate?
+        if let peerLimit {
+            gate = try PeerGate(watching: socket, limit: peerLimit, counters: peerCounters, observe: observePeers)
+        }
 
         let state = SocketThreadState()
         let credits = overflow == .backPressure ? ReceiveCredits(bufferSize) : nil
@@ -130,8 +143,8 @@ public final class ZMQReceiveLoop: Sendable {
             pollIntervalMilliseconds: pollIntervalMilliseconds
         )
         continuation.onTermination = { _ in requestStop() }
-        startSocketThread(named: name, handing: (socket, outboxReceiver)) { sockets in
-            loop.run(socket: sockets.0, outbox: sockets.1)
+        startSocketThread(named: name, handing: (socket, outboxReceiver, gate)) { sockets in
+            loop.run(socket: sockets.0, outbox: sockets.1, gate: sockets.2)
         }
     }
 
@@ -148,6 +161,17 @@ public final class ZMQReceiveLoop: Sendable {
     /// with ``Overflow/backPressure``.
     public var dropped: Int {
         counters.dropped.load(ordering: .relaxed)
+    }
+
+    /// Connections the socket's bound endpoints hold now, as of the last event the loop read;
+    /// 0 without a `peerLimit`.
+    public var peers: Int {
+        peerCounters.open.load(ordering: .relaxed)
+    }
+
+    /// Connections closed as soon as they were accepted because `peerLimit` were open.
+    public var refusedPeers: Int {
+        peerCounters.refused.load(ordering: .relaxed)
     }
 
     /// The summed `weigh` of the dropped messages (``dropped`` when no `weigh` was given).
@@ -221,12 +245,13 @@ private struct Loop: Sendable {
     let weigh: (@Sendable (ZMQMessage) -> Int)?
     let pollIntervalMilliseconds: Int
 
-    /// Serves `socket` and `outbox` until stopped or shut down, then closes both sockets and
-    /// finishes the stream.
-    func run(socket: ZMQSocket, outbox: ZMQSocket) {
+    /// Serves `socket` and `outbox` (and `gate`'s events) until stopped or shut down, then
+    /// closes the sockets and finishes the stream.
+    func run(socket: ZMQSocket, outbox: ZMQSocket, gate: consuming PeerGate?) {
         defer {
             socket.close()
             outbox.close()
+            gate?.events.close()
             continuation.finish()
         }
         do {
@@ -238,10 +263,14 @@ private struct Loop: Sendable {
                 if state.stopRequested {
                     break
                 }
-                let ready = try ZMQSocket.poll(
-                    [ZMQPollItem(socket, events: room ? .pollIn : []), ZMQPollItem(outbox)],
-                    timeoutMilliseconds: room ? pollIntervalMilliseconds : 0
-                )
+                var items = [ZMQPollItem(socket, events: room ? .pollIn : []), ZMQPollItem(outbox)]
+                if let events = gate?.events {
+                    items.append(ZMQPollItem(events))
+                }
+                let ready = try ZMQSocket.poll(items, timeoutMilliseconds: room ? pollIntervalMilliseconds : 0)
+                if ready.count == 3 && ready[2].contains(.pollIn) {
+                    try gate?.handleEvents()
+                }
                 if ready[0].contains(.pollIn) {
                     try deliver(from: socket)
                 }

@@ -27,7 +27,22 @@ import Testing
         #expect(try DaemonConfiguration(toml: "") == DaemonConfiguration())
         let paths = DaemonConfiguration.documentedKeys.map(\.path)
         #expect(Set(paths).count == paths.count)
-        #expect(paths.count == 53)
+        #expect(paths.count == 54)
+    }
+
+    @Test func theDescriptorBudgetCountsHTTPAndEveryBindingZeroMQSocket() throws {
+        // 65 (HTTP) + 3 x 256 (input, output, control) + 128 (reserve) = 961.
+        #expect(FileDescriptorBudget.problem(DaemonConfiguration(), limit: 1_024) == nil)
+        #expect(FileDescriptorBudget.problem(DaemonConfiguration(), limit: 960) != nil)
+        var configuration = DaemonConfiguration()
+        configuration.security.maxPeers = 300
+        let problem = try #require(FileDescriptorBudget.problem(configuration, limit: 1_024))
+        #expect(problem.contains("security.max_peers = 300") && problem.contains("http.max_connections = 64"))
+        // Without a control socket and an HTTP server, only the input and output sockets count.
+        configuration.control.endpoint = ""
+        configuration.http.port = 0
+        #expect(FileDescriptorBudget.problem(configuration, limit: 728) == nil)
+        #expect(FileDescriptorBudget.problem(configuration, limit: 727) != nil)
     }
 
     @Test func clusteringThreadsDefaultToEveryProcessorButOne() throws {

@@ -299,23 +299,47 @@ import ZeroMQ
         }
     }
 
-    @Test func elevenHundredIdleHTTPConnectionsUnderA1024DescriptorLimitLockNothingOut() async throws {
+    /// A daemon snapshotting every second, serving, then limited to 1,024 file descriptors (the
+    /// repros' limit, fewer than the idle connections the tests open); this process may open
+    /// 1,400.
+    private static func startDaemonWith1024Descriptors(
+        _ workspace: EndToEndWorkspace
+    ) async throws -> (daemon: ChildProcess, http: Int) {
         var own = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &own)
         try #require(own.rlim_max >= 1_400, "the test needs 1,400 file descriptors")
         own.rlim_cur = own.rlim_max
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &own)
-        let workspace = try EndToEndWorkspace()
         let (daemon, http) = try Self.startDaemon(workspace, ["state.snapshot_interval_seconds=1"])
         _ = try await workspace.stats()
         _ = try await eventually(polling: .milliseconds(50)) { LoopbackPorts.acceptsConnections(port: http) }
-        // The repro's limit: 1,024 descriptors, fewer than the idle connections.
         let prlimit = Process()
         prlimit.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
         prlimit.arguments = ["--pid", "\(daemon.processIdentifier)", "--nofile=1024:1024"]
         try prlimit.run()
         prlimit.waitUntilExit()
         try #require(prlimit.terminationStatus == 0, "prlimit failed")
+        return (daemon, http)
+    }
+
+    /// What must keep working at the descriptor limit: `/healthz` answers 200, two more
+    /// snapshots are written without an error, and `SIGHUP` reloads the configuration.
+    private static func expectHealthSnapshotsAndReloads(_ daemon: ChildProcess, http: Int) async throws {
+        let written = try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http)
+        let health = try await httpGet(port: http, path: "/healthz")
+        #expect(health.status == 200, "\(health.body)")
+        #expect(try await eventually(polling: .milliseconds(50)) {
+            try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http) >= written + 2
+        })
+        #expect(try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"error\"}", port: http) == 0)
+        daemon.send(SIGHUP)
+        #expect(try await eventually(polling: .milliseconds(50)) { daemon.standardError.contains("configuration reloaded") },
+            "\(daemon.standardError.suffix(2_000))")
+    }
+
+    @Test func elevenHundredIdleHTTPConnectionsUnderA1024DescriptorLimitLockNothingOut() async throws {
+        let workspace = try EndToEndWorkspace()
+        let (daemon, http) = try await Self.startDaemonWith1024Descriptors(workspace)
 
         // On a thread of its own: a connect waits up to a second when the server no longer
         // accepts (such a connection is left out).
@@ -327,17 +351,41 @@ import ZeroMQ
             }.start()
         }
         defer { idle.forEach { _ = close($0) } }
-        let written = try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http)
-        let health = try await httpGet(port: http, path: "/healthz")
-        #expect(health.status == 200, "\(health.body)")
-        #expect(try await eventually(polling: .milliseconds(50)) {
-            try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"ok\"}", port: http) >= written + 2
-        })
-        #expect(try await EndToEndWorkspace.metric("mmcd_snapshot_writes_total{result=\"error\"}", port: http) == 0)
-        daemon.send(SIGHUP)
-        #expect(try await eventually(polling: .milliseconds(50)) { daemon.standardError.contains("configuration reloaded") },
-            "\(daemon.standardError.suffix(2_000))")
+        try await Self.expectHealthSnapshotsAndReloads(daemon, http: http)
         #expect(try await workspace.stats().windowSize == 0)
+        #expect(try await daemon.terminate() == .exited(0))
+    }
+
+    @Test func elevenHundredZeroMQConnectionsUnderA1024DescriptorLimitLockNothingOut() async throws {
+        let workspace = try EndToEndWorkspace()
+        let (daemon, http) = try await Self.startDaemonWith1024Descriptors(workspace)
+
+        // 1,100 connections that never speak ZMTP, to the input socket (security.max_peers 256).
+        let input = workspace.ports[0]
+        let idle: [Int32] = await withCheckedContinuation { continuation in
+            Thread {
+                continuation.resume(returning: (0..<1_100).compactMap { _ in
+                    try? loopbackConnection(port: input, timeout: timeval(tv_sec: 1, tv_usec: 0))
+                })
+            }.start()
+        }
+        #expect(try await eventually(polling: .milliseconds(50)) {
+            try await EndToEndWorkspace.metric("mmcd_zmq_peers_refused_total{socket=\"input\"}", port: http)
+                == Double(idle.count - 256)
+        })
+        #expect(try await EndToEndWorkspace.metric("mmcd_zmq_peers{socket=\"input\"}", port: http) == 256)
+        try await Self.expectHealthSnapshotsAndReloads(daemon, http: http)
+        #expect(daemon.standardError.contains("input socket at security.max_peers = 256"))
+
+        // Once they leave, a producer gets in and its points arrive.
+        idle.forEach { _ = close($0) }
+        #expect(try await eventually(polling: .milliseconds(50)) {
+            try await EndToEndWorkspace.metric("mmcd_zmq_peers{socket=\"input\"}", port: http) == 0
+        })
+        let peers = try Peers()
+        let pusher = try peers.pusher(to: workspace.inputEndpoint)
+        try #require(try pusher.send(pointsMessage(try Self.batch(count: 10, firstID: 0, timestamp: Date().timeIntervalSince1970))))
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().windowSize == 10 })
         #expect(try await daemon.terminate() == .exited(0))
     }
 }
