@@ -29,10 +29,12 @@ let package = Package(
         .target(name: "MMCDecimal"),
 
         // Pure core: window, mass-estimation forest, MMC/DMC, id matching. No I/O.
-        .target(name: "MassClustering", dependencies: ["MMCDecimal", "CMassKernels"]),
+        .target(name: "MassClustering", dependencies: ["MMCDecimal", "CMassKernels", "CNeighbourKernels"]),
         // The core's distance filter in C: AVX2 and FMA chosen at run time, so one x86-64 binary
         // runs everywhere and uses them where present (Swift compiles for baseline x86-64 only).
         .target(name: "CMassKernels"),
+        // The approximate neighbour graph's Float32 distances, dispatched the same way.
+        .target(name: "CNeighbourKernels"),
 
         // libzmq (Debian libzmq3-dev). Headers are on the default include path, so no pkgConfig
         // line (SwiftPM would warn about the -isystem flag it produces).
@@ -146,7 +148,8 @@ if Context.environment["MMCD_FUZZ_BUILD"] != nil {
         .executableTarget(name: "mmcd-fuzz", dependencies: ["MMCWire", "MMCDevTools"], path: "Fuzz", exclude: ["corpus"]))
 }
 
-for target in package.targets where target.type != .system && target.name != "CMassKernels" {
+for target in package.targets where target.type != .system && target.name != "CMassKernels"
+    && target.name != "CNeighbourKernels" {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))
