@@ -84,7 +84,7 @@ public struct NeighbourDescent: Sendable {
         guard points.values.allSatisfy({ $0.magnitude <= NeighbourDescent.largestCoordinate }) else {
             return KDTree(points, threads: threads).nearestNeighbours(k: k, threads: threads)
         }
-        var graph = DescentGraph(points: points, k: k, threads: threads)
+        var graph = DescentGraph(points: points, k: k, threads: threads, seed: seed)
         graph.plantTrees(count: treeCount, leafSize: max(leafSize, 2), seed: seed)
         graph.fillRows(seed: seed)
         let enough = convergence * Double(n * k)
@@ -105,8 +105,13 @@ struct DescentGraph {
     let points: PointMatrix
     /// Floats per row of ``coordinates``: the dimension rounded up to a multiple of 8.
     let stride: Int
-    /// The points in Float32, row-major, each row padded with zeros to ``stride``.
+    /// The points in Float32, row-major, each row padded with zeros to ``stride``, in the leaf
+    /// order of one random projection tree: the lists, the links and the rows a round reads are
+    /// then those of nearby points, near each other in memory. Indices in the lists are
+    /// positions in this order.
     let coordinates: [Float]
+    /// The point at each position of ``coordinates``.
+    let original: [Int32]
     /// Row-major `n x k` lists, each ascending in (distance, index); an empty slot holds
     /// `(+infinity, Int32.max)`.
     var distances: [Float]
@@ -118,30 +123,45 @@ struct DescentGraph {
     /// An empty slot's index; above every point's, so empty slots sort last.
     static let empty = Int32.max
 
-    init(points: PointMatrix, k: Int, threads: Int) {
+    init(points: PointMatrix, k: Int, threads: Int, seed: UInt64) {
         let n = points.count
         self.n = n
         self.k = k
         self.threads = threads
         self.points = points
-        let d = points.dimension
-        let stride = max(8, (d + 7) / 8 * 8)
+        let stride = max(8, (points.dimension + 7) / 8 * 8)
         self.stride = stride
-        var coordinates = [Float](repeating: 0, count: n * stride)
-        coordinates.withUnsafeMutableBufferPointer { buffer in
+        let unordered = DescentGraph.floats(points, order: nil, stride: stride, threads: threads)
+        var order = [Int32](repeating: 0, count: n)
+        var starts = [UInt8](repeating: 0, count: n)
+        unordered.withUnsafeBufferPointer { unordered in
+            DescentGraph.growTree(
+                order: &order, leafStarts: &starts, n: n, points: unordered.baseAddress!, stride: stride,
+                leafSize: 2 * k, seed: ~seed)
+        }
+        original = order
+        coordinates = DescentGraph.floats(points, order: order, stride: stride, threads: threads)
+        distances = [Float](repeating: .infinity, count: n * k)
+        indices = [Int32](repeating: DescentGraph.empty, count: n * k)
+        fresh = [UInt8](repeating: 0, count: n * k)
+    }
+
+    /// The points in Float32, in `order` (or as they are), each row padded with zeros to `stride`.
+    private static func floats(_ points: PointMatrix, order: [Int32]?, stride: Int, threads: Int) -> [Float] {
+        let n = points.count, d = points.dimension
+        var floats = [Float](repeating: 0, count: n * stride)
+        floats.withUnsafeMutableBufferPointer { buffer in
             let output = ChunkOutput(buffer: buffer)
             forEachChunk(count: n, chunkSize: NeighbourDescent.rowChunk, threads: threads) { rows in
                 points.values.withUnsafeBufferPointer { values in
                     for row in rows {
-                        for column in 0..<d { output.buffer[row * stride + column] = Float(values[row * d + column]) }
+                        let point = order.map { Int($0[row]) } ?? row
+                        for column in 0..<d { output.buffer[row * stride + column] = Float(values[point * d + column]) }
                     }
                 }
             }
         }
-        self.coordinates = coordinates
-        distances = [Float](repeating: .infinity, count: n * k)
-        indices = [Int32](repeating: DescentGraph.empty, count: n * k)
-        fresh = [UInt8](repeating: 0, count: n * k)
+        return floats
     }
 
     /// Offers `(distance, candidate)` to the list at `row`: it goes in, marked fresh, unless the
@@ -371,6 +391,11 @@ struct DescentGraph {
         return (starts, members)
     }
 
+    /// Points per chunk of a round: larger than ``NeighbourDescent/rowChunk`` since each chunk
+    /// marks the points it took in an array of `n`.
+    static let joinChunk = 2_048
+
+
     /// The bit of a link that marks it fresh.
     static let freshBit: UInt32 = 1 << 31
 
@@ -386,7 +411,7 @@ struct DescentGraph {
         let reverse = reverseLists(links)
         var newDistances = distances, newIndices = indices
         var newFresh = [UInt8](repeating: 0, count: n * k)
-        let chunks = (n + NeighbourDescent.rowChunk - 1) / NeighbourDescent.rowChunk
+        let chunks = (n + DescentGraph.joinChunk - 1) / DescentGraph.joinChunk
         var changes = [Int](repeating: 0, count: chunks)
         coordinates.withUnsafeBufferPointer { coordinates in
             newDistances.withUnsafeMutableBufferPointer { distances in
@@ -396,9 +421,9 @@ struct DescentGraph {
                             let lists = (ChunkOutput(buffer: distances), ChunkOutput(buffer: indices), ChunkOutput(buffer: fresh))
                             let counts = ChunkOutput(buffer: changes)
                             let points = ChunkInput(buffer: coordinates)
-                            forEachChunk(count: n, chunkSize: NeighbourDescent.rowChunk, threads: threads) { rows in
-                                counts.buffer[rows.lowerBound / NeighbourDescent.rowChunk] = DescentGraph.join(
-                                    rows: rows, k: k, stride: stride, points: points.buffer.baseAddress!,
+                            forEachChunk(count: n, chunkSize: DescentGraph.joinChunk, threads: threads) { rows in
+                                counts.buffer[rows.lowerBound / DescentGraph.joinChunk] = DescentGraph.join(
+                                    rows: rows, n: n, k: k, stride: stride, points: points.buffer.baseAddress!,
                                     links: links, reverse: reverse, seed: seed,
                                     distances: lists.0.buffer.baseAddress!, indices: lists.1.buffer.baseAddress!,
                                     fresh: lists.2.buffer.baseAddress!)
@@ -416,20 +441,16 @@ struct DescentGraph {
 
     /// The work of ``descend(seed:)`` for the points `rows`.
     private static func join(
-        rows: Range<Int>, k: Int, stride: Int, points: UnsafePointer<Float>, links: [UInt32],
+        rows: Range<Int>, n: Int, k: Int, stride: Int, points: UnsafePointer<Float>, links: [UInt32],
         reverse: (starts: [Int], members: [UInt32]), seed: UInt64,
         distances: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>, fresh: UnsafeMutablePointer<UInt8>
     ) -> Int {
-        // Candidates of one point, and a table of those already taken (a slot is taken for the
-        // current point when its stamp is the point's index).
+        // Candidates of one point; `marks[p]` is the last row that took point `p`.
         let capacity = 2 * k * (k + 1)
-        var candidates = [Int32](repeating: 0, count: capacity)
+        var candidates = [Int32](repeating: 0, count: capacity + 1)
         var candidateDistances = [Float](repeating: 0, count: capacity)
         var via = [Int](repeating: 0, count: 2 * k)
-        var tableSize = 64
-        while tableSize < 2 * capacity { tableSize *= 2 }
-        var seen = [Int32](repeating: -1, count: tableSize)
-        var stamps = [Int32](repeating: -1, count: tableSize)
+        var marks = [Int32](repeating: -1, count: n)
         var changes = 0
         let freshBit = DescentGraph.freshBit
         links.withUnsafeBufferPointer { links in
@@ -438,24 +459,18 @@ struct DescentGraph {
         candidates.withUnsafeMutableBufferPointer { candidates in
         candidateDistances.withUnsafeMutableBufferPointer { candidateDistances in
         via.withUnsafeMutableBufferPointer { via in
-        seen.withUnsafeMutableBufferPointer { seen in
-        stamps.withUnsafeMutableBufferPointer { stamps in
-            let mask = tableSize - 1
+        marks.withUnsafeMutableBufferPointer { marks in
             for row in rows {
                 var count = 0
                 let stamp = Int32(row)
-                // Adds `point` once per row, never the row itself.
+                marks[row] = stamp
+                // Adds `point` once per row, never the row itself; without a branch on whether
+                // it was taken before (as likely as not, so a branch would be mispredicted).
                 func take(_ point: Int32) {
-                    guard Int(point) != row else { return }
-                    var slot = Int((UInt32(bitPattern: point) &* 0x9E37_79B1) >> 7) & mask
-                    while stamps[slot] == stamp {
-                        if seen[slot] == point { return }
-                        slot = (slot + 1) & mask
-                    }
-                    stamps[slot] = stamp
-                    seen[slot] = point
+                    let taken = marks[Int(point)] == stamp
+                    marks[Int(point)] = stamp
                     candidates[count] = point
-                    count += 1
+                    count += taken ? 0 : 1
                 }
                 // The links to expand (the neighbours, then a run of the points that list the
                 // row), their lists asked for before any is read.
@@ -499,7 +514,7 @@ struct DescentGraph {
                     changes += 1
                 }
             }
-        }}}}}}}}
+        }}}}}}}
         return changes
     }
 
@@ -507,18 +522,20 @@ struct DescentGraph {
     /// offered the points that list it (see ``NeighbourDescent``).
     func exactTable() -> NeighbourTable {
         let n = self.n, k = self.k, d = points.dimension
-        // Exact squared distances of every entry, rows sorted by them.
+        // Exact squared distances of every entry, rows in point order sorted by them.
         var squared = [Double](repeating: 0, count: n * k)
-        var sortedIndices = indices
+        var sortedIndices = [Int32](repeating: 0, count: n * k)
+        let positionIndices = indices, original = self.original
         squared.withUnsafeMutableBufferPointer { squared in
             sortedIndices.withUnsafeMutableBufferPointer { sortedIndices in
                 let output = (ChunkOutput(buffer: squared), ChunkOutput(buffer: sortedIndices))
                 forEachChunk(count: n, chunkSize: NeighbourDescent.rowChunk, threads: threads) { rows in
                     points.values.withUnsafeBufferPointer { values in
                         var row = [(Double, Int32)](repeating: (0, 0), count: k)
-                        for point in rows {
+                        for position in rows {
+                            let point = Int(original[position])
                             for slot in 0..<k {
-                                let other = output.1.buffer[point * k + slot]
+                                let other = original[Int(positionIndices[position * k + slot])]
                                 var sum = 0.0
                                 for column in 0..<d {
                                     let difference = values[point * d + column] - values[Int(other) * d + column]
