@@ -12,7 +12,7 @@ public enum NeighbourSearch: String, Sendable, CaseIterable {
     case automatic
 
     /// Fewest features for which ``automatic`` takes the approximate table.
-    public static let approximateMinimumDimension = 32
+    public static let approximateMinimumDimension = 8
     /// Fewest points for which ``automatic`` takes the approximate table.
     public static let approximateMinimumCount = 50_000
 
