@@ -101,7 +101,7 @@ struct NeighbourDescentTests {
         #expect(NeighbourDescent(seed: 2).neighbours(of: points, k: 15) != first, "the seed picks the trees")
     }
 
-    @Test("windows of 0 to 20 points, with duplicates, get the exact table (one leaf holds them all)")
+    @Test("windows of 0 to 20 points, with duplicates, get the exact table (one leaf holds them all; coordinates exact in Float32)")
     func tinyWindows() {
         for count in 0...20 {
             for dimension in [1, 3, 40] {
