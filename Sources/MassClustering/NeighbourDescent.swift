@@ -109,7 +109,7 @@ struct DescentGraph {
     /// order of one random projection tree: the lists, the links and the rows a round reads are
     /// then those of nearby points, near each other in memory. Indices in the lists are
     /// positions in this order.
-    let coordinates: [Float]
+    private(set) var coordinates: [Float]
     /// The point at each position of ``coordinates``.
     let original: [Int32]
     /// Row-major `n x k` lists, each ascending in (distance, index); an empty slot holds
@@ -520,12 +520,19 @@ struct DescentGraph {
 
     /// The lists with exact Float64 distances in (squared distance, index) order, each list then
     /// offered the points that list it (see ``NeighbourDescent``).
-    func exactTable() -> NeighbourTable {
-        let n = self.n, k = self.k, d = points.dimension
+    ///
+    /// The Float32 state is released first, so the table's memory takes its place.
+    mutating func exactTable() -> NeighbourTable {
+        let n = self.n, k = self.k, points = self.points, threads = self.threads, d = points.dimension
+        precondition(n * k <= Int(UInt32.max), "NeighbourDescent: more than 2^32 entries")
+        coordinates = []
+        distances = []
+        fresh = []
+        let positionIndices = indices, original = self.original
+        indices = []
         // Exact squared distances of every entry, rows in point order sorted by them.
         var squared = [Double](repeating: 0, count: n * k)
         var sortedIndices = [Int32](repeating: 0, count: n * k)
-        let positionIndices = indices, original = self.original
         squared.withUnsafeMutableBufferPointer { squared in
             sortedIndices.withUnsafeMutableBufferPointer { sortedIndices in
                 let output = (ChunkOutput(buffer: squared), ChunkOutput(buffer: sortedIndices))
@@ -553,25 +560,23 @@ struct DescentGraph {
                 }
             }
         }
-        // Every point offered the points that list it, at the distance their row holds.
+        // Every point offered the points that list it, at the distance their row holds: the
+        // slots that list each point, grouped by the point.
         var starts = [Int](repeating: 0, count: n + 1)
         for slot in 0..<n * k { starts[Int(sortedIndices[slot]) + 1] += 1 }
         for point in 0..<n { starts[point + 1] += starts[point] }
         var next = starts
-        var listers = [Int32](repeating: 0, count: n * k)
-        var listerDistances = [Double](repeating: 0, count: n * k)
-        for row in 0..<n {
-            for slot in row * k..<row * k + k {
-                let listed = Int(sortedIndices[slot])
-                listers[next[listed]] = Int32(row)
-                listerDistances[next[listed]] = squared[slot]
-                next[listed] += 1
-            }
+        var listings = [UInt32](repeating: 0, count: n * k)
+        for slot in 0..<n * k {
+            let listed = Int(sortedIndices[slot])
+            listings[next[listed]] = UInt32(slot)
+            next[listed] += 1
         }
+        next = []
         var finalIndices = [Int32](repeating: 0, count: n * k)
         var finalDistances = [Double](repeating: 0, count: n * k)
         let rowSquared = squared, rowIndices = sortedIndices
-        let reverseStarts = starts, reverseListers = listers, reverseDistances = listerDistances
+        let reverseStarts = starts, reverseListings = listings
         finalIndices.withUnsafeMutableBufferPointer { finalIndices in
             finalDistances.withUnsafeMutableBufferPointer { finalDistances in
                 let output = (ChunkOutput(buffer: finalIndices), ChunkOutput(buffer: finalDistances))
@@ -580,7 +585,8 @@ struct DescentGraph {
                     for point in rows {
                         for slot in 0..<k { best[slot] = (rowSquared[point * k + slot], rowIndices[point * k + slot]) }
                         for position in reverseStarts[point]..<reverseStarts[point + 1] {
-                            let entry = (reverseDistances[position], reverseListers[position])
+                            let listing = Int(reverseListings[position])
+                            let entry = (rowSquared[listing], Int32(listing / k))
                             guard entry < best[k - 1], !best.contains(where: { $0.1 == entry.1 }) else { continue }
                             var slot = k - 1
                             while slot > 0 && entry < best[slot - 1] {
