@@ -393,7 +393,11 @@ struct DescentGraph {
 
     /// Points per chunk of a round: larger than ``NeighbourDescent/rowChunk`` since each chunk
     /// marks the points it took in an array of `n`.
-    static let joinChunk = 2_048
+    ///
+    /// At most 32 chunks beyond 65,536 points: each chunk clears its array of `n`, so more
+    /// chunks would clear `n^2 / chunk` bytes a round (2 GB at a million points in chunks of
+    /// 2,048). A function of `n` alone, like every cut.
+    static func joinChunk(_ n: Int) -> Int { max(2_048, (n + 31) / 32) }
 
 
     /// The bit of a link that marks it fresh.
@@ -411,7 +415,8 @@ struct DescentGraph {
         let reverse = reverseLists(links)
         var newDistances = distances, newIndices = indices
         var newFresh = [UInt8](repeating: 0, count: n * k)
-        let chunks = (n + DescentGraph.joinChunk - 1) / DescentGraph.joinChunk
+        let chunk = DescentGraph.joinChunk(n)
+        let chunks = (n + chunk - 1) / chunk
         var changes = [Int](repeating: 0, count: chunks)
         coordinates.withUnsafeBufferPointer { coordinates in
             newDistances.withUnsafeMutableBufferPointer { distances in
@@ -421,8 +426,8 @@ struct DescentGraph {
                             let lists = (ChunkOutput(buffer: distances), ChunkOutput(buffer: indices), ChunkOutput(buffer: fresh))
                             let counts = ChunkOutput(buffer: changes)
                             let points = ChunkInput(buffer: coordinates)
-                            forEachChunk(count: n, chunkSize: DescentGraph.joinChunk, threads: threads) { rows in
-                                counts.buffer[rows.lowerBound / DescentGraph.joinChunk] = DescentGraph.join(
+                            forEachChunk(count: n, chunkSize: chunk, threads: threads) { rows in
+                                counts.buffer[rows.lowerBound / chunk] = DescentGraph.join(
                                     rows: rows, n: n, k: k, stride: stride, points: points.buffer.baseAddress!,
                                     links: links, reverse: reverse, seed: seed,
                                     distances: lists.0.buffer.baseAddress!, indices: lists.1.buffer.baseAddress!,
