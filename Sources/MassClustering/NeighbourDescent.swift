@@ -85,7 +85,7 @@ public struct NeighbourDescent: Sendable {
             return KDTree(points, threads: threads).nearestNeighbours(k: k, threads: threads)
         }
         var graph = DescentGraph(points: points, k: k, threads: threads, seed: seed)
-        graph.plantTrees(count: treeCount, leafSize: max(leafSize, 2), seed: seed)
+        graph.plantTrees(count: treeCount, leafSize: leafSize, seed: seed)
         graph.fillRows(seed: seed)
         let enough = convergence * Double(n * k)
         for round in 0..<maximumRounds {
