@@ -148,8 +148,9 @@ public struct Clustering: Sendable, Equatable {
 
 /// Clusters points by mass maximization (MMC) or its density twin (DMC); see docs/algorithm.md.
 ///
-/// The steps: a ``KDTree`` finds each point's `max(minSamples, graphNeighbours)` nearest
-/// neighbours; a ``SpanningForest`` keeps the minimum spanning forest of those edges under
+/// The steps: a ``KDTree`` (or, for large windows in many features, ``NeighbourDescent``;
+/// ``ClusteringParameters/neighbourSearch``) finds each point's `max(minSamples, graphNeighbours)`
+/// nearest neighbours; a ``SpanningForest`` keeps the minimum spanning forest of those edges under
 /// mutual reachability; a ``ClusterHierarchy`` condenses its single-linkage dendrogram with the
 /// minimum cluster size (Campello, Moulavi & Sander 2013; McInnes & Healy 2017); the antichain
 /// of largest total stability among the clusters that hold no gap, over the splits that rise on
@@ -193,7 +194,8 @@ public struct Clustering: Sendable, Equatable {
 /// the same without one.
 ///
 /// - Complexity: O(n log n * k * d) for the neighbour search (up to O(n² d) for data that
-///   fills many dimensions uniformly, see ``KDTree``) plus O(n k log(n k)) for the forest, with
+///   fills many dimensions uniformly, see ``KDTree``; O(n k² d) per round of
+///   ``NeighbourDescent``) plus O(n k log(n k)) for the forest, with
 ///   `k = max(minSamples, graphNeighbours)`. Memory: O(n k) transient (12 bytes per neighbour
 ///   entry, then 36 per candidate edge: the edges and the sort's half), O(n d) for the tree's copy.
 public func cluster(

@@ -90,8 +90,8 @@ public struct SpanningForest: Sendable {
     /// neighbours (``inverseLocalDimensions(_:columns:)``; `nan` without an estimate).
     public let inverseLocalDimensions: [Double]
 
-    /// Builds the forest from points: a ``KDTree`` query for
-    /// `k = max(minSamples, graphNeighbours)` neighbours, then ``init(neighbours:minSamples:)``;
+    /// Builds the forest from points: a neighbour table (``KDTree``, or ``NeighbourDescent``
+    /// as `neighbourSearch` picks) of `k = max(minSamples, graphNeighbours)` neighbours, then ``init(neighbours:minSamples:)``;
     /// when most positions were read more than once, the query and the forest are those of the
     /// distinct positions, weighed in units of the replay factor (see the type's documentation).
     ///
@@ -149,7 +149,8 @@ public struct SpanningForest: Sendable {
     /// `pointCount`), the core distance averages the listed ones; with none it is 0.
     ///
     /// - Parameters:
-    ///   - neighbours: each row sorted by ascending distance, as ``KDTree`` produces.
+    ///   - neighbours: each row sorted by ascending distance, as ``KDTree`` and
+    ///     ``NeighbourDescent`` produce it.
     ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     /// - Complexity: O(n k²) time, O(n k) memory.
     public init(neighbours: consuming NeighbourTable, minSamples: Int, threads: Int = 1) {
