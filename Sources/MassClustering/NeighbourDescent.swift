@@ -119,6 +119,12 @@ struct DescentGraph {
     /// Whether each entry came in during the last round (or the trees): only links that are
     /// new somewhere offer pairs not offered before.
     var fresh: [UInt8]
+    /// A round's snapshot of the lists, as links (``fillLinks()``), and the points that list
+    /// each point (``fillReverseLists()``): a round reads other points' lists only here, so it
+    /// updates the lists in place. Kept between rounds so their pages are not mapped again.
+    var links: [UInt32] = []
+    var reverseStarts: [Int] = []
+    var reverseMembers: [UInt32] = []
 
     /// An empty slot's index; above every point's, so empty slots sort last.
     static let empty = Int32.max
@@ -366,29 +372,34 @@ struct DescentGraph {
         }
     }
 
-    /// The lists as links: each entry's index with bit 31 set when it is fresh.
-    func links() -> [UInt32] {
-        var links = [UInt32](repeating: 0, count: n * k)
+    /// Fills ``links`` from the lists: each entry's index with bit 31 set when it is fresh.
+    mutating func fillLinks() {
+        if links.count != n * k { links = [UInt32](repeating: 0, count: n * k) }
         for slot in 0..<n * k { links[slot] = UInt32(bitPattern: indices[slot]) | UInt32(fresh[slot]) << 31 }
-        return links
     }
 
-    /// The points that list each point, grouped by the listed point: `members[starts[p] ..<
-    /// starts[p + 1]]` in ascending order, as links (bit 31 set when the listing is fresh).
-    func reverseLists(_ links: [UInt32]) -> (starts: [Int], members: [UInt32]) {
-        var starts = [Int](repeating: 0, count: n + 1)
-        for slot in 0..<n * k { starts[Int(indices[slot]) + 1] += 1 }
-        for point in 0..<n { starts[point + 1] += starts[point] }
-        var next = starts
-        var members = [UInt32](repeating: 0, count: n * k)
-        for row in 0..<n {
-            for slot in row * k..<row * k + k {
-                let listed = Int(indices[slot])
-                members[next[listed]] = UInt32(row) | links[slot] & DescentGraph.freshBit
-                next[listed] += 1
+    /// Fills ``reverseStarts`` and ``reverseMembers`` from the lists and ``links``: the points
+    /// that list each point, `reverseMembers[reverseStarts[p] ..< reverseStarts[p + 1]]` in
+    /// ascending order, as links (bit 31 set when the listing is fresh).
+    mutating func fillReverseLists() {
+        if reverseStarts.count != n + 1 {
+            reverseStarts = [Int](repeating: 0, count: n + 1)
+            reverseMembers = [UInt32](repeating: 0, count: n * k)
+        }
+        for point in 0...n { reverseStarts[point] = 0 }
+        for slot in 0..<n * k { reverseStarts[Int(indices[slot]) + 1] += 1 }
+        for point in 0..<n { reverseStarts[point + 1] += reverseStarts[point] }
+        // Each point's run filled from its end, rows taken from the last: ascending order.
+        for row in Swift.stride(from: n - 1, through: 0, by: -1) {
+            for slot in Swift.stride(from: row * k + k - 1, through: row * k, by: -1) {
+                let listed = Int(indices[slot]) + 1
+                reverseStarts[listed] -= 1
+                reverseMembers[reverseStarts[listed]] = UInt32(row) | links[slot] & DescentGraph.freshBit
             }
         }
-        return (starts, members)
+        // `reverseStarts[p + 1]` now holds the start of point p's run: shift down one place.
+        for point in 0..<n { reverseStarts[point] = reverseStarts[point + 1] }
+        reverseStarts[n] = n * k
     }
 
     /// Points per chunk of a round: larger than ``NeighbourDescent/rowChunk`` since each chunk
@@ -405,23 +416,24 @@ struct DescentGraph {
 
     /// One round: every point is offered the neighbours of its neighbours and the points that
     /// list it and their neighbours, each only through a link of which at least one is fresh,
-    /// at most `k` of the points that list it (a run from a random start). Lists are read from
-    /// before the round and written to a copy, so each chunk of points writes only its own.
+    /// at most `k` of the points that list it (a run from a random start). Other points' lists
+    /// are read from the snapshot taken before the round, so each chunk of points writes only
+    /// its own lists, in place.
     ///
     /// - Returns: how many entries came in.
     mutating func descend(seed: UInt64) -> Int {
-        let n = self.n, k = self.k, stride = self.stride
-        let links = links()
-        let reverse = reverseLists(links)
-        var newDistances = distances, newIndices = indices
-        var newFresh = [UInt8](repeating: 0, count: n * k)
+        let n = self.n, k = self.k, stride = self.stride, threads = self.threads
+        fillLinks()
+        fillReverseLists()
+        let links = self.links, reverse = (starts: reverseStarts, members: reverseMembers)
         let chunk = DescentGraph.joinChunk(n)
         let chunks = (n + chunk - 1) / chunk
         var changes = [Int](repeating: 0, count: chunks)
+        let coordinates = self.coordinates
         coordinates.withUnsafeBufferPointer { coordinates in
-            newDistances.withUnsafeMutableBufferPointer { distances in
-                newIndices.withUnsafeMutableBufferPointer { indices in
-                    newFresh.withUnsafeMutableBufferPointer { fresh in
+            distances.withUnsafeMutableBufferPointer { distances in
+                indices.withUnsafeMutableBufferPointer { indices in
+                    fresh.withUnsafeMutableBufferPointer { fresh in
                         changes.withUnsafeMutableBufferPointer { changes in
                             let lists = (ChunkOutput(buffer: distances), ChunkOutput(buffer: indices), ChunkOutput(buffer: fresh))
                             let counts = ChunkOutput(buffer: changes)
@@ -438,9 +450,6 @@ struct DescentGraph {
                 }
             }
         }
-        distances = newDistances
-        indices = newIndices
-        fresh = newFresh
         return changes.reduce(0, +)
     }
 
@@ -466,6 +475,9 @@ struct DescentGraph {
         via.withUnsafeMutableBufferPointer { via in
         marks.withUnsafeMutableBufferPointer { marks in
             for row in rows {
+                // Only what comes in this round is fresh after it (`links` holds the flags
+                // the round reads).
+                for slot in row * k..<row * k + k { fresh[slot] = 0 }
                 var count = 0
                 let stamp = Int32(row)
                 marks[row] = stamp
@@ -533,6 +545,9 @@ struct DescentGraph {
         coordinates = []
         distances = []
         fresh = []
+        links = []
+        reverseStarts = []
+        reverseMembers = []
         let positionIndices = indices, original = self.original
         indices = []
         // Exact squared distances of every entry, rows in point order sorted by them.
