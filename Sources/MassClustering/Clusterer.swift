@@ -58,6 +58,9 @@ public struct ClusteringParameters: Sendable, Hashable {
     /// Other splits (a density gradient's) are undone unless they are gaps. At least 1;
     /// `nil` (or 1): every split competes by excess of mass, as in HDBSCAN.
     public let valleyRatio: Double?
+    /// How the neighbour table is found: exact, approximate (NN-descent), or chosen by the
+    /// window's size and dimension (docs/algorithm.md, section 5).
+    public let neighbourSearch: NeighbourSearch
 
     /// Validates and stores the parameters.
     ///
@@ -70,6 +73,7 @@ public struct ClusteringParameters: Sendable, Hashable {
     ///   - outlierFactor: greater than 0; default ``defaultOutlierFactor`` (3).
     ///   - gapFactor: at least 1, or `nil`; default ``defaultGapFactor`` (2).
     ///   - valleyRatio: at least 1, or `nil`; default ``defaultValleyRatio`` (2).
+    ///   - neighbourSearch: default ``NeighbourSearch/automatic``.
     /// - Throws: ``ParameterError`` naming the first parameter out of range.
     public init(
         method: ClusteringMethod = .mmc,
@@ -79,7 +83,8 @@ public struct ClusteringParameters: Sendable, Hashable {
         allowSingleCluster: Bool = false,
         outlierFactor: Double = ClusteringParameters.defaultOutlierFactor,
         gapFactor: Double? = ClusteringParameters.defaultGapFactor,
-        valleyRatio: Double? = ClusteringParameters.defaultValleyRatio
+        valleyRatio: Double? = ClusteringParameters.defaultValleyRatio,
+        neighbourSearch: NeighbourSearch = .automatic
     ) throws(ParameterError) {
         guard minSamples >= 0 else {
             throw ParameterError(key: "minSamples", value: "\(minSamples)", allowed: ">= 0")
@@ -107,6 +112,7 @@ public struct ClusteringParameters: Sendable, Hashable {
         }
         self.gapFactor = gapFactor
         self.valleyRatio = valleyRatio
+        self.neighbourSearch = neighbourSearch
     }
 
     /// The default smallest cluster for `pointCount` points: `max(5, pointCount / 100)`, so
@@ -142,8 +148,9 @@ public struct Clustering: Sendable, Equatable {
 
 /// Clusters points by mass maximization (MMC) or its density twin (DMC); see docs/algorithm.md.
 ///
-/// The steps: a ``KDTree`` finds each point's `max(minSamples, graphNeighbours)` nearest
-/// neighbours; a ``SpanningForest`` keeps the minimum spanning forest of those edges under
+/// The steps: a ``KDTree`` (or, for large windows in many features, ``NeighbourDescent``;
+/// ``ClusteringParameters/neighbourSearch``) finds each point's `max(minSamples, graphNeighbours)`
+/// nearest neighbours; a ``SpanningForest`` keeps the minimum spanning forest of those edges under
 /// mutual reachability; a ``ClusterHierarchy`` condenses its single-linkage dendrogram with the
 /// minimum cluster size (Campello, Moulavi & Sander 2013; McInnes & Healy 2017); the antichain
 /// of largest total stability among the clusters that hold no gap, over the splits that rise on
@@ -187,7 +194,8 @@ public struct Clustering: Sendable, Equatable {
 /// the same without one.
 ///
 /// - Complexity: O(n log n * k * d) for the neighbour search (up to O(n² d) for data that
-///   fills many dimensions uniformly, see ``KDTree``) plus O(n k log(n k)) for the forest, with
+///   fills many dimensions uniformly, see ``KDTree``; O(n k² d) per round of
+///   ``NeighbourDescent``) plus O(n k log(n k)) for the forest, with
 ///   `k = max(minSamples, graphNeighbours)`. Memory: O(n k) transient (12 bytes per neighbour
 ///   entry, then 36 per candidate edge: the edges and the sort's half), O(n d) for the tree's copy.
 public func cluster(
@@ -202,12 +210,12 @@ public func cluster(
         forest = workspace.withEdgeStorage { scratch in
             SpanningForest(
                 points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours,
-                threads: threads, scratch: &scratch, spare: true)
+                threads: threads, neighbourSearch: parameters.neighbourSearch, scratch: &scratch, spare: true)
         }
     } else {
         forest = SpanningForest(
             points: points, minSamples: parameters.minSamples, graphNeighbours: parameters.graphNeighbours,
-            threads: threads)
+            threads: threads, neighbourSearch: parameters.neighbourSearch)
     }
     let minClusterSize = parameters.minClusterSize(forPointCount: n, replayFactor: forest.replayFactor)
     let hierarchy = ClusterHierarchy(forest: forest, minClusterSize: minClusterSize)

@@ -90,8 +90,8 @@ public struct SpanningForest: Sendable {
     /// neighbours (``inverseLocalDimensions(_:columns:)``; `nan` without an estimate).
     public let inverseLocalDimensions: [Double]
 
-    /// Builds the forest from points: a ``KDTree`` query for
-    /// `k = max(minSamples, graphNeighbours)` neighbours, then ``init(neighbours:minSamples:)``;
+    /// Builds the forest from points: a neighbour table (``KDTree``, or ``NeighbourDescent``
+    /// as `neighbourSearch` picks) of `k = max(minSamples, graphNeighbours)` neighbours, then ``init(neighbours:minSamples:)``;
     /// when most positions were read more than once, the query and the forest are those of the
     /// distinct positions, weighed in units of the replay factor (see the type's documentation).
     ///
@@ -100,28 +100,29 @@ public struct SpanningForest: Sendable {
     ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     ///   - graphNeighbours: neighbours per point in the candidate graph; at least 1.
     ///   - threads: the most threads the neighbour search uses; the forest is the same for any.
+    ///   - neighbourSearch: exact or approximate neighbours, or the window's choice.
     /// - Complexity: O(n log n * k * d) for the neighbours plus O(n k²) for the forest; with
     ///   repeated readings, another O(n log n * d) to find the positions, and with a replay
     ///   factor `r` above 1, a query of up to `k * min(r, 4)` neighbours per position.
     public init(
         points: PointMatrix, minSamples: Int, graphNeighbours: Int = SpanningForest.defaultGraphNeighbours,
-        threads: Int = 1
+        threads: Int = 1, neighbourSearch: NeighbourSearch = .automatic
     ) {
         var scratch = [ForestEdge]()
         self.init(
             points: points, minSamples: minSamples, graphNeighbours: graphNeighbours, threads: threads,
-            scratch: &scratch, spare: false)
+            neighbourSearch: neighbourSearch, scratch: &scratch, spare: false)
     }
 
     /// The forest of ``init(points:minSamples:graphNeighbours:threads:)``, with the candidate
     /// edges and the sort's second array in `scratch`, fitted by ``ClusteringWorkspace/fit(_:to:spare:)``.
     init(
-        points: PointMatrix, minSamples: Int, graphNeighbours: Int, threads: Int, scratch: inout [ForestEdge],
-        spare: Bool
+        points: PointMatrix, minSamples: Int, graphNeighbours: Int, threads: Int, neighbourSearch: NeighbourSearch,
+        scratch: inout [ForestEdge], spare: Bool
     ) {
         precondition(graphNeighbours >= 1, "SpanningForest: graphNeighbours must be at least 1")
         let k = max(minSamples, graphNeighbours)
-        let table = KDTree(points, threads: threads).nearestNeighbours(k: k, threads: threads)
+        let table = neighbourSearch.table(of: points, k: k, threads: threads)
         // A repeated reading has a neighbour at distance 0. The replay factor (the median
         // multiplicity) exceeds 1 only if positions read more than once outnumber those read
         // once; with `z` readings at distance 0 from a neighbour there are at most `z / 2` of
@@ -135,8 +136,8 @@ public struct SpanningForest: Sendable {
             return
         }
         // Positions lighter than the unit need more of their neighbours to fill `minSamples`.
-        let wide = KDTree(positions.matrix(of: points), threads: threads)
-            .nearestNeighbours(k: k * min(positions.replayFactor, 4), threads: threads)
+        let wide = neighbourSearch.table(
+            of: positions.matrix(of: points), k: k * min(positions.replayFactor, 4), threads: threads)
         self.init(
             positions: positions, neighbours: consume wide, graphNeighbours: k, minSamples: minSamples,
             threads: threads, scratch: &scratch, spare: spare)
@@ -148,7 +149,8 @@ public struct SpanningForest: Sendable {
     /// `pointCount`), the core distance averages the listed ones; with none it is 0.
     ///
     /// - Parameters:
-    ///   - neighbours: each row sorted by ascending distance, as ``KDTree`` produces.
+    ///   - neighbours: each row sorted by ascending distance, as ``KDTree`` and
+    ///     ``NeighbourDescent`` produce it.
     ///   - minSamples: the neighbours the core distance averages; 0 for plain single linkage.
     /// - Complexity: O(n k²) time, O(n k) memory.
     public init(neighbours: consuming NeighbourTable, minSamples: Int, threads: Int = 1) {

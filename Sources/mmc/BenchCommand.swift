@@ -192,6 +192,7 @@ struct BenchCommand: AsyncParsableCommand {
 enum BenchSection: String, CaseIterable, Sendable {
     case forest
     case recluster
+    case neighbours
     case memory
     case wire
     case pubsub
@@ -251,6 +252,16 @@ struct BenchPlan: Sendable {
                 return try ReclusterBench.run(
                     points: points, runs: reclusterRuns,
                     threads: reclusterThreads)
+            }
+        }
+        if sections.contains(.neighbours) {
+            let windows = pointsFiles.isEmpty
+                ? reclusterSizes.map { Source.drift($0) } : pointsFiles.map { Source.file($0) }
+            report.neighbours = try windows.map { window in
+                let points = try window.load(seed: seed)
+                progress("neighbours: \(points.count) points from \(points.source), \(reclusterRuns) runs per search")
+                return NeighbourBench.run(
+                    points: points, k: SpanningForest.defaultGraphNeighbours, runs: reclusterRuns, threads: reclusterThreads)
             }
         }
         if sections.contains(.memory), let pool {

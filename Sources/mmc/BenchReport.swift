@@ -7,6 +7,7 @@ struct BenchReport: Encodable {
     let command: String
     var forest: [ForestBench.Result]?
     var recluster: [ReclusterBench.Result]?
+    var neighbours: [NeighbourBench.Result]?
     var memory: MemoryBench.Result?
     var wire: WireBench.Section?
     var pubsub: PubSubBench.Section?
@@ -53,6 +54,20 @@ struct BenchReport: Encodable {
                         + "\(result.clusters) clusters, \(BenchFormat.grouped(result.noise)) noise")
                 lines.append("    CPU time:  \(BenchFormat.milliseconds(result.cpuSeconds))")
                 lines.append("    wall time: \(BenchFormat.milliseconds(result.wallSeconds))")
+            }
+        }
+        if let neighbours {
+            lines.append("")
+            lines.append("neighbour tables (exact k-d tree, approximate NN-descent), per run: median (min-max)")
+            for result in neighbours {
+                lines.append(
+                    "  \(BenchFormat.grouped(result.points)) x \(result.dimension) (\(result.source)), k \(result.k), "
+                        + "\(result.runs) runs, \(result.threads) threads: recall \(String(format: "%.4f", result.recall)), "
+                        + "automatic takes \(result.automaticIsApproximate ? "approximate" : "exact")")
+                lines.append("    exact CPU time:        \(BenchFormat.milliseconds(result.exactCPUSeconds))")
+                lines.append("    approximate CPU time:  \(BenchFormat.milliseconds(result.approximateCPUSeconds))")
+                lines.append("    exact wall time:       \(BenchFormat.milliseconds(result.exactWallSeconds))")
+                lines.append("    approximate wall time: \(BenchFormat.milliseconds(result.approximateWallSeconds))")
             }
         }
         if let memory {

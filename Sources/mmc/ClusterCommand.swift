@@ -77,6 +77,11 @@ struct ClusterCommand: ParsableCommand {
         "A split separates clusters only if two sides rise this many times above its density; at least 1, or 0 for every split.",
         discussion: "Other splits, such as those along a density gradient, are undone unless they are gaps."))
     var valleyRatio = ClusteringParameters.defaultValleyRatio
+
+    @Option(help: ArgumentHelp(
+        "The neighbour table: exact, approximate (NN-descent) or automatic.",
+        discussion: "automatic takes the approximate table only for large windows in many features (docs/algorithm.md, section 5); the labels are the same for any --threads with each."))
+    var neighbours: NeighbourSearch = .automatic
     @Option(help: "The most threads the parsing and clustering use; the labels are the same for any. (default: every processor)")
     var threads: Int?
 
@@ -134,7 +139,7 @@ struct ClusterCommand: ParsableCommand {
                 method: method, minSamples: minSamples, minClusterSize: minClusterSize,
                 graphNeighbours: graphNeighbours, allowSingleCluster: allowSingleCluster,
                 outlierFactor: outlierFactor, gapFactor: gapFactor == 0 ? nil : gapFactor,
-                valleyRatio: valleyRatio == 0 ? nil : valleyRatio)
+                valleyRatio: valleyRatio == 0 ? nil : valleyRatio, neighbourSearch: neighbours)
         } catch {
             throw ValidationError("invalid --\(flagName(error.key)) \(error.value): allowed \(error.allowed)")
         }
@@ -201,6 +206,9 @@ extension ClusteringMethod: ExpressibleByArgument {}
 
 /// The `--scaling` values of `mmc cluster`: the core's scaling rules by name.
 extension FeatureScaling.Rule: ExpressibleByArgument {}
+
+/// The `--neighbours` values of `mmc cluster`: the core's searches by name.
+extension NeighbourSearch: ExpressibleByArgument {}
 
 extension ClusterCommand {
     /// `--summary` (the default) or `--quiet`.

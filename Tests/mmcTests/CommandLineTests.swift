@@ -22,12 +22,15 @@ import Testing
             try MMC.parseAsRoot([
                 "cluster", "points.csv", "--method", "dmc", "--min-samples", "3", "--min-cluster-size", "12",
                 "--threads", "2", "--scaling", "fixed", "--scaling-ranges", "[[0, 1], [-5, 5]]", "--quiet",
-                "-o", "labels.txt",
+                "-o", "labels.txt", "--neighbours", "approximate",
             ]) as? ClusterCommand)
         #expect(command.file == "points.csv")
         #expect(command.method == .dmc)
         #expect(command.minSamples == 3 && command.minClusterSize == 12 && command.threads == 2)
         #expect(command.scaling == .fixed && command.output == "labels.txt" && command.report == .quiet)
+        #expect(command.neighbours == .approximate)
+        let defaults = try #require(try MMC.parseAsRoot(["cluster", "points.csv"]) as? ClusterCommand)
+        #expect(defaults.neighbours == .automatic)
     }
 
     @Test(arguments: [
@@ -36,6 +39,7 @@ import Testing
         (["cluster", "f.csv", "--min-samples", "-1"], "--min-samples"),
         (["cluster", "f.csv", "--scaling-ranges", "[[0, 1], [2]]"], "invalid --scaling-ranges"),
         (["cluster", "f.csv", "--method", "kmeans"], "--method"),
+        (["cluster", "f.csv", "--neighbours", "nearest"], "--neighbours"),
         (["cluster", "f.csv", "--no-such-option"], "--no-such-option"),
         (["cluster"], "Missing expected argument '<file>'"),
         (["generate", "gradient", "--output", "x.csv"], "name a case"),
