@@ -88,6 +88,16 @@ struct GradientSuiteTests {
         }
     }
 
+    /// Three spiral arms crowding toward the centre: at seed 3 the outer arm's piece meets the
+    /// rest at a link near the centre, around which it curls; read straight from the link it is
+    /// a surface (`D` = 1.59) and stayed apart (0.767, 4 clusters), read along itself a path.
+    @Test("an arm that curls around its link is read along itself")
+    func curledArm() throws {
+        let data = try #require(GradientCase.named("spiral-3-u2")).generate(seed: 3)
+        let ari = Self.score(data, parameters: try ClusteringParameters())
+        #expect(ari >= 0.85, "spiral-3-u2 seed 3: ARI \(ari)")
+    }
+
     /// Sine paths crowding toward one end (`t ~ U^2`): where a path is steep its points thin out
     /// (a dip of 1.33-1.5 in density), and its pieces were kept apart (paths-4-u2 seed 1: 0.687,
     /// 8 clusters; paths-3-u2 seed 2: 0.587, 8). Along a path, such a dip is shallower than a

@@ -71,67 +71,94 @@ struct RampTests {
         }
     }
 
-    /// The ramp test computed directly from its statement, for one side of a contact.
-    static func isRampDirectly(
+    /// One side's verdict computed directly from its statement: 2 a ramp down from the link
+    /// (densest part at the link), 1 a ramp if the path goes on through the link, 0 neither.
+    static func sideVerdictDirectly(
         side label: Int32, contact: ExtentContact, points: PointMatrix, forest: SpanningForest, extents: [Int32],
         minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double
-    ) -> Bool {
+    ) -> Int {
         let core = forest.coreDistances
         let side = extents.indices.filter { extents[$0] == label }
         let top = min(minClusterSize, side.count / 4)
-        guard top >= 1 else { return false }
+        guard top >= 1 else { return 0 }
         let edge = forest.edges[contact.edge]
-        func distance(_ point: Int) -> Double {
-            (0..<points.dimension).reduce(0.0) { sum, column in
-                let link = (points[Int(edge.a), column] + points[Int(edge.b), column]) / 2
-                return sum + (points[point, column] - link) * (points[point, column] - link)
-            }.squareRoot()
-        }
+        let distance = { (point: Int) in Self.linkDistance(point, edge: edge, points: points) }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         let densest = side.sorted { (core[$0], $0) < (core[$1], $1) }.prefix(top)
         let nearest = side.sorted { (distance($0), $0) < (distance($1), $1) }.prefix(top)
         let densestLevel = median(densest.map { core[$0] }), nearestLevel = median(nearest.map { core[$0] })
-        let atLink = 3 * median(densest.map(distance)) < median(side.map(distance))
-        // Volumes core^2 in 2-D; R holds half the side's volume; the weighted mean of log(R / r).
-        let volume = side.map { core[$0] * core[$0] }, total = volume.reduce(0, +)
-        let byDistance = side.indices.sorted { (distance(side[$0]), side[$0]) < (distance(side[$1]), side[$1]) }
-        var held = 0.0, radius = 0.0
-        for index in byDistance where 2 * held < total {
-            held += volume[index]
-            radius = distance(side[index])
+        if 3 * median(densest.map(distance)) < median(side.map(distance)) {
+            return edge.weight <= riseBound * densestLevel && nearestLevel <= climbBound * densestLevel ? 2 : 0
         }
-        let inner = side.indices.filter { distance(side[$0]) > 0 && distance(side[$0]) < radius }
-        let innerVolume = inner.reduce(0.0) { $0 + volume[$1] }
-        let path = innerVolume > 0
-            && inner.reduce(0.0) { $0 + volume[$1] * log(radius / distance(side[$1])) } / innerVolume > 0.75
-        return (atLink || path)
-            && edge.weight <= riseBound * (atLink ? densestLevel : nearestLevel)
-            && nearestLevel <= (atLink ? climbBound : pathClimbBound) * densestLevel
+        return edge.weight <= riseBound * nearestLevel && nearestLevel <= pathClimbBound * densestLevel ? 1 : 0
+    }
+
+    /// The straight distance from a contact's link (its edge's midpoint) to a point.
+    static func linkDistance(_ point: Int, edge: ForestEdge, points: PointMatrix) -> Double {
+        (0..<points.dimension).reduce(0.0) { sum, column in
+            let link = (points[Int(edge.a), column] + points[Int(edge.b), column]) / 2
+            return sum + (points[point, column] - link) * (points[point, column] - link)
+        }.squareRoot()
+    }
+
+    /// Whether a side leaves the link as a path, from the statement: volumes `core^2` in 2-D, `R`
+    /// holding half the side's volume, the weighted mean of `log(R / r)` above 3/4, with `r` the
+    /// straight distance or the distance along the side.
+    static func leavesAsPathDirectly(
+        side label: Int32, contact: ExtentContact, points: PointMatrix, forest: SpanningForest, extents: [Int32]
+    ) -> Bool {
+        let core = forest.coreDistances
+        let side = extents.indices.filter { extents[$0] == label }
+        let edge = forest.edges[contact.edge]
+        let start = extents[Int(edge.a)] == label ? Int(edge.a) : Int(edge.b)
+        let link = (0..<points.dimension).map { (points[Int(edge.a), $0] + points[Int(edge.b), $0]) / 2 }
+        let along = geodesicDistances(side: side, start: start, link: link, points: points, forest: forest, neighbours: 15)
+        return [side.map { Self.linkDistance($0, edge: edge, points: points) }, along].contains { distances in
+            let volume = side.map { core[$0] * core[$0] }, total = volume.reduce(0, +)
+            let order = side.indices.sorted { (distances[$0], side[$0]) < (distances[$1], side[$1]) }
+            var held = 0.0, radius = 0.0
+            for index in order where 2 * held < total {
+                held += volume[index]
+                radius = distances[index]
+            }
+            let inner = side.indices.filter { distances[$0] > 0 && distances[$0] < radius }
+            let innerVolume = inner.reduce(0.0) { $0 + volume[$1] }
+            return innerVolume > 0
+                && inner.reduce(0.0) { $0 + volume[$1] * log(radius / distances[$1]) } / innerVolume > 0.75
+        }
     }
 
     @Test("one contact at a time, extents merge exactly when a side is a ramp by the direct test")
     func rampsMatchDirectTest() throws {
-        var merged = 0, apart = 0
+        var merged = 0, apart = 0, alongPaths = 0
         for points in try Self.pointSets() {
             let (forest, minClusterSize, extents, contacts) = Self.extents(of: points, outlierFactor: 3)
             for contact in contacts {
-                let ramp = [contact.first, contact.second].contains { label in
-                    Self.isRampDirectly(
+                let verdicts = [contact.first, contact.second].map { label in
+                    Self.sideVerdictDirectly(
                         side: label, contact: contact, points: points, forest: forest, extents: extents,
                         minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
                         pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2))
                 }
+                var ramp = verdicts.contains(2)
+                if !ramp && verdicts.contains(1) {
+                    ramp = [contact.first, contact.second].allSatisfy { label in
+                        Self.leavesAsPathDirectly(
+                            side: label, contact: contact, points: points, forest: forest, extents: extents)
+                    }
+                    if ramp { alongPaths += 1 }
+                }
                 let groups = rampMerges(
                     extents: extents, contacts: [contact], points: points, forest: forest,
                     minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
-                    pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2))
+                    pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2), neighbours: 15)
                 #expect((groups[Int(contact.second)] == groups[Int(contact.first)]) == ramp)
                 #expect(groups[Int(contact.first)] == contact.first)
                 if ramp { merged += 1 } else { apart += 1 }
             }
         }
-        // Both outcomes occur, so the comparison tests something.
-        #expect(merged > 0 && apart > 0)
+        // Both outcomes occur, and some merges are along paths, so the comparison tests something.
+        #expect(merged > 0 && apart > 0 && alongPaths > 0)
     }
 
     @Test("merges chain into groups numbered by their smallest label")
@@ -141,7 +168,7 @@ struct RampTests {
         let groups = rampMerges(
             extents: extents, contacts: contacts, points: points, forest: forest,
             minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
-            pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2))
+            pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2), neighbours: 15)
         #expect(groups.enumerated().allSatisfy { label, group in group <= Int32(label) && groups[Int(group)] == group })
         // Six crowded paths, cut at their tips and along them: most pieces meet on a ramp.
         #expect(groups.count >= 12)
@@ -170,6 +197,42 @@ struct RampTests {
         #expect(!leavesAsPath([], logVolumes: []))
         // Repeated readings at one position carry no volume: no shape to read.
         #expect(!leavesAsPath([1, 2], logVolumes: [-.infinity, -.infinity]))
+    }
+
+    /// An arm curling around the link (evenly spread along it) lies at every straight distance
+    /// from the link, as a surface does; along the arm it is a path. Over a disk the distances
+    /// along the neighbour graph stay close to the straight ones, and it stays a surface.
+    @Test("distances along a side read a curled arm as a path and leave a disk a surface")
+    func alongTheSide() throws {
+        var generator = SeededGenerator(seed: 11)
+        var arm = [Double](), disk = [Double]()
+        for index in 0..<1_500 {
+            // r = 0.02 + 0.03 theta over two turns, points evenly spaced in arc length.
+            let theta = 4 * Double.pi * (Double(index) / 1_500).squareRoot()
+            let radius = 0.02 + 0.03 * theta
+            arm += [radius * cos(theta) + 0.002 * Double.random(in: -1...1, using: &generator),
+                    radius * sin(theta) + 0.002 * Double.random(in: -1...1, using: &generator)]
+            let r = Double.random(in: 0..<1, using: &generator).squareRoot(), angle = Double.random(in: 0..<Double.pi, using: &generator)
+            disk += [r * cos(angle), r * sin(angle)]
+        }
+        for (values, isArm) in [(arm, true), (disk, false)] {
+            let points = PointMatrix(count: values.count / 2, dimension: 2, values: values)
+            let forest = SpanningForest(points: points, minSamples: 15, graphNeighbours: 15)
+            let side = Array(0..<points.count)
+            let straight = side.map { (points[$0, 0] * points[$0, 0] + points[$0, 1] * points[$0, 1]).squareRoot() }
+            let start = try #require(side.min { straight[$0] < straight[$1] })
+            let along = geodesicDistances(side: side, start: start, link: [0, 0], points: points, forest: forest, neighbours: 15)
+            let even = [Double](repeating: 0, count: side.count)
+            #expect(along.allSatisfy { $0.isFinite })
+            // A path is never shorter than the straight line (up to the start's own offset).
+            #expect(side.allSatisfy { along[$0] >= straight[$0] - straight[start] - 1e-12 })
+            #expect(!leavesAsPath(straight, logVolumes: even))
+            #expect(leavesAsPath(along, logVolumes: even) == isArm)
+            if !isArm {
+                let far = side.filter { straight[$0] > 0.5 }
+                #expect(far.allSatisfy { along[$0] < 1.1 * straight[$0] })
+            }
+        }
     }
 
     @Test("the climb bound is two spreads of a point's level: 1.32 in 2-D, 1.21 in 3-D")
