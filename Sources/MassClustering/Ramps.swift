@@ -33,7 +33,7 @@ import Darwin
 /// climb from the link to its densest part is the dip of the path there, whose bottom is the
 /// link. It is a ramp when its `q` points nearest the link stand no higher than a gap above the
 /// link and climb from there to its densest points by less than a valley, `pathClimbBound`,
-/// rather than `climbBound`. A path that runs into a mode (a blob, a row of blobs whose side is
+/// rather than `climbBound`, whether or not its densest part is at the link. A path that runs into a mode (a blob, a row of blobs whose side is
 /// not a path at the link) does not go on through the link, and is that mode's ramp only by
 /// the first test.
 ///
@@ -125,7 +125,8 @@ private enum SideVerdict {
     /// A ramp down from the link: its densest part at the link, no higher than a gap, no climb.
     case ramp
     /// A ramp if it and the other side leave the link as a path: its points at the link stand no
-    /// higher than a gap above the link, and it climbs from there by less than a valley.
+    /// higher than a gap above the link, and it climbs from there by less than a valley, wherever
+    /// its densest part lies.
     case rampIfPath
     /// Not a ramp.
     case no
@@ -145,9 +146,7 @@ private func sideVerdict(
     let nearest = side.indices.sorted { distances[$0] < distances[$1] || (distances[$0] == distances[$1] && $0 < $1) }
     let nearestCore = median(nearest[..<top].map { core[side[$0]] })
     // Levels are 1 / core distance: a rise is a ratio of core distances.
-    if atLink {
-        return linkWeight <= riseBound * densestCore && nearestCore <= climbBound * densestCore ? .ramp : .no
-    }
+    if atLink && linkWeight <= riseBound * densestCore && nearestCore <= climbBound * densestCore { return .ramp }
     // A path's link is the bottom of its dip: it rises to the side's points at the link, and
     // climbs from there; whatever lies farther out is farther along it.
     return linkWeight <= riseBound * nearestCore && nearestCore <= pathClimbBound * densestCore ? .rampIfPath : .no

@@ -72,7 +72,8 @@ struct RampTests {
     }
 
     /// One side's verdict computed directly from its statement: 2 a ramp down from the link
-    /// (densest part at the link), 1 a ramp if the path goes on through the link, 0 neither.
+    /// (densest part at the link), 1 a ramp if the path goes on through the link (wherever its
+    /// densest part is), 0 neither.
     static func sideVerdictDirectly(
         side label: Int32, contact: ExtentContact, points: PointMatrix, forest: SpanningForest, extents: [Int32],
         minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double
@@ -87,8 +88,9 @@ struct RampTests {
         let densest = side.sorted { (core[$0], $0) < (core[$1], $1) }.prefix(top)
         let nearest = side.sorted { (distance($0), $0) < (distance($1), $1) }.prefix(top)
         let densestLevel = median(densest.map { core[$0] }), nearestLevel = median(nearest.map { core[$0] })
-        if 3 * median(densest.map(distance)) < median(side.map(distance)) {
-            return edge.weight <= riseBound * densestLevel && nearestLevel <= climbBound * densestLevel ? 2 : 0
+        if 3 * median(densest.map(distance)) < median(side.map(distance))
+            && edge.weight <= riseBound * densestLevel && nearestLevel <= climbBound * densestLevel {
+            return 2
         }
         return edge.weight <= riseBound * nearestLevel && nearestLevel <= pathClimbBound * densestLevel ? 1 : 0
     }
