@@ -240,7 +240,7 @@ public func cluster(
         rampMerges(
             extents: extents, contacts: contacts, points: points, forest: forest,
             minClusterSize: minClusterSize, riseBound: $0, climbBound: rampClimbBound(dimension: d),
-            pathClimbBound: rampPathClimbBound(valleyRatio: parameters.valleyRatio ?? 1, dimension: d),
+            valleyRatio: parameters.valleyRatio ?? 1,
             neighbours: max(parameters.minSamples, parameters.graphNeighbours))
     } ?? (0..<Int32(ranked.count)).map { $0 }
     var group = [Int32](repeating: -1, count: ranked.count)

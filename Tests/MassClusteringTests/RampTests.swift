@@ -136,11 +136,17 @@ struct RampTests {
         for points in try Self.pointSets() {
             let (forest, minClusterSize, extents, contacts) = Self.extents(of: points, outlierFactor: 3)
             for contact in contacts {
+                // The valley's factor with the local dimension of the two sides' points, 1 / mean
+                // of their statistics, within [1, 2].
+                let statistics = extents.indices
+                    .filter { [contact.first, contact.second].contains(extents[$0]) }
+                    .map { forest.inverseLocalDimensions[$0] }.filter(\.isFinite)
+                let local = min(2, max(1, Double(statistics.count) / statistics.reduce(0, +)))
                 let verdicts = [contact.first, contact.second].map { label in
                     Self.sideVerdictDirectly(
                         side: label, contact: contact, points: points, forest: forest, extents: extents,
                         minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
-                        pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2))
+                        pathClimbBound: max(1 + 0.64 / local, pow(2, 1 / local) * (1 + 0.32 / local)))
                 }
                 var ramp = verdicts.contains(2)
                 if !ramp && verdicts.contains(1) {
@@ -153,7 +159,7 @@ struct RampTests {
                 let groups = rampMerges(
                     extents: extents, contacts: [contact], points: points, forest: forest,
                     minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
-                    pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2), neighbours: 15)
+                    valleyRatio: 2, neighbours: 15)
                 #expect((groups[Int(contact.second)] == groups[Int(contact.first)]) == ramp)
                 #expect(groups[Int(contact.first)] == contact.first)
                 if ramp { merged += 1 } else { apart += 1 }
@@ -170,7 +176,7 @@ struct RampTests {
         let groups = rampMerges(
             extents: extents, contacts: contacts, points: points, forest: forest,
             minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
-            pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2), neighbours: 15)
+            valleyRatio: 2, neighbours: 15)
         #expect(groups.enumerated().allSatisfy { label, group in group <= Int32(label) && groups[Int(group)] == group })
         // Six crowded paths, cut at their tips and along them: most pieces meet on a ramp.
         #expect(groups.count >= 12)
@@ -250,5 +256,9 @@ struct RampTests {
         #expect(abs(rampPathClimbBound(valleyRatio: 2, dimension: 3) - pow(2, 1.0 / 3) * (1 + 0.32 / 3)) < 1e-12)
         // Every split kept (no valley ratio): the noise bound alone.
         #expect(rampPathClimbBound(valleyRatio: 1, dimension: 2) == rampClimbBound(dimension: 2))
+        // Where the sides meet in 1.8 local dimensions (a path as wide as its neighbourhoods),
+        // the valley's level factor is larger, as in the valley test: 2^(1/1.8) (1 + 0.32 / 1.8).
+        #expect(abs(rampPathClimbBound(valleyRatio: 2, dimension: 1.8) - pow(2, 1 / 1.8) * (1 + 0.32 / 1.8)) < 1e-12)
+        #expect(rampPathClimbBound(valleyRatio: 2, dimension: 0.5) == rampPathClimbBound(valleyRatio: 2, dimension: 1))
     }
 }
