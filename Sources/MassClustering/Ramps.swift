@@ -33,7 +33,7 @@ import Darwin
 /// climb from the link to its densest part is the dip of the path there, whose bottom is the
 /// link. It is a ramp when its `q` points nearest the link stand no higher than a gap above the
 /// link and climb from there to its densest points by less than a valley (`valleyRatio` as a
-/// level factor with the two sides' local dimension, and one spread of noise), rather than
+/// level factor with the side's own local dimension, and one spread of noise), rather than
 /// `climbBound`, whether or not its densest part is at the link. A path that runs into a mode
 /// (a blob, a row of blobs whose side is not a path at the link) does not go on through the
 /// link, and is that mode's ramp only by the first test.
@@ -50,9 +50,9 @@ import Darwin
 ///   - riseBound: the gap factor: a side whose densest part stands higher is a mode.
 ///   - climbBound: the largest climb from the link to the densest part that noise explains.
 ///   - valleyRatio: the density ratio a valley needs; along a path, the climb it needs is
-///     ``rampPathClimbBound(valleyRatio:dimension:)`` with the local dimension pooled over the
-///     contact's two sides (``SpanningForest/inverseLocalDimensions``), and a path-like side that
-///     climbs less is a ramp.
+///     ``rampPathClimbBound(valleyRatio:dimension:)`` with the side's own local dimension
+///     (``SpanningForest/inverseLocalDimensions`` pooled over its points), and a path-like side
+///     that climbs less is a ramp.
 ///   - neighbours: the neighbour graph's size, for the distances along a side.
 /// - Returns: per label, the label it merges into (the smallest of its group).
 /// - Complexity: O(n log n) to order every extent by level, then O(s log s) for each side of
@@ -88,20 +88,18 @@ func rampMerges(
             let edge = forest.edges[contact.edge]
             let link = (0..<d).map { (points.values[Int(edge.a) * d + $0] + points.values[Int(edge.b) * d + $0]) / 2 }
             let start = [first, second].map { sets.find(Int(extents[Int(edge.a)])) == $0 ? Int(edge.a) : Int(edge.b) }
-            // The valley's factor where the two sides meet, with their local dimension (as the
-            // valley test's, pooled over the split's children).
-            var inverseSum = 0.0, inverseCount = 0
-            for group in [first, second] {
+            // A side's climb is read on its own levels: the valley's factor and the noise take
+            // its own local dimension (the valley test's statistic, pooled over the side).
+            let verdicts = [first, second].map { group in
+                var inverseSum = 0.0, inverseCount = 0
                 for point in members[group] where forest.inverseLocalDimensions[point].isFinite {
                     inverseSum += forest.inverseLocalDimensions[point]
                     inverseCount += 1
                 }
-            }
-            let pathClimbBound = rampPathClimbBound(
-                valleyRatio: valleyRatio,
-                dimension: pooledLocalDimension(inverseSum: inverseSum, count: inverseCount, ceiling: Double(d)))
-            let verdicts = [first, second].map { group in
-                sideVerdict(
+                let pathClimbBound = rampPathClimbBound(
+                    valleyRatio: valleyRatio,
+                    dimension: pooledLocalDimension(inverseSum: inverseSum, count: inverseCount, ceiling: Double(d)))
+                return sideVerdict(
                     members[group], link: link, linkWeight: edge.weight, points: points, core: core,
                     minClusterSize: minClusterSize, riseBound: riseBound, climbBound: climbBound,
                     pathClimbBound: pathClimbBound)
@@ -238,8 +236,8 @@ func rampClimbBound(dimension: Int) -> Double {
 /// The largest climb along a path from its points at the link to its densest points that is
 /// not a valley: the valley test's factor `valleyRatio^(1/d)` for the density ratio, times one
 /// spread of a point's level, `1 + 0.32 / d`, for the densest points being picked for their
-/// noise (1.64 in 2-D, 1.39 in 3-D), `d` the local dimension where the sides meet (at least 1);
-/// never below the noise bound `1 + 0.64 / d`.
+/// noise (1.64 in 2-D, 1.39 in 3-D), `d` the side's local dimension (at least 1); never below
+/// the noise bound `1 + 0.64 / d`.
 func rampPathClimbBound(valleyRatio: Double, dimension: Double) -> Double {
     let d = max(1, dimension)
     return max(1 + 0.64 / d, pow(valleyRatio, 1 / d) * (1 + 0.32 / d))

@@ -136,14 +136,13 @@ struct RampTests {
         for points in try Self.pointSets() {
             let (forest, minClusterSize, extents, contacts) = Self.extents(of: points, outlierFactor: 3)
             for contact in contacts {
-                // The valley's factor with the local dimension of the two sides' points, 1 / mean
-                // of their statistics, within [1, 2].
-                let statistics = extents.indices
-                    .filter { [contact.first, contact.second].contains(extents[$0]) }
-                    .map { forest.inverseLocalDimensions[$0] }.filter(\.isFinite)
-                let local = min(2, max(1, Double(statistics.count) / statistics.reduce(0, +)))
                 let verdicts = [contact.first, contact.second].map { label in
-                    Self.sideVerdictDirectly(
+                    // The valley's factor with the side's local dimension, 1 / mean of its
+                    // points' statistics, within [1, 2].
+                    let statistics = extents.indices.filter { extents[$0] == label }
+                        .map { forest.inverseLocalDimensions[$0] }.filter(\.isFinite)
+                    let local = min(2, max(1, Double(statistics.count) / statistics.reduce(0, +)))
+                    return Self.sideVerdictDirectly(
                         side: label, contact: contact, points: points, forest: forest, extents: extents,
                         minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
                         pathClimbBound: max(1 + 0.64 / local, pow(2, 1 / local) * (1 + 0.32 / local)))
@@ -256,8 +255,8 @@ struct RampTests {
         #expect(abs(rampPathClimbBound(valleyRatio: 2, dimension: 3) - pow(2, 1.0 / 3) * (1 + 0.32 / 3)) < 1e-12)
         // Every split kept (no valley ratio): the noise bound alone.
         #expect(rampPathClimbBound(valleyRatio: 1, dimension: 2) == rampClimbBound(dimension: 2))
-        // Where the sides meet in 1.8 local dimensions (a path as wide as its neighbourhoods),
-        // the valley's level factor is larger, as in the valley test: 2^(1/1.8) (1 + 0.32 / 1.8).
+        // On a side of 1.8 local dimensions (a path as wide as its neighbourhoods) the valley's
+        // level factor is larger, as in the valley test: 2^(1/1.8) (1 + 0.32 / 1.8).
         #expect(abs(rampPathClimbBound(valleyRatio: 2, dimension: 1.8) - pow(2, 1 / 1.8) * (1 + 0.32 / 1.8)) < 1e-12)
         #expect(rampPathClimbBound(valleyRatio: 2, dimension: 0.5) == rampPathClimbBound(valleyRatio: 2, dimension: 1))
     }
