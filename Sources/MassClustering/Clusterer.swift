@@ -253,6 +253,13 @@ public func cluster(
     }
     if parameters.method == .mmc { labels = extents }
     for point in 0..<n where labels[point] >= 0 { labels[point] = group[Int(labels[point])] }
+    // A cluster of seeds joined on ramps is a slope: its sparse end is its extent's, not its
+    // densest seed's, and it reaches out from there (docs/algorithm.md, section 3).
+    if parameters.method == .mmc && groups.contains(where: { $0.count > 1 }) {
+        maximizeMass(
+            labels: &labels, forest: forest, outlierFactor: parameters.outlierFactor,
+            growing: groups.map { $0.count > 1 })
+    }
     if !far.isEmpty {
         detachFarReadings(labels: &labels, far: far, clusterCount: groups.count)
     }

@@ -54,7 +54,7 @@ struct GradientSuiteTests {
         "MMC keeps its floor on each family of the gradient suite",
         arguments: [
             ("paths-3-u2", 0.95), ("paths-4-u2-wide", 0.95), ("paths-6-u3", 0.95), ("ring-vonmises", 0.85), ("tapered-3", 0.95),
-            ("spiral-3-u2", 0.9),
+            ("spiral-3-u2", 0.95),
         ])
     func familyFloor(name: String, floor: Double) throws {
         let gradientCase = try #require(GradientCase.named(name))
@@ -90,12 +90,14 @@ struct GradientSuiteTests {
 
     /// Three spiral arms crowding toward the centre: at seed 3 the outer arm's piece meets the
     /// rest at a link near the centre, around which it curls; read straight from the link it is
-    /// a surface (`D` = 1.59) and stayed apart (0.767, 4 clusters), read along itself a path.
-    @Test("an arm that curls around its link is read along itself")
+    /// a surface (`D` = 1.59) and stayed apart (0.767, 4 clusters), read along itself a path
+    /// (0.896). The arm's sparse end lay beyond its seeds' reach and was noise until the merged
+    /// cluster reached out from its whole extent (0.998).
+    @Test("an arm that curls around its link is read along itself, and reaches its sparse end")
     func curledArm() throws {
         let data = try #require(GradientCase.named("spiral-3-u2")).generate(seed: 3)
         let ari = Self.score(data, parameters: try ClusteringParameters())
-        #expect(ari >= 0.85, "spiral-3-u2 seed 3: ARI \(ari)")
+        #expect(ari >= 0.95, "spiral-3-u2 seed 3: ARI \(ari)")
     }
 
     /// Two spiral arms crowding toward the centre: at seed 2 an arm's sparse outer piece (235

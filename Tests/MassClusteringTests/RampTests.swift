@@ -168,6 +168,28 @@ struct RampTests {
         #expect(merged > 0 && apart > 0 && alongPaths > 0)
     }
 
+    /// The extents grown again with one label growing: it takes only points that were noise,
+    /// reaching as far as its own extent's spacing allows; every other label keeps its points
+    /// exactly and takes none.
+    @Test("growing one label again from its extent leaves the others as they are")
+    func growingFromExtents() throws {
+        let points = try #require(GradientCase.named("paths-6-u3")).generate(seed: 1).points
+        let (forest, _, extents, _) = Self.extents(of: points, outlierFactor: 3, leaves: false)
+        let labelCount = Int(extents.max() ?? -1) + 1
+        #expect(labelCount >= 2 && extents.contains(-1))
+        for grower in 0..<labelCount {
+            var grown = extents
+            maximizeMass(
+                labels: &grown, forest: forest, outlierFactor: 3, growing: (0..<labelCount).map { $0 == grower })
+            for point in extents.indices where extents[point] >= 0 { #expect(grown[point] == extents[point]) }
+            for point in extents.indices where grown[point] != extents[point] { #expect(grown[point] == Int32(grower)) }
+        }
+        // Growing every label from its extent reaches farther than from its seed.
+        var all = extents
+        maximizeMass(labels: &all, forest: forest, outlierFactor: 3)
+        #expect(all.filter { $0 < 0 }.count < extents.filter { $0 < 0 }.count)
+    }
+
     @Test("merges chain into groups numbered by their smallest label")
     func groupsAreClosedAndNumbered() throws {
         let points = try #require(GradientCase.named("paths-6-u3")).generate(seed: 1).points
