@@ -26,23 +26,34 @@ func geodesicDistances(
     }
     let sub = PointMatrix(count: s, dimension: d, values: values)
     let k = min(neighbours, s - 1)
-    var adjacency = [[(Int, Double)]](repeating: [], count: s)
+    // Edges in both directions, then grouped by their first end (compressed rows).
+    var ends = [(from: Int32, to: Int32, length: Double)]()
     if k >= 1 {
         let table = KDTree(sub).nearestNeighbours(k: k)
+        ends.reserveCapacity(2 * s * table.neighbourCount + 2 * s)
         for row in 0..<s {
-            for slot in 0..<table.neighbourCount {
-                let other = Int(table.indices[row * table.neighbourCount + slot])
-                let length = table.distances[row * table.neighbourCount + slot]
-                adjacency[row].append((other, length))
-                adjacency[other].append((row, length))
+            for slot in row * table.neighbourCount..<(row + 1) * table.neighbourCount {
+                let other = table.indices[slot], length = table.distances[slot]
+                ends.append((Int32(row), other, length))
+                ends.append((other, Int32(row), length))
             }
         }
     }
     for edge in forest.edges {
-        let a = Int(local[Int(edge.a)]), b = Int(local[Int(edge.b)])
+        let a = local[Int(edge.a)], b = local[Int(edge.b)]
         guard a >= 0 && b >= 0 else { continue }
-        adjacency[a].append((b, edge.distance))
-        adjacency[b].append((a, edge.distance))
+        ends.append((a, b, edge.distance))
+        ends.append((b, a, edge.distance))
+    }
+    var rowStart = [Int](repeating: 0, count: s + 1)
+    for end in ends { rowStart[Int(end.from) + 1] += 1 }
+    for row in 0..<s { rowStart[row + 1] += rowStart[row] }
+    var fill = rowStart
+    var target = [Int32](repeating: 0, count: ends.count), length = [Double](repeating: 0, count: ends.count)
+    for end in ends {
+        target[fill[Int(end.from)]] = end.to
+        length[fill[Int(end.from)]] = end.length
+        fill[Int(end.from)] += 1
     }
     var distance = [Double](repeating: .infinity, count: s)
     let origin = Int(local[start])
@@ -84,11 +95,13 @@ func geodesicDistances(
     }
     push((distance[origin], origin))
     while !heap.isEmpty {
-        let (length, node) = pop()
-        guard length <= distance[node] else { continue }
-        for (other, edgeLength) in adjacency[node] where length + edgeLength < distance[other] {
-            distance[other] = length + edgeLength
-            push((distance[other], other))
+        let (current, node) = pop()
+        guard current <= distance[node] else { continue }
+        for slot in rowStart[node]..<rowStart[node + 1] {
+            let other = Int(target[slot]), reached = current + length[slot]
+            guard reached < distance[other] else { continue }
+            distance[other] = reached
+            push((reached, other))
         }
     }
     return distance
