@@ -105,14 +105,13 @@ func rampMerges(
                     pathClimbBound: pathClimbBound)
             }
             // A side that climbs along a path is a ramp only where the path goes on through the
-            // link: both sides leave it as a path.
+            // link: both sides leave it as a path (read straight first, the smaller side first
+            // along itself, so the costlier reading runs only when it can decide).
             let ramp = verdicts.contains(.ramp)
                 || (verdicts.contains(.rampIfPath)
-                    && (0..<2).allSatisfy { side in
-                        sideLeavesAsPath(
-                            members[[first, second][side]], start: start[side], link: link, points: points,
-                            forest: forest, core: core, neighbours: neighbours)
-                    })
+                    && bothLeaveAsPath(
+                        [members[first], members[second]], starts: start, link: link, points: points, forest: forest,
+                        core: core, neighbours: neighbours))
             guard ramp else { continue }
             _ = sets.union(first, second)
             let root = sets.find(first), other = root == first ? second : first
@@ -177,17 +176,22 @@ private func linkDistances(_ side: [Int], link: [Double], points: PointMatrix) -
     }
 }
 
-/// Whether a side leaves the link as a path, by straight distances or, for an arm that curls
-/// around the link, by distances along the side.
-private func sideLeavesAsPath(
-    _ side: [Int], start: Int, link: [Double], points: PointMatrix, forest: SpanningForest, core: [Double],
+/// Whether both sides leave the link as a path, by straight distances or, for an arm that curls
+/// around the link, by distances along the side (computed only for the sides whose straight
+/// reading says surface, the smaller first).
+private func bothLeaveAsPath(
+    _ sides: [[Int]], starts: [Int], link: [Double], points: PointMatrix, forest: SpanningForest, core: [Double],
     neighbours: Int
 ) -> Bool {
-    let logVolumes = side.map { Double(points.dimension) * log(core[$0]) }
-    let distances = linkDistances(side, link: link, points: points)
-    if leavesAsPath(distances, logVolumes: logVolumes) { return true }
-    let along = geodesicDistances(side: side, start: start, link: link, points: points, forest: forest, neighbours: neighbours)
-    return leavesAsPath(along, logVolumes: logVolumes)
+    let logVolumes = sides.map { side in side.map { Double(points.dimension) * log(core[$0]) } }
+    let undecided = sides.indices.filter { index in
+        !leavesAsPath(linkDistances(sides[index], link: link, points: points), logVolumes: logVolumes[index])
+    }
+    return undecided.sorted { sides[$0].count < sides[$1].count }.allSatisfy { index in
+        let along = geodesicDistances(
+            side: sides[index], start: starts[index], link: link, points: points, forest: forest, neighbours: neighbours)
+        return leavesAsPath(along, logVolumes: logVolumes[index])
+    }
 }
 
 /// Whether a side's volume grows away from the link as along a path rather than over a surface.
