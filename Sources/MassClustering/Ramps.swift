@@ -32,7 +32,7 @@ import Darwin
 /// a side needs no densest part at the link: farther out is farther along the path, and its
 /// climb from the link to its densest part is the dip of the path there, whose bottom is the
 /// link. It is a ramp when its `q` points nearest the link stand no higher than a gap above the
-/// link and climb from there to its densest points by less than a valley (`valleyRatio` as a
+/// link (``rampPathRiseBound(gapFactor:valleyRatio:dimension:)``) and climb from there to its densest points by less than a valley (`valleyRatio` as a
 /// level factor with the side's own local dimension, and one spread of noise), rather than
 /// `climbBound`, whether or not its densest part is at the link. A path that runs into a mode
 /// (a blob, a row of blobs whose side is not a path at the link) does not go on through the
@@ -96,13 +96,12 @@ func rampMerges(
                     inverseSum += forest.inverseLocalDimensions[point]
                     inverseCount += 1
                 }
-                let pathClimbBound = rampPathClimbBound(
-                    valleyRatio: valleyRatio,
-                    dimension: pooledLocalDimension(inverseSum: inverseSum, count: inverseCount, ceiling: Double(d)))
+                let local = pooledLocalDimension(inverseSum: inverseSum, count: inverseCount, ceiling: Double(d))
                 return sideVerdict(
                     members[group], link: link, linkWeight: edge.weight, points: points, core: core,
                     minClusterSize: minClusterSize, riseBound: riseBound, climbBound: climbBound,
-                    pathClimbBound: pathClimbBound)
+                    pathClimbBound: rampPathClimbBound(valleyRatio: valleyRatio, dimension: local),
+                    pathRiseBound: rampPathRiseBound(gapFactor: riseBound, valleyRatio: valleyRatio, dimension: local))
             }
             // A side that climbs along a path is a ramp only where the path goes on through the
             // link: both sides leave it as a path (read straight first, the smaller side first
@@ -146,7 +145,7 @@ private enum SideVerdict {
 /// Whether the side whose points are `side` (densest first) is a ramp down from `link`.
 private func sideVerdict(
     _ side: [Int], link: [Double], linkWeight: Double, points: PointMatrix, core: [Double],
-    minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double
+    minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double, pathRiseBound: Double
 ) -> SideVerdict {
     let top = min(minClusterSize, side.count / 4)
     guard top >= 1 else { return .no }
@@ -160,7 +159,7 @@ private func sideVerdict(
     if atLink && linkWeight <= riseBound * densestCore && nearestCore <= climbBound * densestCore { return .ramp }
     // A path's link is the bottom of its dip: it rises to the side's points at the link, and
     // climbs from there; whatever lies farther out is farther along it.
-    return linkWeight <= riseBound * nearestCore && nearestCore <= pathClimbBound * densestCore ? .rampIfPath : .no
+    return linkWeight <= pathRiseBound * nearestCore && nearestCore <= pathClimbBound * densestCore ? .rampIfPath : .no
 }
 
 /// Straight distances from `link` to every point of `side`.
@@ -245,6 +244,15 @@ func rampClimbBound(dimension: Int) -> Double {
 func rampPathClimbBound(valleyRatio: Double, dimension: Double) -> Double {
     let d = max(1, dimension)
     return max(1 + 0.64 / d, pow(valleyRatio, 1 / d) * (1 + 0.32 / d))
+}
+
+/// The highest a path's side may stand at the link above the link itself before it faces a
+/// gap: a gap is a density step the square of a valley's (`valleyRatio^2`; in the plane the
+/// gap factor 2 is the square of the noise's reach 1.41), read on the side's own levels as a
+/// level factor `valleyRatio^(2/d)`, `d` its local dimension (at least 1); never below
+/// `gapFactor` (2 in 2-D, 2.6 at 1.45, where a single edge varies most).
+func rampPathRiseBound(gapFactor: Double, valleyRatio: Double, dimension: Double) -> Double {
+    max(gapFactor, pow(valleyRatio, 2 / max(1, dimension)))
 }
 
 /// Two lists of points, each densest first, merged densest first (ties by index).

@@ -76,7 +76,7 @@ struct RampTests {
     /// densest part is), 0 neither.
     static func sideVerdictDirectly(
         side label: Int32, contact: ExtentContact, points: PointMatrix, forest: SpanningForest, extents: [Int32],
-        minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double
+        minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double, pathRiseBound: Double
     ) -> Int {
         let core = forest.coreDistances
         let side = extents.indices.filter { extents[$0] == label }
@@ -92,7 +92,7 @@ struct RampTests {
             && edge.weight <= riseBound * densestLevel && nearestLevel <= climbBound * densestLevel {
             return 2
         }
-        return edge.weight <= riseBound * nearestLevel && nearestLevel <= pathClimbBound * densestLevel ? 1 : 0
+        return edge.weight <= pathRiseBound * nearestLevel && nearestLevel <= pathClimbBound * densestLevel ? 1 : 0
     }
 
     /// The straight distance from a contact's link (its edge's midpoint) to a point.
@@ -145,7 +145,8 @@ struct RampTests {
                     return Self.sideVerdictDirectly(
                         side: label, contact: contact, points: points, forest: forest, extents: extents,
                         minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
-                        pathClimbBound: max(1 + 0.64 / local, pow(2, 1 / local) * (1 + 0.32 / local)))
+                        pathClimbBound: max(1 + 0.64 / local, pow(2, 1 / local) * (1 + 0.32 / local)),
+                        pathRiseBound: max(2, pow(2, 2 / local)))
                 }
                 var ramp = verdicts.contains(2)
                 if !ramp && verdicts.contains(1) {
@@ -281,5 +282,15 @@ struct RampTests {
         // level factor is larger, as in the valley test: 2^(1/1.8) (1 + 0.32 / 1.8).
         #expect(abs(rampPathClimbBound(valleyRatio: 2, dimension: 1.8) - pow(2, 1 / 1.8) * (1 + 0.32 / 1.8)) < 1e-12)
         #expect(rampPathClimbBound(valleyRatio: 2, dimension: 0.5) == rampPathClimbBound(valleyRatio: 2, dimension: 1))
+    }
+
+    @Test("a path's side faces a gap at the square of a valley's density step: 2 in 2-D, 2.6 at 1.45")
+    func pathRiseBound() {
+        #expect(rampPathRiseBound(gapFactor: 2, valleyRatio: 2, dimension: 2) == 2)
+        #expect(abs(rampPathRiseBound(gapFactor: 2, valleyRatio: 2, dimension: 1.45) - pow(4, 1 / 1.45)) < 1e-12)
+        #expect(rampPathRiseBound(gapFactor: 2, valleyRatio: 2, dimension: 0.5) == 4)
+        // Never below the gap factor: in three dimensions 4^(1/3) = 1.59 would be stricter.
+        #expect(rampPathRiseBound(gapFactor: 2, valleyRatio: 2, dimension: 3) == 2)
+        #expect(rampPathRiseBound(gapFactor: 3, valleyRatio: 2, dimension: 1.45) == 3)
     }
 }
