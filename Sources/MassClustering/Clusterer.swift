@@ -248,7 +248,8 @@ public func cluster(
         rampMerges(
             extents: extents, contacts: contacts, points: points, forest: forest,
             minClusterSize: minClusterSize, riseBound: $0, climbBound: rampClimbBound(dimension: d),
-            pathClimbBound: rampPathClimbBound(valleyRatio: parameters.valleyRatio ?? 1, dimension: d))
+            valleyRatio: parameters.valleyRatio ?? 1,
+            neighbours: max(parameters.minSamples, parameters.graphNeighbours))
     } ?? (0..<Int32(ranked.count)).map { $0 }
     var group = [Int32](repeating: -1, count: ranked.count)
     var groups = [[Int]]()
@@ -260,6 +261,13 @@ public func cluster(
     }
     if parameters.method == .mmc { labels = extents }
     for point in 0..<n where labels[point] >= 0 { labels[point] = group[Int(labels[point])] }
+    // A cluster of seeds joined on ramps is a slope: its sparse end is its extent's, not its
+    // densest seed's, and it reaches out from there (docs/algorithm.md, section 3).
+    if parameters.method == .mmc && groups.contains(where: { $0.count > 1 }) {
+        maximizeMass(
+            labels: &labels, forest: forest, outlierFactor: parameters.outlierFactor,
+            growing: groups.map { $0.count > 1 })
+    }
     if !far.isEmpty {
         detachFarReadings(labels: &labels, far: far, clusterCount: groups.count)
     }

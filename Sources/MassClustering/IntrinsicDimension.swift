@@ -85,8 +85,15 @@ extension ClusterHierarchy {
                 sum += sums[members.upperBound] - sums[members.lowerBound]
                 count += counts[members.upperBound] - counts[members.lowerBound]
             }
-            guard count > 0 && sum > 0 else { return ceiling }
-            return min(ceiling, max(1, Double(count) / sum))
+            return pooledLocalDimension(inverseSum: sum, count: count, ceiling: ceiling)
         }
     }
+}
+
+/// The local dimension of a region from its points' statistics (``inverseLocalDimensions(_:columns:threads:)``,
+/// `count` finite ones summing to `inverseSum`): `1 / mean`, clamped to `[1, ceiling]`;
+/// `ceiling` without a positive sum.
+func pooledLocalDimension(inverseSum: Double, count: Int, ceiling: Double) -> Double {
+    guard count > 0 && inverseSum > 0 else { return ceiling }
+    return min(ceiling, max(1, Double(count) / inverseSum))
 }

@@ -20,9 +20,13 @@
 ///   - labels: seed labels per point (`-1` = not in a seed); updated in place.
 ///   - forest: the spanning forest the seeds were selected from.
 ///   - outlierFactor: how many times its own sparse-end spacing a cluster reaches out.
+///   - growing: per label, whether it grows (empty: every label); a label that does not keeps
+///     its points and takes no other.
 /// - Complexity: O(n) expected for the percentiles, O(n α(n)) to grow.
 @discardableResult
-func maximizeMass(labels: inout [Int32], forest: SpanningForest, outlierFactor: Double) -> [ExtentContact] {
+func maximizeMass(
+    labels: inout [Int32], forest: SpanningForest, outlierFactor: Double, growing: [Bool] = []
+) -> [ExtentContact] {
     let n = labels.count
     let clusterCount = Int(labels.max() ?? -1) + 1
     guard clusterCount > 0 else { return [] }
@@ -31,7 +35,9 @@ func maximizeMass(labels: inout [Int32], forest: SpanningForest, outlierFactor: 
     for point in 0..<n where labels[point] >= 0 {
         seedCores[Int(labels[point])].append(forest.coreDistances[point])
     }
-    let reach = seedCores.map { cores -> Double in
+    precondition(growing.isEmpty || growing.count >= clusterCount, "maximizeMass: one growing flag per label")
+    let reach = seedCores.enumerated().map { label, cores -> Double in
+        guard growing.isEmpty || growing[label] else { return -.infinity }
         var cores = cores
         let index = min(cores.count - 1, Int((0.9 * Double(cores.count - 1)).rounded(.up)))
         selectRank(&cores, rank: index, in: 0..<cores.count)

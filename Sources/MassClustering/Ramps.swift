@@ -25,12 +25,18 @@ import Darwin
 /// - *no climb*: their median level is at most `climbBound` times that of `B`'s `q` points
 ///   nearest the link (the densest points of a ramp are its points at the link, up to noise).
 ///
-/// A side that leaves the link as a path (its volume grows with the distance from the link as
-/// along a line, not over a surface: ``leavesAsPath(_:logVolumes:)``) needs no densest part at
-/// the link: farther out is farther along it, and its climb from the link to its densest part
-/// is the dip of the path there, whose bottom is the link. It is a ramp when its `q` points
-/// nearest the link stand no higher than a gap above the link and climb from there to its
-/// densest points by less than a valley, `pathClimbBound`, rather than `climbBound`.
+/// Where a path goes on through the link (both sides leave it as a path: their volume grows
+/// with the distance from the link as along a line, not over a surface,
+/// ``leavesAsPath(_:logVolumes:)``, the distance read straight or, for an arm that curls around
+/// the link, along the side, ``geodesicDistances(side:start:link:points:forest:neighbours:)``),
+/// a side needs no densest part at the link: farther out is farther along the path, and its
+/// climb from the link to its densest part is the dip of the path there, whose bottom is the
+/// link. It is a ramp when its `q` points nearest the link stand no higher than a gap above the
+/// link (``rampPathRiseBound(gapFactor:valleyRatio:dimension:)``) and climb from there to its densest points by less than a valley (`valleyRatio` as a
+/// level factor with the side's own local dimension, and one spread of noise), rather than
+/// `climbBound`, whether or not its densest part is at the link. A path that runs into a mode
+/// (a blob, a row of blobs whose side is not a path at the link) does not go on through the
+/// link, and is that mode's ramp only by the first test.
 ///
 /// The two extents of a contact with a ramp side get one label; contacts are judged on the
 /// extents as grown, and merges chain.
@@ -43,15 +49,18 @@ import Darwin
 ///   - minClusterSize: a cluster's worth of points.
 ///   - riseBound: the gap factor: a side whose densest part stands higher is a mode.
 ///   - climbBound: the largest climb from the link to the densest part that noise explains.
-///   - pathClimbBound: the climb a valley needs along a path
-///     (``rampPathClimbBound(valleyRatio:dimension:)``); a path-like side that climbs less is a
-///     ramp.
+///   - valleyRatio: the density ratio a valley needs; along a path, the climb it needs is
+///     ``rampPathClimbBound(valleyRatio:dimension:)`` with the side's own local dimension
+///     (``SpanningForest/inverseLocalDimensions`` pooled over its points), and a path-like side
+///     that climbs less is a ramp.
+///   - neighbours: the neighbour graph's size, for the distances along a side.
 /// - Returns: per label, the label it merges into (the smallest of its group).
 /// - Complexity: O(n log n) to order every extent by level, then O(s log s) for each side of
-///   size s of every contact, judged once and again only after one of its extents has grown.
+///   size s of every contact, judged once and again only after one of its extents has grown;
+///   a side read along itself adds O(s k log s) and a pass over the forest's edges.
 func rampMerges(
     extents: [Int32], contacts: [ExtentContact], points: PointMatrix, forest: SpanningForest,
-    minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double
+    minClusterSize: Int, riseBound: Double, climbBound: Double, valleyRatio: Double, neighbours: Int
 ) -> [Int32] {
     let clusterCount = Int(extents.max() ?? -1) + 1
     var sets = DisjointSets(count: max(clusterCount, 0))
@@ -78,12 +87,30 @@ func rampMerges(
             judged[index] = (version[first], version[second])
             let edge = forest.edges[contact.edge]
             let link = (0..<d).map { (points.values[Int(edge.a) * d + $0] + points.values[Int(edge.b) * d + $0]) / 2 }
-            let ramp = [first, second].contains { group in
-                isRamp(
+            let start = [first, second].map { sets.find(Int(extents[Int(edge.a)])) == $0 ? Int(edge.a) : Int(edge.b) }
+            // A side's climb is read on its own levels: the valley's factor and the noise take
+            // its own local dimension (the valley test's statistic, pooled over the side).
+            let verdicts = [first, second].map { group in
+                var inverseSum = 0.0, inverseCount = 0
+                for point in members[group] where forest.inverseLocalDimensions[point].isFinite {
+                    inverseSum += forest.inverseLocalDimensions[point]
+                    inverseCount += 1
+                }
+                let local = pooledLocalDimension(inverseSum: inverseSum, count: inverseCount, ceiling: Double(d))
+                return sideVerdict(
                     members[group], link: link, linkWeight: edge.weight, points: points, core: core,
                     minClusterSize: minClusterSize, riseBound: riseBound, climbBound: climbBound,
-                    pathClimbBound: pathClimbBound)
+                    pathClimbBound: rampPathClimbBound(valleyRatio: valleyRatio, dimension: local),
+                    pathRiseBound: rampPathRiseBound(gapFactor: riseBound, valleyRatio: valleyRatio, dimension: local))
             }
+            // A side that climbs along a path is a ramp only where the path goes on through the
+            // link: both sides leave it as a path (read straight first, the smaller side first
+            // along itself, so the costlier reading runs only when it can decide).
+            let ramp = verdicts.contains(.ramp)
+                || (verdicts.contains(.rampIfPath)
+                    && bothLeaveAsPath(
+                        [members[first], members[second]], starts: start, link: link, points: points, forest: forest,
+                        core: core, neighbours: neighbours))
             guard ramp else { continue }
             _ = sets.union(first, second)
             let root = sets.find(first), other = root == first ? second : first
@@ -103,15 +130,42 @@ func rampMerges(
     return (0..<clusterCount).map { smallest[sets.find($0)] }
 }
 
+/// What a side says about its contact.
+private enum SideVerdict {
+    /// A ramp down from the link: its densest part at the link, no higher than a gap, no climb.
+    case ramp
+    /// A ramp if it and the other side leave the link as a path: its points at the link stand no
+    /// higher than a gap above the link, and it climbs from there by less than a valley, wherever
+    /// its densest part lies.
+    case rampIfPath
+    /// Not a ramp.
+    case no
+}
+
 /// Whether the side whose points are `side` (densest first) is a ramp down from `link`.
-private func isRamp(
+private func sideVerdict(
     _ side: [Int], link: [Double], linkWeight: Double, points: PointMatrix, core: [Double],
-    minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double
-) -> Bool {
+    minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double, pathRiseBound: Double
+) -> SideVerdict {
     let top = min(minClusterSize, side.count / 4)
-    guard top >= 1 else { return false }
+    guard top >= 1 else { return .no }
+    let distances = linkDistances(side, link: link, points: points)
+    let densest = Array(distances[..<top]), densestCores = side[..<top].map { core[$0] }
+    let atLink = 3 * median(densest) < median(distances)
+    let densestCore = median(densestCores)
+    let nearest = side.indices.sorted { distances[$0] < distances[$1] || (distances[$0] == distances[$1] && $0 < $1) }
+    let nearestCore = median(nearest[..<top].map { core[side[$0]] })
+    // Levels are 1 / core distance: a rise is a ratio of core distances.
+    if atLink && linkWeight <= riseBound * densestCore && nearestCore <= climbBound * densestCore { return .ramp }
+    // A path's link is the bottom of its dip: it rises to the side's points at the link, and
+    // climbs from there; whatever lies farther out is farther along it.
+    return linkWeight <= pathRiseBound * nearestCore && nearestCore <= pathClimbBound * densestCore ? .rampIfPath : .no
+}
+
+/// Straight distances from `link` to every point of `side`.
+private func linkDistances(_ side: [Int], link: [Double], points: PointMatrix) -> [Double] {
     let d = points.dimension
-    let distances = side.map { point in
+    return side.map { point in
         var sum = 0.0
         for column in 0..<d {
             let delta = points.values[point * d + column] - link[column]
@@ -119,17 +173,24 @@ private func isRamp(
         }
         return sum.squareRoot()
     }
-    let densest = Array(distances[..<top]), densestCores = side[..<top].map { core[$0] }
-    let atLink = 3 * median(densest) < median(distances)
-    // On a side that leaves the link as a path, whatever lies farther out is farther along it.
-    guard atLink || leavesAsPath(distances, logVolumes: side.map { Double(d) * log(core[$0]) }) else { return false }
-    let densestCore = median(densestCores)
-    let nearest = side.indices.sorted { distances[$0] < distances[$1] || (distances[$0] == distances[$1] && $0 < $1) }
-    let nearestCore = median(nearest[..<top].map { core[side[$0]] })
-    // Levels are 1 / core distance: a rise is a ratio of core distances. A path's link is the
-    // bottom of its dip: it rises to the side's points at the link, and climbs from there.
-    guard linkWeight <= riseBound * (atLink ? densestCore : nearestCore) else { return false }
-    return nearestCore <= (atLink ? climbBound : pathClimbBound) * densestCore
+}
+
+/// Whether both sides leave the link as a path, by straight distances or, for an arm that curls
+/// around the link, by distances along the side (computed only for the sides whose straight
+/// reading says surface, the smaller first).
+private func bothLeaveAsPath(
+    _ sides: [[Int]], starts: [Int], link: [Double], points: PointMatrix, forest: SpanningForest, core: [Double],
+    neighbours: Int
+) -> Bool {
+    let logVolumes = sides.map { side in side.map { Double(points.dimension) * log(core[$0]) } }
+    let undecided = sides.indices.filter { index in
+        !leavesAsPath(linkDistances(sides[index], link: link, points: points), logVolumes: logVolumes[index])
+    }
+    return undecided.sorted { sides[$0].count < sides[$1].count }.allSatisfy { index in
+        let along = geodesicDistances(
+            side: sides[index], start: starts[index], link: link, points: points, forest: forest, neighbours: neighbours)
+        return leavesAsPath(along, logVolumes: logVolumes[index])
+    }
 }
 
 /// Whether a side's volume grows away from the link as along a path rather than over a surface.
@@ -178,10 +239,20 @@ func rampClimbBound(dimension: Int) -> Double {
 /// The largest climb along a path from its points at the link to its densest points that is
 /// not a valley: the valley test's factor `valleyRatio^(1/d)` for the density ratio, times one
 /// spread of a point's level, `1 + 0.32 / d`, for the densest points being picked for their
-/// noise (1.64 in 2-D, 1.39 in 3-D); never below ``rampClimbBound(dimension:)``.
-func rampPathClimbBound(valleyRatio: Double, dimension: Int) -> Double {
-    let d = Double(max(1, dimension))
-    return max(rampClimbBound(dimension: dimension), pow(valleyRatio, 1 / d) * (1 + 0.32 / d))
+/// noise (1.64 in 2-D, 1.39 in 3-D), `d` the side's local dimension (at least 1); never below
+/// the noise bound `1 + 0.64 / d`.
+func rampPathClimbBound(valleyRatio: Double, dimension: Double) -> Double {
+    let d = max(1, dimension)
+    return max(1 + 0.64 / d, pow(valleyRatio, 1 / d) * (1 + 0.32 / d))
+}
+
+/// The highest a path's side may stand at the link above the link itself before it faces a
+/// gap: a gap is a density step the square of a valley's (`valleyRatio^2`; in the plane the
+/// gap factor 2 is the square of the noise's reach 1.41), read on the side's own levels as a
+/// level factor `valleyRatio^(2/d)`, `d` its local dimension (at least 1); never below
+/// `gapFactor` (2 in 2-D, 2.6 at 1.45, where a single edge varies most).
+func rampPathRiseBound(gapFactor: Double, valleyRatio: Double, dimension: Double) -> Double {
+    max(gapFactor, pow(valleyRatio, 2 / max(1, dimension)))
 }
 
 /// Two lists of points, each densest first, merged densest first (ties by index).

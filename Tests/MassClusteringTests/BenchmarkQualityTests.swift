@@ -56,6 +56,9 @@ struct BenchmarkQualityTests {
         arguments: [
             ("sipu_r15", 0.95), ("sipu_d31", 0.85), ("sipu_spiral", 0.95), ("sipu_flame", 0.9),
             ("fcps_hepta", 0.99), ("graves_ring_noisy", 0.99), ("sipu_aggregation", 0.75),
+            // A dense blob on a noisy zigzag path: the path runs into the blob and does not go on
+            // through the link, so it is not the blob's ramp (0.360 when it was).
+            ("graves_zigzag_noisy", 0.55),
         ])
     func suiteFloor(name: String, floor: Double) throws {
         let (points, truth) = try Self.suiteSet(name)

@@ -71,67 +71,124 @@ struct RampTests {
         }
     }
 
-    /// The ramp test computed directly from its statement, for one side of a contact.
-    static func isRampDirectly(
+    /// One side's verdict computed directly from its statement: 2 a ramp down from the link
+    /// (densest part at the link), 1 a ramp if the path goes on through the link (wherever its
+    /// densest part is), 0 neither.
+    static func sideVerdictDirectly(
         side label: Int32, contact: ExtentContact, points: PointMatrix, forest: SpanningForest, extents: [Int32],
-        minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double
-    ) -> Bool {
+        minClusterSize: Int, riseBound: Double, climbBound: Double, pathClimbBound: Double, pathRiseBound: Double
+    ) -> Int {
         let core = forest.coreDistances
         let side = extents.indices.filter { extents[$0] == label }
         let top = min(minClusterSize, side.count / 4)
-        guard top >= 1 else { return false }
+        guard top >= 1 else { return 0 }
         let edge = forest.edges[contact.edge]
-        func distance(_ point: Int) -> Double {
-            (0..<points.dimension).reduce(0.0) { sum, column in
-                let link = (points[Int(edge.a), column] + points[Int(edge.b), column]) / 2
-                return sum + (points[point, column] - link) * (points[point, column] - link)
-            }.squareRoot()
-        }
+        let distance = { (point: Int) in Self.linkDistance(point, edge: edge, points: points) }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         let densest = side.sorted { (core[$0], $0) < (core[$1], $1) }.prefix(top)
         let nearest = side.sorted { (distance($0), $0) < (distance($1), $1) }.prefix(top)
         let densestLevel = median(densest.map { core[$0] }), nearestLevel = median(nearest.map { core[$0] })
-        let atLink = 3 * median(densest.map(distance)) < median(side.map(distance))
-        // Volumes core^2 in 2-D; R holds half the side's volume; the weighted mean of log(R / r).
-        let volume = side.map { core[$0] * core[$0] }, total = volume.reduce(0, +)
-        let byDistance = side.indices.sorted { (distance(side[$0]), side[$0]) < (distance(side[$1]), side[$1]) }
-        var held = 0.0, radius = 0.0
-        for index in byDistance where 2 * held < total {
-            held += volume[index]
-            radius = distance(side[index])
+        if 3 * median(densest.map(distance)) < median(side.map(distance))
+            && edge.weight <= riseBound * densestLevel && nearestLevel <= climbBound * densestLevel {
+            return 2
         }
-        let inner = side.indices.filter { distance(side[$0]) > 0 && distance(side[$0]) < radius }
-        let innerVolume = inner.reduce(0.0) { $0 + volume[$1] }
-        let path = innerVolume > 0
-            && inner.reduce(0.0) { $0 + volume[$1] * log(radius / distance(side[$1])) } / innerVolume > 0.75
-        return (atLink || path)
-            && edge.weight <= riseBound * (atLink ? densestLevel : nearestLevel)
-            && nearestLevel <= (atLink ? climbBound : pathClimbBound) * densestLevel
+        return edge.weight <= pathRiseBound * nearestLevel && nearestLevel <= pathClimbBound * densestLevel ? 1 : 0
+    }
+
+    /// The straight distance from a contact's link (its edge's midpoint) to a point.
+    static func linkDistance(_ point: Int, edge: ForestEdge, points: PointMatrix) -> Double {
+        (0..<points.dimension).reduce(0.0) { sum, column in
+            let link = (points[Int(edge.a), column] + points[Int(edge.b), column]) / 2
+            return sum + (points[point, column] - link) * (points[point, column] - link)
+        }.squareRoot()
+    }
+
+    /// Whether a side leaves the link as a path, from the statement: volumes `core^2` in 2-D, `R`
+    /// holding half the side's volume, the weighted mean of `log(R / r)` above 3/4, with `r` the
+    /// straight distance or the distance along the side.
+    static func leavesAsPathDirectly(
+        side label: Int32, contact: ExtentContact, points: PointMatrix, forest: SpanningForest, extents: [Int32]
+    ) -> Bool {
+        let core = forest.coreDistances
+        let side = extents.indices.filter { extents[$0] == label }
+        let edge = forest.edges[contact.edge]
+        let start = extents[Int(edge.a)] == label ? Int(edge.a) : Int(edge.b)
+        let link = (0..<points.dimension).map { (points[Int(edge.a), $0] + points[Int(edge.b), $0]) / 2 }
+        let along = geodesicDistances(side: side, start: start, link: link, points: points, forest: forest, neighbours: 15)
+        return [side.map { Self.linkDistance($0, edge: edge, points: points) }, along].contains { distances in
+            let volume = side.map { core[$0] * core[$0] }, total = volume.reduce(0, +)
+            let order = side.indices.sorted { (distances[$0], side[$0]) < (distances[$1], side[$1]) }
+            var held = 0.0, radius = 0.0
+            for index in order where 2 * held < total {
+                held += volume[index]
+                radius = distances[index]
+            }
+            let inner = side.indices.filter { distances[$0] > 0 && distances[$0] < radius }
+            let innerVolume = inner.reduce(0.0) { $0 + volume[$1] }
+            return innerVolume > 0
+                && inner.reduce(0.0) { $0 + volume[$1] * log(radius / distances[$1]) } / innerVolume > 0.75
+        }
     }
 
     @Test("one contact at a time, extents merge exactly when a side is a ramp by the direct test")
     func rampsMatchDirectTest() throws {
-        var merged = 0, apart = 0
+        var merged = 0, apart = 0, alongPaths = 0
         for points in try Self.pointSets() {
             let (forest, minClusterSize, extents, contacts) = Self.extents(of: points, outlierFactor: 3)
             for contact in contacts {
-                let ramp = [contact.first, contact.second].contains { label in
-                    Self.isRampDirectly(
+                let verdicts = [contact.first, contact.second].map { label in
+                    // The valley's factor with the side's local dimension, 1 / mean of its
+                    // points' statistics, within [1, 2].
+                    let statistics = extents.indices.filter { extents[$0] == label }
+                        .map { forest.inverseLocalDimensions[$0] }.filter(\.isFinite)
+                    let local = min(2, max(1, Double(statistics.count) / statistics.reduce(0, +)))
+                    return Self.sideVerdictDirectly(
                         side: label, contact: contact, points: points, forest: forest, extents: extents,
                         minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
-                        pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2))
+                        pathClimbBound: max(1 + 0.64 / local, pow(2, 1 / local) * (1 + 0.32 / local)),
+                        pathRiseBound: max(2, pow(2, 2 / local)))
+                }
+                var ramp = verdicts.contains(2)
+                if !ramp && verdicts.contains(1) {
+                    ramp = [contact.first, contact.second].allSatisfy { label in
+                        Self.leavesAsPathDirectly(
+                            side: label, contact: contact, points: points, forest: forest, extents: extents)
+                    }
+                    if ramp { alongPaths += 1 }
                 }
                 let groups = rampMerges(
                     extents: extents, contacts: [contact], points: points, forest: forest,
                     minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
-                    pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2))
+                    valleyRatio: 2, neighbours: 15)
                 #expect((groups[Int(contact.second)] == groups[Int(contact.first)]) == ramp)
                 #expect(groups[Int(contact.first)] == contact.first)
                 if ramp { merged += 1 } else { apart += 1 }
             }
         }
-        // Both outcomes occur, so the comparison tests something.
-        #expect(merged > 0 && apart > 0)
+        // Both outcomes occur, and some merges are along paths, so the comparison tests something.
+        #expect(merged > 0 && apart > 0 && alongPaths > 0)
+    }
+
+    /// The extents grown again with one label growing: it takes only points that were noise,
+    /// reaching as far as its own extent's spacing allows; every other label keeps its points
+    /// exactly and takes none.
+    @Test("growing one label again from its extent leaves the others as they are")
+    func growingFromExtents() throws {
+        let points = try #require(GradientCase.named("paths-6-u3")).generate(seed: 1).points
+        let (forest, _, extents, _) = Self.extents(of: points, outlierFactor: 3, leaves: false)
+        let labelCount = Int(extents.max() ?? -1) + 1
+        #expect(labelCount >= 2 && extents.contains(-1))
+        for grower in 0..<labelCount {
+            var grown = extents
+            maximizeMass(
+                labels: &grown, forest: forest, outlierFactor: 3, growing: (0..<labelCount).map { $0 == grower })
+            for point in extents.indices where extents[point] >= 0 { #expect(grown[point] == extents[point]) }
+            for point in extents.indices where grown[point] != extents[point] { #expect(grown[point] == Int32(grower)) }
+        }
+        // Growing every label from its extent reaches farther than from its seed.
+        var all = extents
+        maximizeMass(labels: &all, forest: forest, outlierFactor: 3)
+        #expect(all.filter { $0 < 0 }.count < extents.filter { $0 < 0 }.count)
     }
 
     @Test("merges chain into groups numbered by their smallest label")
@@ -141,7 +198,7 @@ struct RampTests {
         let groups = rampMerges(
             extents: extents, contacts: contacts, points: points, forest: forest,
             minClusterSize: minClusterSize, riseBound: 2, climbBound: rampClimbBound(dimension: 2),
-            pathClimbBound: rampPathClimbBound(valleyRatio: 2, dimension: 2))
+            valleyRatio: 2, neighbours: 15)
         #expect(groups.enumerated().allSatisfy { label, group in group <= Int32(label) && groups[Int(group)] == group })
         // Six crowded paths, cut at their tips and along them: most pieces meet on a ramp.
         #expect(groups.count >= 12)
@@ -172,6 +229,42 @@ struct RampTests {
         #expect(!leavesAsPath([1, 2], logVolumes: [-.infinity, -.infinity]))
     }
 
+    /// An arm curling around the link (evenly spread along it) lies at every straight distance
+    /// from the link, as a surface does; along the arm it is a path. Over a disk the distances
+    /// along the neighbour graph stay close to the straight ones, and it stays a surface.
+    @Test("distances along a side read a curled arm as a path and leave a disk a surface")
+    func alongTheSide() throws {
+        var generator = SeededGenerator(seed: 11)
+        var arm = [Double](), disk = [Double]()
+        for index in 0..<1_500 {
+            // r = 0.02 + 0.03 theta over two turns, points evenly spaced in arc length.
+            let theta = 4 * Double.pi * (Double(index) / 1_500).squareRoot()
+            let radius = 0.02 + 0.03 * theta
+            arm += [radius * cos(theta) + 0.002 * Double.random(in: -1...1, using: &generator),
+                    radius * sin(theta) + 0.002 * Double.random(in: -1...1, using: &generator)]
+            let r = Double.random(in: 0..<1, using: &generator).squareRoot(), angle = Double.random(in: 0..<Double.pi, using: &generator)
+            disk += [r * cos(angle), r * sin(angle)]
+        }
+        for (values, isArm) in [(arm, true), (disk, false)] {
+            let points = PointMatrix(count: values.count / 2, dimension: 2, values: values)
+            let forest = SpanningForest(points: points, minSamples: 15, graphNeighbours: 15)
+            let side = Array(0..<points.count)
+            let straight = side.map { (points[$0, 0] * points[$0, 0] + points[$0, 1] * points[$0, 1]).squareRoot() }
+            let start = try #require(side.min { straight[$0] < straight[$1] })
+            let along = geodesicDistances(side: side, start: start, link: [0, 0], points: points, forest: forest, neighbours: 15)
+            let even = [Double](repeating: 0, count: side.count)
+            #expect(along.allSatisfy { $0.isFinite })
+            // A path is never shorter than the straight line (up to the start's own offset).
+            #expect(side.allSatisfy { along[$0] >= straight[$0] - straight[start] - 1e-12 })
+            #expect(!leavesAsPath(straight, logVolumes: even))
+            #expect(leavesAsPath(along, logVolumes: even) == isArm)
+            if !isArm {
+                let far = side.filter { straight[$0] > 0.5 }
+                #expect(far.allSatisfy { along[$0] < 1.1 * straight[$0] })
+            }
+        }
+    }
+
     @Test("the climb bound is two spreads of a point's level: 1.32 in 2-D, 1.21 in 3-D")
     func climbBound() {
         #expect(abs(rampClimbBound(dimension: 2) - 1.32) < 1e-12)
@@ -185,5 +278,19 @@ struct RampTests {
         #expect(abs(rampPathClimbBound(valleyRatio: 2, dimension: 3) - pow(2, 1.0 / 3) * (1 + 0.32 / 3)) < 1e-12)
         // Every split kept (no valley ratio): the noise bound alone.
         #expect(rampPathClimbBound(valleyRatio: 1, dimension: 2) == rampClimbBound(dimension: 2))
+        // On a side of 1.8 local dimensions (a path as wide as its neighbourhoods) the valley's
+        // level factor is larger, as in the valley test: 2^(1/1.8) (1 + 0.32 / 1.8).
+        #expect(abs(rampPathClimbBound(valleyRatio: 2, dimension: 1.8) - pow(2, 1 / 1.8) * (1 + 0.32 / 1.8)) < 1e-12)
+        #expect(rampPathClimbBound(valleyRatio: 2, dimension: 0.5) == rampPathClimbBound(valleyRatio: 2, dimension: 1))
+    }
+
+    @Test("a path's side faces a gap at the square of a valley's density step: 2 in 2-D, 2.6 at 1.45")
+    func pathRiseBound() {
+        #expect(rampPathRiseBound(gapFactor: 2, valleyRatio: 2, dimension: 2) == 2)
+        #expect(abs(rampPathRiseBound(gapFactor: 2, valleyRatio: 2, dimension: 1.45) - pow(4, 1 / 1.45)) < 1e-12)
+        #expect(rampPathRiseBound(gapFactor: 2, valleyRatio: 2, dimension: 0.5) == 4)
+        // Never below the gap factor: in three dimensions 4^(1/3) = 1.59 would be stricter.
+        #expect(rampPathRiseBound(gapFactor: 2, valleyRatio: 2, dimension: 3) == 2)
+        #expect(rampPathRiseBound(gapFactor: 3, valleyRatio: 2, dimension: 1.45) == 3)
     }
 }
