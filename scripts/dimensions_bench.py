@@ -15,7 +15,7 @@ In one run, for every n in --sizes and d in --dims: 8 Gaussian blobs from scikit
 6 decimals, written to a temporary CSV file. Then
 - `mmc cluster FILE --quiet` (release build linked as the .deb links it, `--static-swift-stdlib`,
   in .build-static: the binary users run; every processor): the whole process's wall time,
-  file parsing included;
+  file parsing included, the median of 5 runs after a warm-up run;
 - hdbscan's `HDBSCAN(algorithm="boruvka_kdtree", core_dist_n_jobs=-1).fit(X)` and fast_hdbscan's
   `HDBSCAN().fit(X)` (numba on every processor; it switches to pynndescent above 30 features):
   the fit's wall time only, each in a subprocess of its own after a warm-up fit on 2,000 points
@@ -70,11 +70,16 @@ def blobs(n, d, folder):
     return csv, npy, y
 
 
-def run_mmc(mmc, csv, folder):
+def run_mmc(mmc, csv, folder, runs=5):
+    """The median wall time of `runs` runs of `mmc cluster` after one warm-up run (as the peers
+    get a warm-up fit), and the labels."""
     labels = os.path.join(folder, "mmc.labels")
-    start = time.perf_counter()
-    subprocess.run([mmc, "cluster", csv, "--quiet", "--output", labels], check=True)
-    return time.perf_counter() - start, np.loadtxt(labels, dtype=int)
+    times = []
+    for _ in range(runs + 1):
+        start = time.perf_counter()
+        subprocess.run([mmc, "cluster", csv, "--quiet", "--output", labels], check=True)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times[1:])), np.loadtxt(labels, dtype=int)
 
 
 def run_peer(name, npy, folder, timeout):
