@@ -14,7 +14,7 @@ public enum NeighbourSearch: String, Sendable, CaseIterable {
     /// Fewest features for which ``automatic`` takes the approximate table.
     public static let approximateMinimumDimension = 8
     /// Fewest points for which ``automatic`` takes the approximate table.
-    public static let approximateMinimumCount = 50_000
+    public static let approximateMinimumCount = 100_000
 
     /// Whether a window of `count` points in `dimension` features takes the approximate table.
     public func isApproximate(count: Int, dimension: Int) -> Bool {
