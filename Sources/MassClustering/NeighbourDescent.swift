@@ -626,12 +626,3 @@ struct DescentGraph {
         return NeighbourTable(pointCount: n, neighbourCount: k, indices: finalIndices, distances: finalDistances)
     }
 }
-
-/// Read-only memory that the chunks of one ``forEachChunk(count:chunkSize:threads:_:)`` call share.
-///
-/// `@unchecked Sendable`, safe because no chunk writes it: it comes from a
-/// `withUnsafeBufferPointer` scope that encloses the whole call, and `forEachChunk` returns only
-/// after every chunk has finished.
-struct ChunkInput<Element>: @unchecked Sendable {
-    let buffer: UnsafeBufferPointer<Element>
-}

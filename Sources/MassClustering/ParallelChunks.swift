@@ -92,3 +92,12 @@ private final class ChunkQueue: Sendable {
 struct ChunkOutput<Element>: @unchecked Sendable {
     let buffer: UnsafeMutableBufferPointer<Element>
 }
+
+/// Read-only memory that the chunks of one ``forEachChunk(count:chunkSize:threads:_:)`` call share.
+///
+/// `@unchecked Sendable`, safe because no chunk writes it: it comes from a
+/// `withUnsafeBufferPointer` scope that encloses the whole call, and `forEachChunk` returns only
+/// after every chunk has finished.
+struct ChunkInput<Element>: @unchecked Sendable {
+    let buffer: UnsafeBufferPointer<Element>
+}

@@ -53,6 +53,11 @@ struct PeerGate {
         }
         let events = try ZMQSocket(context: socket.context, type: .pair)
         try events.set(.linger(milliseconds: 0))
+        // No high-water mark: libzmq drops monitor events that find the pipe full, and a lost
+        // ACCEPTED leaves a connection uncounted, a lost DISCONNECTED a place taken for good. A
+        // burst of connections queues one short event each, and the loop drains them all at
+        // least every poll interval.
+        try events.set(.receiveHighWaterMark(0))
         try events.connect(endpoint)
         self.limit = limit
         self.counters = counters
