@@ -56,7 +56,7 @@ struct FilterBlocks: Sendable {
     /// filter's range (a radius above ``largestRadius``, a non-finite value, or more than 10^5
     /// features).
     init?(_ points: PointMatrix, order: [Int32], threads: Int) {
-        let d = points.dimension, n = points.count, width = KDTree.blockWidth
+        let d = points.dimension, width = KDTree.blockWidth
         guard d >= 1, d <= 100_000 else { return nil }
         let centre = Self.centroid(points, threads: threads)
         let blockCount = order.count / width

@@ -96,6 +96,44 @@ public struct NeighbourDescent: Sendable {
     }
 }
 
+/// Every point's list of a ``DescentGraph``, as pointers for the chunks of one parallel pass.
+///
+/// `@unchecked Sendable` under ``ChunkOutput``'s rule: the pointers come from a scope that
+/// encloses the whole ``forEachChunk(count:chunkSize:threads:_:)`` call, and each chunk offers
+/// only to the rows it owns (a tree's leaves hold disjoint points; a round's chunks own their
+/// rows) and reads no other row's list.
+struct DescentLists: @unchecked Sendable {
+    let distances: UnsafeMutablePointer<Float>
+    let indices: UnsafeMutablePointer<Int32>
+    let fresh: UnsafeMutablePointer<UInt8>
+    let k: Int
+
+    /// Offers `(distance, candidate)` to the list at `row`: it goes in, marked fresh, unless the
+    /// list is full of entries that precede it or already holds it.
+    ///
+    /// - Returns: whether it went in.
+    @inline(__always)
+    func offer(_ distance: Float, _ candidate: Int32, row: Int) -> Bool {
+        let base = row * k
+        let lastDistance = distances[base + k - 1], lastIndex = indices[base + k - 1]
+        guard distance < lastDistance || (distance == lastDistance && candidate < lastIndex) else { return false }
+        for slot in base..<base + k where indices[slot] == candidate { return false }
+        var slot = base + k - 1
+        while slot > base
+            && (distance < distances[slot - 1] || (distance == distances[slot - 1] && candidate < indices[slot - 1]))
+        {
+            distances[slot] = distances[slot - 1]
+            indices[slot] = indices[slot - 1]
+            fresh[slot] = fresh[slot - 1]
+            slot -= 1
+        }
+        distances[slot] = distance
+        indices[slot] = candidate
+        fresh[slot] = 1
+        return true
+    }
+}
+
 /// The working state of one ``NeighbourDescent`` run: the Float32 points and every point's
 /// current list.
 struct DescentGraph {
@@ -170,32 +208,22 @@ struct DescentGraph {
         return floats
     }
 
-    /// Offers `(distance, candidate)` to the list at `row`: it goes in, marked fresh, unless the
-    /// list is full of entries that precede it or already holds it.
-    ///
-    /// - Returns: whether it went in.
-    @inline(__always)
-    static func offer(
-        _ distance: Float, _ candidate: Int32, row: Int, k: Int, distances: UnsafeMutablePointer<Float>,
-        indices: UnsafeMutablePointer<Int32>, fresh: UnsafeMutablePointer<UInt8>
-    ) -> Bool {
-        let base = row * k
-        let lastDistance = distances[base + k - 1], lastIndex = indices[base + k - 1]
-        guard distance < lastDistance || (distance == lastDistance && candidate < lastIndex) else { return false }
-        for slot in base..<base + k where indices[slot] == candidate { return false }
-        var slot = base + k - 1
-        while slot > base
-            && (distance < distances[slot - 1] || (distance == distances[slot - 1] && candidate < indices[slot - 1]))
-        {
-            distances[slot] = distances[slot - 1]
-            indices[slot] = indices[slot - 1]
-            fresh[slot] = fresh[slot - 1]
-            slot -= 1
+    /// Runs `body` with every point's list and the Float32 points, for a pass whose chunks each
+    /// write only the lists of their own rows.
+    private mutating func withLists(_ body: (DescentLists, ChunkInput<Float>) -> Void) {
+        let k = self.k
+        coordinates.withUnsafeBufferPointer { coordinates in
+            distances.withUnsafeMutableBufferPointer { distances in
+                indices.withUnsafeMutableBufferPointer { indices in
+                    fresh.withUnsafeMutableBufferPointer { fresh in
+                        body(
+                            DescentLists(
+                                distances: distances.baseAddress!, indices: indices.baseAddress!, fresh: fresh.baseAddress!, k: k),
+                            ChunkInput(buffer: coordinates))
+                    }
+                }
+            }
         }
-        distances[slot] = distance
-        indices[slot] = candidate
-        fresh[slot] = 1
-        return true
     }
 
     /// Grows `count` random projection trees and compares every pair within each of their
@@ -235,40 +263,27 @@ struct DescentGraph {
     /// Compares every pair of points within each leaf of one tree, `order[base...]` cut at
     /// `bounds`.
     private mutating func joinLeaves(order: [Int32], base: Int, bounds: [Int]) {
-        let k = self.k, stride = self.stride
+        let stride = self.stride, threads = self.threads
         let leafCount = bounds.count - 1
-        coordinates.withUnsafeBufferPointer { coordinates in
-            distances.withUnsafeMutableBufferPointer { distances in
-                indices.withUnsafeMutableBufferPointer { indices in
-                    fresh.withUnsafeMutableBufferPointer { fresh in
-                        let lists = (ChunkOutput(buffer: distances), ChunkOutput(buffer: indices), ChunkOutput(buffer: fresh))
-                        let points = ChunkInput(buffer: coordinates)
-                        forEachChunk(count: leafCount, chunkSize: 64, threads: threads) { leaves in
-                            var scratch = [Float](repeating: 0, count: bounds[leaves.upperBound] - bounds[leaves.lowerBound])
-                            order.withUnsafeBufferPointer { order in
-                                for leaf in leaves {
-                                    let members = order.baseAddress! + base + bounds[leaf]
-                                    let size = bounds[leaf + 1] - bounds[leaf]
-                                    for first in 0..<size {
-                                        let others = size - first - 1
-                                        guard others > 0 else { continue }
-                                        let a = Int(members[first])
-                                        scratch.withUnsafeMutableBufferPointer { scratch in
-                                            mmc_float32_squared_distances(
-                                                points.buffer.baseAddress!, stride, points.buffer.baseAddress! + a * stride,
-                                                members + first + 1, others, scratch.baseAddress!)
-                                            for other in 0..<others {
-                                                let b = members[first + 1 + other]
-                                                _ = DescentGraph.offer(
-                                                    scratch[other], b, row: a, k: k, distances: lists.0.buffer.baseAddress!,
-                                                    indices: lists.1.buffer.baseAddress!, fresh: lists.2.buffer.baseAddress!)
-                                                _ = DescentGraph.offer(
-                                                    scratch[other], Int32(a), row: Int(b), k: k,
-                                                    distances: lists.0.buffer.baseAddress!,
-                                                    indices: lists.1.buffer.baseAddress!, fresh: lists.2.buffer.baseAddress!)
-                                            }
-                                        }
-                                    }
+        withLists { lists, points in
+            forEachChunk(count: leafCount, chunkSize: 64, threads: threads) { leaves in
+                var scratch = [Float](repeating: 0, count: bounds[leaves.upperBound] - bounds[leaves.lowerBound])
+                order.withUnsafeBufferPointer { order in
+                    scratch.withUnsafeMutableBufferPointer { scratch in
+                        for leaf in leaves {
+                            let members = order.baseAddress! + base + bounds[leaf]
+                            let size = bounds[leaf + 1] - bounds[leaf]
+                            for first in 0..<size {
+                                let others = size - first - 1
+                                guard others > 0 else { continue }
+                                let a = Int(members[first])
+                                mmc_float32_squared_distances(
+                                    points.buffer.baseAddress!, stride, points.buffer.baseAddress! + a * stride,
+                                    members + first + 1, others, scratch.baseAddress!)
+                                for other in 0..<others {
+                                    let b = members[first + 1 + other]
+                                    _ = lists.offer(scratch[other], b, row: a)
+                                    _ = lists.offer(scratch[other], Int32(a), row: Int(b))
                                 }
                             }
                         }
@@ -341,31 +356,21 @@ struct DescentGraph {
     /// Fills the empty slots that the trees left (points in leaves smaller than `k + 1`) with
     /// points taken in index order from a random start, so every list is full before the rounds.
     mutating func fillRows(seed: UInt64) {
-        let n = self.n, k = self.k, stride = self.stride
-        coordinates.withUnsafeBufferPointer { coordinates in
-            distances.withUnsafeMutableBufferPointer { distances in
-                indices.withUnsafeMutableBufferPointer { indices in
-                    fresh.withUnsafeMutableBufferPointer { fresh in
-                        let lists = (ChunkOutput(buffer: distances), ChunkOutput(buffer: indices), ChunkOutput(buffer: fresh))
-                        let points = ChunkInput(buffer: coordinates)
-                        forEachChunk(count: n, chunkSize: NeighbourDescent.rowChunk, threads: threads) { rows in
-                            let p = points.buffer.baseAddress!
-                            for row in rows where lists.1.buffer[row * k + k - 1] == DescentGraph.empty {
-                                var generator = SeededGenerator(seed: seed ^ UInt64(row))
-                                var candidate = generator.nextInt(below: n)
-                                while lists.1.buffer[row * k + k - 1] == DescentGraph.empty {
-                                    if candidate != row {
-                                        var distance: Float = 0
-                                        var index = Int32(candidate)
-                                        mmc_float32_squared_distances(p, stride, p + row * stride, &index, 1, &distance)
-                                        _ = DescentGraph.offer(
-                                            distance, index, row: row, k: k, distances: lists.0.buffer.baseAddress!,
-                                            indices: lists.1.buffer.baseAddress!, fresh: lists.2.buffer.baseAddress!)
-                                    }
-                                    candidate = candidate + 1 == n ? 0 : candidate + 1
-                                }
-                            }
+        let n = self.n, k = self.k, stride = self.stride, threads = self.threads
+        withLists { lists, points in
+            forEachChunk(count: n, chunkSize: NeighbourDescent.rowChunk, threads: threads) { rows in
+                let p = points.buffer.baseAddress!
+                for row in rows where lists.indices[row * k + k - 1] == DescentGraph.empty {
+                    var generator = SeededGenerator(seed: seed ^ UInt64(row))
+                    var candidate = generator.nextInt(below: n)
+                    while lists.indices[row * k + k - 1] == DescentGraph.empty {
+                        if candidate != row {
+                            var distance: Float = 0
+                            var index = Int32(candidate)
+                            mmc_float32_squared_distances(p, stride, p + row * stride, &index, 1, &distance)
+                            _ = lists.offer(distance, index, row: row)
                         }
+                        candidate = candidate + 1 == n ? 0 : candidate + 1
                     }
                 }
             }
@@ -422,31 +427,20 @@ struct DescentGraph {
     ///
     /// - Returns: how many entries came in.
     mutating func descend(seed: UInt64) -> Int {
-        let n = self.n, k = self.k, stride = self.stride, threads = self.threads
+        let n = self.n, stride = self.stride, threads = self.threads
         fillLinks()
         fillReverseLists()
         let links = self.links, reverse = (starts: reverseStarts, members: reverseMembers)
         let chunk = DescentGraph.joinChunk(n)
         let chunks = (n + chunk - 1) / chunk
         var changes = [Int](repeating: 0, count: chunks)
-        let coordinates = self.coordinates
-        coordinates.withUnsafeBufferPointer { coordinates in
-            distances.withUnsafeMutableBufferPointer { distances in
-                indices.withUnsafeMutableBufferPointer { indices in
-                    fresh.withUnsafeMutableBufferPointer { fresh in
-                        changes.withUnsafeMutableBufferPointer { changes in
-                            let lists = (ChunkOutput(buffer: distances), ChunkOutput(buffer: indices), ChunkOutput(buffer: fresh))
-                            let counts = ChunkOutput(buffer: changes)
-                            let points = ChunkInput(buffer: coordinates)
-                            forEachChunk(count: n, chunkSize: chunk, threads: threads) { rows in
-                                counts.buffer[rows.lowerBound / chunk] = DescentGraph.join(
-                                    rows: rows, n: n, k: k, stride: stride, points: points.buffer.baseAddress!,
-                                    links: links, reverse: reverse, seed: seed,
-                                    distances: lists.0.buffer.baseAddress!, indices: lists.1.buffer.baseAddress!,
-                                    fresh: lists.2.buffer.baseAddress!)
-                            }
-                        }
-                    }
+        changes.withUnsafeMutableBufferPointer { changes in
+            let counts = ChunkOutput(buffer: changes)
+            withLists { lists, points in
+                forEachChunk(count: n, chunkSize: chunk, threads: threads) { rows in
+                    counts.buffer[rows.lowerBound / chunk] = DescentGraph.join(
+                        rows: rows, n: n, stride: stride, points: points.buffer.baseAddress!, links: links,
+                        reverse: reverse, seed: seed, lists: lists)
                 }
             }
         }
@@ -455,10 +449,10 @@ struct DescentGraph {
 
     /// The work of ``descend(seed:)`` for the points `rows`.
     private static func join(
-        rows: Range<Int>, n: Int, k: Int, stride: Int, points: UnsafePointer<Float>, links: [UInt32],
-        reverse: (starts: [Int], members: [UInt32]), seed: UInt64,
-        distances: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>, fresh: UnsafeMutablePointer<UInt8>
+        rows: Range<Int>, n: Int, stride: Int, points: UnsafePointer<Float>, links: [UInt32],
+        reverse: (starts: [Int], members: [UInt32]), seed: UInt64, lists: DescentLists
     ) -> Int {
+        let k = lists.k
         // Candidates of one point; `marks[p]` is the last row that took point `p`.
         let capacity = 2 * k * (k + 1)
         var candidates = [Int32](repeating: 0, count: capacity + 1)
@@ -477,7 +471,7 @@ struct DescentGraph {
             for row in rows {
                 // Only what comes in this round is fresh after it (`links` holds the flags
                 // the round reads).
-                for slot in row * k..<row * k + k { fresh[slot] = 0 }
+                for slot in row * k..<row * k + k { lists.fresh[slot] = 0 }
                 var count = 0
                 let stamp = Int32(row)
                 marks[row] = stamp
@@ -523,11 +517,7 @@ struct DescentGraph {
                 guard count > 0 else { continue }
                 mmc_float32_squared_distances(
                     points, stride, points + row * stride, candidates.baseAddress!, count, candidateDistances.baseAddress!)
-                for index in 0..<count
-                where offer(
-                    candidateDistances[index], candidates[index], row: row, k: k, distances: distances,
-                    indices: indices, fresh: fresh)
-                {
+                for index in 0..<count where lists.offer(candidateDistances[index], candidates[index], row: row) {
                     changes += 1
                 }
             }

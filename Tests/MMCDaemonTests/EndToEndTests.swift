@@ -51,7 +51,7 @@ import Testing
         let early = notify.received.prefix { $0 != ready }
         #expect(early.allSatisfy { $0 == "WATCHDOG=1" }, "datagrams before READY=1: \(early)")
         #expect(ready.split(separator: "\n").contains { $0.hasPrefix("STATUS=window 0 points") }, "\(ready)")
-        #expect(try await notify.next(within: .seconds(5)) { $0 == "WATCHDOG=1" } != nil, "no watchdog ping")
+        #expect(try await notify.next(within: .seconds(20)) { $0 == "WATCHDOG=1" } != nil, "no watchdog ping")
 
         let feed = try await workspace.run("mmc", Self.feed(workspace, count: 2_000, seed: 5))
         #expect(feed.exit == .exited(0), "\(feed.error)")

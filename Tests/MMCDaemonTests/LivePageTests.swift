@@ -140,6 +140,6 @@ extension MetricsServerTests {
             #expect(try await connection?.read(until: "event: summary") == true)
         }
         // withServer returned: the graceful shutdown finished although a page was connected.
-        #expect(try await connection?.closedByServer(within: .seconds(5)) == true)
+        #expect(try await connection?.closedByServer(within: .seconds(20)) == true)
     }
 }

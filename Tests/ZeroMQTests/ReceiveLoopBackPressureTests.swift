@@ -43,7 +43,7 @@ private func loopWaitingForRoom(
     for index in 0..<queued {
         #expect(try push.send(ZMQMessage(strings: "\(index)"), flags: .dontWait))
     }
-    try #require(try await eventually(within: .seconds(5)) { loop.received == bufferSize })
+    try #require(try await eventually { loop.received == bufferSize })
     return (loop, endpoint)
 }
 
@@ -62,12 +62,12 @@ struct ReceiveLoopBackPressureTests {
 
         // Nobody consumes yet: the loop takes what its buffer holds and leaves the rest in the
         // socket, whose queue fills up to the high-water marks until the PUSH is refused.
-        try #require(try await eventually(within: .seconds(5)) {
+        try #require(try await eventually {
             loop.received == bufferSize && progress.refused.load(ordering: .relaxed) > 0
         })
         // While the PUSH is refused 50 more times (a millisecond apart), the loop takes nothing.
         let refused = progress.refused.load(ordering: .relaxed)
-        try #require(try await eventually(within: .seconds(5)) { progress.refused.load(ordering: .relaxed) >= refused + 50 })
+        try #require(try await eventually { progress.refused.load(ordering: .relaxed) >= refused + 50 })
         #expect(loop.received == bufferSize)
         #expect(progress.sent.load(ordering: .relaxed) < count)
 
@@ -141,7 +141,7 @@ struct ReceiveLoopBackPressureTests {
         for question in ["q0", "q1", "q2"] {
             #expect(try peer.send(ZMQMessage(strings: question), flags: .dontWait))
         }
-        try #require(try await eventually(within: .seconds(5)) { loop.received == 1 })
+        try #require(try await eventually { loop.received == 1 })
 
         #expect(try loop.send(ZMQMessage(strings: "answer")))
         #expect(try peer.receive() == ZMQMessage(strings: "answer"))

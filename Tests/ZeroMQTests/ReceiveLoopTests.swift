@@ -20,7 +20,7 @@ func pullLoop(
 /// Whether `endpoint` can be bound again soon, which shows that the socket bound to it was
 /// closed (libzmq releases the name on its reaper thread, a moment after the close).
 func endpointFreed(_ endpoint: String, in context: ZMQContext) async throws -> Bool {
-    try await eventually(within: .seconds(5)) {
+    try await eventually {
         (try? ZMQSocket(context: context, type: .pull).bind(endpoint)) != nil
     }
 }
@@ -39,7 +39,7 @@ struct ReceiveLoopTests {
         for index in 0..<count {
             #expect(try push.send(ZMQMessage(strings: "\(index)")))
         }
-        #expect(try await eventually(within: .seconds(5)) { loop.received == count })
+        #expect(try await eventually { loop.received == count })
         loop.stop()
         var delivered: [String] = []
         for await message in loop.messages {
@@ -63,7 +63,7 @@ struct ReceiveLoopTests {
         for frames in frameCounts {
             #expect(try push.send(ZMQMessage((0..<frames).map { _ in [UInt8(frames)] })))
         }
-        #expect(try await eventually(within: .seconds(5)) { loop.received == frameCounts.count })
+        #expect(try await eventually { loop.received == frameCounts.count })
         #expect(loop.dropped == 4)
         #expect(loop.droppedWeight == 3 + 1 + 2 + 3)
     }
@@ -76,7 +76,7 @@ struct ReceiveLoopTests {
         for await _ in loop.messages {}
         #expect(try await endpointFreed(endpoint, in: context))
         #expect(loop.failure == nil)
-        #expect(try await eventually(within: .seconds(2)) { (try? loop.send(ZMQMessage(strings: "too late"))) == false })
+        #expect(try await eventually { (try? loop.send(ZMQMessage(strings: "too late"))) == false })
     }
 
     @Test("A context shutdown ends a loop blocked in its socket", arguments: [ZMQReceiveLoop.Overflow.dropNewest, .backPressure])
@@ -143,7 +143,7 @@ struct ReceiveLoopTests {
         let loop = try ZMQReceiveLoop(socket: xsub, bufferSize: 1_000, name: "test.xsub")
         #expect(try loop.send(ZMQSubscriptionEvent(kind: .subscribe, topic: bytes("news/")).message))
 
-        let subscribed = try await eventually(within: .seconds(5)) {
+        let subscribed = try await eventually {
             _ = try? publisher.send(ZMQMessage(strings: "news/probe"))
             return loop.received > 0
         }
@@ -212,7 +212,7 @@ struct ReceiveLoopTests {
         try sub.bind(uniqueInproc("unsendable"))
         let loop = try ZMQReceiveLoop(socket: sub, bufferSize: 4, name: "test.unsendable")
         #expect(try loop.send(ZMQMessage(strings: "a SUB cannot send")))
-        #expect(try await eventually(within: .seconds(5)) { loop.sendDropped == 1 })
+        #expect(try await eventually { loop.sendDropped == 1 })
         #expect(loop.received == 0)
     }
 }

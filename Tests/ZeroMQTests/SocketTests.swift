@@ -49,7 +49,7 @@ struct SocketTests {
         try subscriber.connect(endpoint)
 
         let hello = ZMQMessage(strings: "sensor/1/hello")
-        #expect(try sendUntilReceived(hello, from: publisher, to: subscriber, within: .seconds(5)) == hello)
+        #expect(try sendUntilReceived(hello, from: publisher, to: subscriber, within: .seconds(20)) == hello)
         for topic in ["sensor/2/a", "sensor/1/a", "sensor/10/a", "sensor/", "other/1/a", "sensor/1/b", "sensor/1/end"] {
             try publisher.send(ZMQMessage(strings: topic, "body"))
         }
@@ -76,7 +76,7 @@ struct SocketTests {
         try subscriber.set(.subscribe([]))
         try subscriber.connect(endpoint)
         let hello = ZMQMessage(strings: "hello")
-        #expect(try sendUntilReceived(hello, from: publisher, to: subscriber, within: .seconds(5)) != nil)
+        #expect(try sendUntilReceived(hello, from: publisher, to: subscriber, within: .seconds(20)) != nil)
 
         // The subscriber reads nothing while 1000 three-frame messages are published.
         let count = 1_000
@@ -86,7 +86,7 @@ struct SocketTests {
         // Then it drains, asking for an end marker until one gets through its queue.
         var indices: [Int] = []
         var ended = false
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(20)
         while !ended, ContinuousClock.now < deadline {
             try publisher.send(ZMQMessage(strings: "end"))
             while let message = try subscriber.receive() {
