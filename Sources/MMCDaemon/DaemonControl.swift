@@ -196,12 +196,12 @@ struct DaemonControlService: Service {
         try socket.set(.receiveHighWaterMark(receiveHighWaterMark))
         for option in heartbeat { try socket.set(option) }
         try security.apply(to: socket)
+        let gate = try peers.gate(watching: socket)
         try socket.bind(configuration.endpoint)
         let bound = try socket.lastEndpoint
         return (
             try ZMQReceiveLoop(
-                socket: socket, bufferSize: bufferSize, overflow: .backPressure, name: "mmcd.control",
-                peerLimit: peers.limit, observePeers: peers.observe),
+                socket: socket, bufferSize: bufferSize, overflow: .backPressure, name: "mmcd.control", peerGate: gate),
             bound
         )
     }

@@ -137,6 +137,7 @@ extension DaemonIngestService {
                 try socket.set(.subscribe(Array(topic.utf8)))
             }
         }
+        let gate = try peers.gate(watching: socket)
         var bound: [String] = []
         for endpoint in configuration.bind {
             try socket.bind(endpoint)
@@ -152,7 +153,7 @@ extension DaemonIngestService {
             socket: socket, bufferSize: configuration.queueCapacity,
             overflow: configuration.socket == .sub ? .dropNewest : .backPressure, name: "mmcd.input",
             weigh: { $0.frames.count == 2 ? PointBatch.declaredCount($0.frames[1], limits: limits) ?? 0 : 0 },
-            peerLimit: peers.limit, observePeers: peers.observe)
+            peerGate: gate)
         return (loop, bound)
     }
 }

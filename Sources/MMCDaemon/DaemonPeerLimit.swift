@@ -1,6 +1,7 @@
 internal import Logging
 internal import MMCConfiguration
 internal import Prometheus
+internal import ZeroMQ
 
 /// `security.max_peers` as one ZeroMQ socket applies it: the limit its receive loop enforces
 /// and what the loop reports, turned into `mmcd_zmq_peers{socket}`,
@@ -26,5 +27,11 @@ struct DaemonPeerLimit: Sendable {
                 "\(socket) socket at security.max_peers = \(maxPeers): connections closed on arrival",
                 metadata: ["refused": "\(refused)"])
         }
+    }
+
+    /// The gate that enforces the limit on `socket`; made before the socket binds, so that no
+    /// connection escapes the count.
+    func gate(watching socket: ZMQSocket) throws(ZMQError) -> sending ZMQPeerGate {
+        try ZMQPeerGate.watching(socket, limit: limit, observe: observe)
     }
 }

@@ -59,6 +59,7 @@ final class DaemonPublisher: Sendable {
         socket: sending ZMQSocket, endpoint: String, topic: String, lastSequences: [String: UInt64],
         metrics: DaemonMetrics, logger: Logger, peers: DaemonPeerLimit
     ) throws(ZMQError) {
+        let gate = try peers.gate(watching: socket)
         try socket.bind(endpoint)
         self.endpoint = try socket.lastEndpoint
         clustersTopic = "clusters." + topic
@@ -67,8 +68,7 @@ final class DaemonPublisher: Sendable {
         self.metrics = metrics
         self.logger = logger
         warnings = RateLimitedLog(logger: logger)
-        loop = try ZMQReceiveLoop(
-            socket: socket, bufferSize: 1_024, name: "mmcd.publish", peerLimit: peers.limit, observePeers: peers.observe)
+        loop = try ZMQReceiveLoop(socket: socket, bufferSize: 1_024, name: "mmcd.publish", peerGate: gate)
     }
 
     /// The last sequence number published on each topic, for state snapshots.

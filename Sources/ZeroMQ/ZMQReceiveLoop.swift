@@ -51,7 +51,8 @@ public final class ZMQReceiveLoop: Sendable {
 
     private let state: SocketThreadState
     private let counters = Counters()
-    private let peerCounters = PeerCounters()
+    /// The gate's counters; never changed without a gate.
+    private let peerCounters: PeerCounters
     /// The room left in ``messages`` with ``Overflow/backPressure``; `nil` with
     /// ``Overflow/dropNewest``.
     private let credits: ReceiveCredits?
@@ -76,19 +77,15 @@ public final class ZMQReceiveLoop: Sendable {
     ///   - pollIntervalMilliseconds: The longest the thread waits before checking for
     ///     ``stop()`` while it waits on the socket, and for context shutdown while it waits
     ///     for room (``stop()`` and ``send(_:)`` end that wait at once).
-    ///   - peerLimit: The most TCP and IPC connections the socket's bound endpoints hold at
-    ///     once; one more is closed as soon as it is accepted and counted in ``refusedPeers``
-    ///     (each connection takes a file descriptor, and libzmq accepts without limit). `nil`:
-    ///     no limit. Connections accepted before the loop is made are not counted, so make it
-    ///     right after binding.
-    ///   - observePeers: With a `peerLimit`, told on the loop thread the connections open and
-    ///     those just refused whenever either changes (for metrics and logs).
+    ///   - peerGate: Caps the connections the socket's bound endpoints hold (each takes a file
+    ///     descriptor, and libzmq accepts without limit); made before the socket was bound.
+    ///     `nil`: no limit.
     /// - Throws: ``ZMQError`` if the internal outbox sockets cannot be made (for example
     ///   `ETERM` after ``ZMQContext/shutdown()``); the socket is given up all the same.
     public init(
         socket: sending ZMQSocket, bufferSize: Int, overflow: Overflow = .dropNewest, name: String,
-        weigh: (@Sendable (ZMQMessage) -> Int)? = nil, pollIntervalMilliseconds: Int = 100, peerLimit: Int? = nil,
-        observePeers: (@Sendable (_ open: Int, _ refused: Int) -> Void)? = nil
+        weigh: (@Sendable (ZMQMessage) -> Int)? = nil, pollIntervalMilliseconds: Int = 100,
+        peerGate: sending ZMQPeerGate? = nil
     ) throws(ZMQError) {
         precondition(bufferSize > 0, "bufferSize must be at least 1")
         precondition(pollIntervalMilliseconds > 0, "pollIntervalMilliseconds must be positive")
@@ -103,10 +100,7 @@ public final class ZMQReceiveLoop: Sendable {
         try outboxReceiver.bind(endpoint)
         try outboxSender.connect(endpoint)
         self.outbox = Mutex(outboxSender)
-        var gate: PeerGate?
-        if let peerLimit {
-            gate = try PeerGate(watching: socket, limit: peerLimit, counters: peerCounters, observe: observePeers)
-        }
+        peerCounters = peerGate?.counters ?? PeerCounters()
 
         let state = SocketThreadState()
         let credits = overflow == .backPressure ? ReceiveCredits(bufferSize) : nil
@@ -143,7 +137,7 @@ public final class ZMQReceiveLoop: Sendable {
             pollIntervalMilliseconds: pollIntervalMilliseconds
         )
         continuation.onTermination = { _ in requestStop() }
-        startSocketThread(named: name, handing: (socket, outboxReceiver, gate)) { sockets in
+        startSocketThread(named: name, handing: (socket, outboxReceiver, peerGate)) { sockets in
             loop.run(socket: sockets.0, outbox: sockets.1, gate: sockets.2)
         }
     }
@@ -164,12 +158,13 @@ public final class ZMQReceiveLoop: Sendable {
     }
 
     /// Connections the socket's bound endpoints hold now, as of the last event the loop read;
-    /// 0 without a `peerLimit`.
+    /// 0 without a `peerGate`.
     public var peers: Int {
         peerCounters.open.load(ordering: .relaxed)
     }
 
-    /// Connections closed as soon as they were accepted because `peerLimit` were open.
+    /// Connections closed as soon as they were accepted because the `peerGate`'s limit were
+    /// open.
     public var refusedPeers: Int {
         peerCounters.refused.load(ordering: .relaxed)
     }
@@ -247,7 +242,7 @@ private struct Loop: Sendable {
 
     /// Serves `socket` and `outbox` (and `gate`'s events) until stopped or shut down, then
     /// closes the sockets and finishes the stream.
-    func run(socket: ZMQSocket, outbox: ZMQSocket, gate: consuming PeerGate?) {
+    func run(socket: ZMQSocket, outbox: ZMQSocket, gate: consuming ZMQPeerGate?) {
         defer {
             socket.close()
             outbox.close()

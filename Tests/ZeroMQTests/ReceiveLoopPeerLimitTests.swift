@@ -58,9 +58,10 @@ struct ReceiveLoopPeerLimitTests {
     func tcpConnectionsBeyondTheLimit() async throws {
         let context = try ZMQContext()
         let pull = try ZMQSocket(context: context, type: .pull)
+        let gate = try ZMQPeerGate.watching(pull, limit: 2)
         let endpoint = try pull.bindEphemeralTCP()
         let port = try #require(UInt16(endpoint.split(separator: ":").last ?? ""))
-        let loop = try ZMQReceiveLoop(socket: pull, bufferSize: 4, name: "test.peer-limit", peerLimit: 2)
+        let loop = try ZMQReceiveLoop(socket: pull, bufferSize: 4, name: "test.peer-limit", peerGate: gate)
 
         let connections = try (0..<4).map { _ in try #require(rawConnection(tcpPort: port)) }
         #expect(try await eventually(within: .seconds(10)) { loop.refusedPeers == 2 && loop.peers == 2 })
@@ -99,8 +100,9 @@ struct ReceiveLoopPeerLimitTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("peer-limit-\(UUID().uuidString)").path
         defer { unlink(path) }
         let pull = try ZMQSocket(context: context, type: .pull)
+        let gate = try ZMQPeerGate.watching(pull, limit: 1)
         try pull.bind("ipc://\(path)")
-        let loop = try ZMQReceiveLoop(socket: pull, bufferSize: 4, name: "test.peer-limit-ipc", peerLimit: 1)
+        let loop = try ZMQReceiveLoop(socket: pull, bufferSize: 4, name: "test.peer-limit-ipc", peerGate: gate)
         let first = try #require(rawConnection(unixPath: path))
         let second = try #require(rawConnection(unixPath: path))
         defer {
@@ -109,6 +111,25 @@ struct ReceiveLoopPeerLimitTests {
         }
         #expect(try await eventually(within: .seconds(10)) { loop.refusedPeers == 1 && loop.peers == 1 })
         #expect([first, second].map(closedByServer).filter { $0 }.count == 1)
+        loop.stop()
+    }
+
+    @Test("Connections accepted between the bind and the loop's start count too")
+    func connectionsBeforeTheLoopStarts() async throws {
+        let context = try ZMQContext()
+        let pull = try ZMQSocket(context: context, type: .pull)
+        let gate = try ZMQPeerGate.watching(pull, limit: 2)
+        let endpoint = try pull.bindEphemeralTCP()
+        let port = try #require(UInt16(endpoint.split(separator: ":").last ?? ""))
+        // libzmq greets a connection once it has accepted it: three greeted connections are
+        // three accepted before any loop reads the gate's events.
+        let connections = try (0..<3).map { _ in try #require(rawConnection(tcpPort: port)) }
+        defer { connections.forEach { close($0) } }
+        var byte: UInt8 = 0
+        for descriptor in connections { #expect(recv(descriptor, &byte, 1, 0) == 1, "no greeting") }
+        let loop = try ZMQReceiveLoop(socket: pull, bufferSize: 4, name: "test.peer-limit-early", peerGate: gate)
+        #expect(try await eventually { loop.refusedPeers == 1 && loop.peers == 2 })
+        #expect(connections.map(closedByServer).filter { $0 }.count == 1)
         loop.stop()
     }
 

@@ -29,10 +29,12 @@ final class PeerCounters: Sendable {
 /// that same endpoint can pass that check, and shutting it down refuses a connection that came
 /// while the socket was at its limit all the same.
 ///
-/// Owned by one thread (the receive loop's), like its sockets.
-struct PeerGate {
+/// Make it before binding the socket: libzmq reports only the connections accepted after the
+/// monitor starts, and one accepted before would never be counted. Hand it to
+/// ``ZMQReceiveLoop``, whose thread then owns it, like its sockets.
+public struct ZMQPeerGate {
     let limit: Int
-    let counters: PeerCounters
+    let counters = PeerCounters()
     /// Told the open count and the connections refused, after each read of events that
     /// changed either.
     let observe: (@Sendable (_ open: Int, _ refused: Int) -> Void)?
@@ -40,27 +42,41 @@ struct PeerGate {
     let events: ZMQSocket
     private var admitted: Set<Int32> = []
 
-    /// Starts monitoring `socket`; call it right after binding, before peers connect.
-    init(
-        watching socket: ZMQSocket, limit: Int, counters: PeerCounters,
-        observe: (@Sendable (_ open: Int, _ refused: Int) -> Void)?
-    ) throws(ZMQError) {
-        precondition(limit >= 1, "PeerGate: limit must be at least 1")
+    /// Starts monitoring `socket`, not yet bound, for its future bound endpoints.
+    ///
+    /// - Parameters:
+    ///   - limit: The most TCP and IPC connections the socket's bound endpoints hold at once;
+    ///     one more is closed as soon as it is accepted and counted in
+    ///     ``ZMQReceiveLoop/refusedPeers``.
+    ///   - observe: Told on the loop thread the connections open and those just refused
+    ///     whenever either changes (for metrics and logs).
+    /// - Returns: A gate that shares nothing with `socket`, so both can go to the loop's thread.
+    /// - Throws: ``ZMQError`` if the monitor cannot be started.
+    public static func watching(
+        _ socket: ZMQSocket, limit: Int, observe: (@Sendable (_ open: Int, _ refused: Int) -> Void)? = nil
+    ) throws(ZMQError) -> sending ZMQPeerGate {
+        precondition(limit >= 1, "ZMQPeerGate: limit must be at least 1")
         let endpoint = "inproc://zeromq.peer-gate.\(UUID().uuidString)"
         let handle = try socket.openHandle(for: "monitor")
         _ = try zmqCall("monitor \(endpoint)") {
             zmq_socket_monitor(handle, endpoint, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED)
         }
-        let events = try ZMQSocket(context: socket.context, type: .pair)
+        return try ZMQPeerGate(monitorEndpoint: endpoint, context: socket.context, limit: limit, observe: observe)
+    }
+
+    /// Connects to the monitor publishing at `monitorEndpoint`.
+    private init(
+        monitorEndpoint: String, context: ZMQContext, limit: Int, observe: (@Sendable (_ open: Int, _ refused: Int) -> Void)?
+    ) throws(ZMQError) {
+        let events = try ZMQSocket(context: context, type: .pair)
         try events.set(.linger(milliseconds: 0))
         // No high-water mark: libzmq drops monitor events that find the pipe full, and a lost
         // ACCEPTED leaves a connection uncounted, a lost DISCONNECTED a place taken for good. A
         // burst of connections queues one short event each, and the loop drains them all at
         // least every poll interval.
         try events.set(.receiveHighWaterMark(0))
-        try events.connect(endpoint)
+        try events.connect(monitorEndpoint)
         self.limit = limit
-        self.counters = counters
         self.observe = observe
         self.events = events
     }
