@@ -44,31 +44,76 @@ def clusters(labels: np.ndarray) -> int:
     return len(set(labels.tolist()) - {-1})
 
 
-def main() -> int:
+METHODS = ["mmc", "hdbscan", "hdbscan_1pct_15", "dbscan_best"]
+
+
+def scaled(X: np.ndarray) -> np.ndarray:
+    """Every feature mapped linearly to [0, 1] (a constant one to 0)."""
+    span = X.max(0) - X.min(0)
+    span[span == 0] = 1
+    return (X - X.min(0)) / span
+
+
+def score_beside_peers(
+    X: np.ndarray, y: np.ndarray, ours: np.ndarray, scores: dict[str, list[float]], cells: dict[str, list[str]]
+) -> None:
+    """Scores mmc's labels `ours` and the peers' on the scaled points `X` against `y` (0 = noise),
+    appending each method's ARI to `scores` and "ARI (clusters)" to `cells`."""
+    labelings = {
+        "mmc": ours,
+        "hdbscan": HDBSCAN().fit_predict(X),
+        "hdbscan_1pct_15": HDBSCAN(min_cluster_size=max(5, len(X) // 100), min_samples=15).fit_predict(X),
+    }
+    for method, labels in labelings.items():
+        score = ari(y, labels)
+        scores[method].append(score)
+        cells[method].append(f"{score:.3f} ({clusters(labels)})")
+    best, best_labels = max(((ari(y, labels), labels) for labels in (
+        DBSCAN(eps=eps, min_samples=5).fit_predict(X) for eps in np.geomspace(0.005, 0.3, 25))),
+        key=lambda pair: pair[0])
+    scores["dbscan_best"].append(best)
+    cells["dbscan_best"].append(f"{best:.3f} ({clusters(best_labels)})")
+
+
+def print_summary(scores: dict[str, list[float]]) -> None:
+    """The table's last two rows: each method's mean and minimum."""
+    print("| **mean** | | | " + " | ".join(f"**{np.mean(scores[m]):.3f}**" for m in METHODS) + " |")
+    print("| **min** | | | " + " | ".join(f"{np.min(scores[m]):.3f}" for m in METHODS) + " |")
+
+
+def suite_arguments(
+    description: str, seeds: str, workdir: str, only: bool = False
+) -> tuple[argparse.Namespace, list[str], str]:
+    """Parses `[--bin DIR] [--seeds S] [--workdir DIR] [--only CASES] [-- mmc cluster flags...]`:
+    the options, the flags for `mmc cluster`, and the mmc to run. Makes the work directory."""
     argv = sys.argv[1:]
     flags = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[: argv.index("--")] if "--" in argv else argv
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=os.path.join(REPO, ".build", "release"))
-    parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--workdir", default=os.path.join(REPO, "out", "gradient"))
-    parser.add_argument("--only")
+    parser.add_argument("--seeds", default=seeds)
+    parser.add_argument("--workdir", default=os.path.join(REPO, "out", workdir))
+    if only:
+        parser.add_argument("--only")
     args = parser.parse_args(argv)
-    mmc = os.path.join(args.bin, "mmc")
     os.makedirs(args.workdir, exist_ok=True)
+    return args, flags, os.path.join(args.bin, "mmc")
+
+
+def main() -> int:
+    args, flags, mmc = suite_arguments(__doc__, seeds="1,2,3", workdir="gradient", only=True)
     seeds = [int(s) for s in args.seeds.split(",")]
     listing = subprocess.run([mmc, "generate", "gradient", "--list"], check=True, capture_output=True, text=True)
     cases = [line.split("\t")[0] for line in listing.stdout.splitlines() if line]
     if args.only:
         cases = [case for case in cases if case in set(args.only.split(","))]
 
-    methods = ["mmc", "hdbscan", "hdbscan_1pct_15", "dbscan_best"]
-    scores: dict[str, list[float]] = {method: [] for method in methods}
+    scores: dict[str, list[float]] = {method: [] for method in METHODS}
     print(f"mmc cluster flags: {' '.join(flags) or '(defaults)'}; seeds {args.seeds}\n")
     print("| case | n | k | MMC | HDBSCAN() | HDBSCAN(1%, 15) | DBSCAN best of 25 eps |")
     print("|---|---:|---:|---|---|---|---|")
     for case in cases:
-        cells: dict[str, list[str]] = {method: [] for method in methods}
+        cells: dict[str, list[str]] = {method: [] for method in METHODS}
         for seed in seeds:
             data = os.path.join(args.workdir, f"{case}-seed{seed}.csv")
             truth_path = os.path.join(args.workdir, f"{case}-seed{seed}.labels")
@@ -76,29 +121,12 @@ def main() -> int:
             subprocess.run([mmc, "generate", "gradient", case, "--seed", str(seed), "--output", data,
                             "--labels-out", truth_path], check=True)
             subprocess.run([mmc, "cluster", data, "--quiet", "--output", ours_path, *flags], check=True)
-            X = np.loadtxt(data, delimiter=",", skiprows=1, ndmin=2)
-            span = X.max(0) - X.min(0)
-            span[span == 0] = 1
-            X = (X - X.min(0)) / span
+            X = scaled(np.loadtxt(data, delimiter=",", skiprows=1, ndmin=2))
             y = np.loadtxt(truth_path, dtype=int)
-            labelings = {
-                "mmc": np.loadtxt(ours_path, dtype=int),
-                "hdbscan": HDBSCAN().fit_predict(X),
-                "hdbscan_1pct_15": HDBSCAN(min_cluster_size=max(5, len(X) // 100), min_samples=15).fit_predict(X),
-            }
-            for method, labels in labelings.items():
-                score = ari(y, labels)
-                scores[method].append(score)
-                cells[method].append(f"{score:.3f} ({clusters(labels)})")
-            best, best_labels = max(((ari(y, labels), labels) for labels in (
-                DBSCAN(eps=eps, min_samples=5).fit_predict(X) for eps in np.geomspace(0.005, 0.3, 25))),
-                key=lambda pair: pair[0])
-            scores["dbscan_best"].append(best)
-            cells["dbscan_best"].append(f"{best:.3f} ({clusters(best_labels)})")
+            score_beside_peers(X, y, np.loadtxt(ours_path, dtype=int), scores, cells)
         k = len(set(y.tolist()) - {0})
-        print(f"| {case} | {len(X)} | {k} | " + " | ".join(" / ".join(cells[m]) for m in methods) + " |", flush=True)
-    print("| **mean** | | | " + " | ".join(f"**{np.mean(scores[m]):.3f}**" for m in methods) + " |")
-    print("| **min** | | | " + " | ".join(f"{np.min(scores[m]):.3f}" for m in methods) + " |")
+        print(f"| {case} | {len(X)} | {k} | " + " | ".join(" / ".join(cells[m]) for m in METHODS) + " |", flush=True)
+    print_summary(scores)
     return 0
 
 
