@@ -231,8 +231,9 @@ func isLoopStretch(graph: SideGraph, other: [Int], points: PointMatrix, neighbou
     }
     var size = [Int](repeating: 0, count: s)
     for node in 0..<s where contact[node] { size[regions.find(node)] += 1 }
+    // A loop's stretch has two regions at least.
     guard let largest = size.indices.max(by: { size[$0] < size[$1] || (size[$0] == size[$1] && $0 > $1) }),
-        size[largest] > 0
+        size.reduce(0, +) > size[largest]
     else { return false }
     let first = (0..<s).filter { contact[$0] && regions.find($0) == largest }
     let fromFirst = graph.shortestPaths(from: first.map { ($0, 0) })
