@@ -28,8 +28,10 @@ import Darwin
 /// Where a path goes on through the link (both sides leave it as a path: their volume grows
 /// with the distance from the link as along a line, not over a surface,
 /// ``leavesAsPath(_:logVolumes:)``, the distance read straight or, for an arm that curls around
-/// the link, along the side, ``geodesicDistances(side:start:link:points:forest:neighbours:)``),
-/// a side needs no densest part at the link: farther out is farther along the path, and its
+/// the link, along the side, ``geodesicDistances(side:start:link:points:forest:neighbours:)``;
+/// or the two are one loop, each meeting the other at both of its ends,
+/// ``isLoopStretch(side:other:points:forest:neighbours:)``), a side needs no densest part at the
+/// link: farther out is farther along the path, and its
 /// climb from the link to its densest part is the dip of the path there, whose bottom is the
 /// link. It is a ramp when its `q` points nearest the link stand no higher than a gap above the
 /// link (``rampPathRiseBound(gapFactor:valleyRatio:dimension:)``) and climb from there to its densest points by less than a valley (`valleyRatio` as a
@@ -57,7 +59,8 @@ import Darwin
 /// - Returns: per label, the label it merges into (the smallest of its group).
 /// - Complexity: O(n log n) to order every extent by level, then O(s log s) for each side of
 ///   size s of every contact, judged once and again only after one of its extents has grown;
-///   a side read along itself adds O(s k log s) and a pass over the forest's edges.
+///   a side read along itself adds O(s k log s) and a pass over the forest's edges, and one read
+///   for a loop a neighbour search over its points near the other side and the other's near it.
 func rampMerges(
     extents: [Int32], contacts: [ExtentContact], points: PointMatrix, forest: SpanningForest,
     minClusterSize: Int, riseBound: Double, climbBound: Double, valleyRatio: Double, neighbours: Int
