@@ -28,8 +28,10 @@ import Darwin
 /// Where a path goes on through the link (both sides leave it as a path: their volume grows
 /// with the distance from the link as along a line, not over a surface,
 /// ``leavesAsPath(_:logVolumes:)``, the distance read straight or, for an arm that curls around
-/// the link, along the side, ``geodesicDistances(side:start:link:points:forest:neighbours:)``),
-/// a side needs no densest part at the link: farther out is farther along the path, and its
+/// the link, along the side, ``geodesicDistances(side:start:link:points:forest:neighbours:)``;
+/// or the two are one loop, each meeting the other at both of its ends,
+/// ``isLoopStretch(side:other:points:forest:neighbours:)``), a side needs no densest part at the
+/// link: farther out is farther along the path, and its
 /// climb from the link to its densest part is the dip of the path there, whose bottom is the
 /// link. It is a ramp when its `q` points nearest the link stand no higher than a gap above the
 /// link (``rampPathRiseBound(gapFactor:valleyRatio:dimension:)``) and climb from there to its densest points by less than a valley (`valleyRatio` as a
@@ -57,7 +59,8 @@ import Darwin
 /// - Returns: per label, the label it merges into (the smallest of its group).
 /// - Complexity: O(n log n) to order every extent by level, then O(s log s) for each side of
 ///   size s of every contact, judged once and again only after one of its extents has grown;
-///   a side read along itself adds O(s k log s) and a pass over the forest's edges.
+///   a side read along itself adds O(s k log s) and a pass over the forest's edges, and one read
+///   for a loop a neighbour search over its points near the other side and the other's near it.
 func rampMerges(
     extents: [Int32], contacts: [ExtentContact], points: PointMatrix, forest: SpanningForest,
     minClusterSize: Int, riseBound: Double, climbBound: Double, valleyRatio: Double, neighbours: Int
@@ -105,12 +108,24 @@ func rampMerges(
             }
             // A side that climbs along a path is a ramp only where the path goes on through the
             // link: both sides leave it as a path (read straight first, the smaller side first
-            // along itself, so the costlier reading runs only when it can decide).
+            // along itself, so the costlier reading runs only when it can decide), or the two are
+            // one loop (each meets the other at both of its ends; the smaller side read first).
+            // Each side's own neighbour graph is built at most once per judgement, when needed.
+            var graphs = [Int: SideGraph]()
+            func graph(_ group: Int) -> SideGraph {
+                if let built = graphs[group] { return built }
+                let built = SideGraph(side: members[group], points: points, forest: forest, neighbours: neighbours)
+                graphs[group] = built
+                return built
+            }
+            let smaller = members[first].count <= members[second].count ? first : second
+            let larger = smaller == first ? second : first
             let ramp = verdicts.contains(.ramp)
                 || (verdicts.contains(.rampIfPath)
-                    && bothLeaveAsPath(
-                        [members[first], members[second]], starts: start, link: link, points: points, forest: forest,
-                        core: core, neighbours: neighbours))
+                    && (bothLeaveAsPath(
+                        [first, second], members: members, starts: start, link: link, points: points, core: core,
+                        graph: graph)
+                        || oneLoop(smaller, larger, members: members, points: points, neighbours: neighbours, graph: graph)))
             guard ramp else { continue }
             _ = sets.union(first, second)
             let root = sets.find(first), other = root == first ? second : first
@@ -179,18 +194,26 @@ private func linkDistances(_ side: [Int], link: [Double], points: PointMatrix) -
 /// around the link, by distances along the side (computed only for the sides whose straight
 /// reading says surface, the smaller first).
 private func bothLeaveAsPath(
-    _ sides: [[Int]], starts: [Int], link: [Double], points: PointMatrix, forest: SpanningForest, core: [Double],
-    neighbours: Int
+    _ groups: [Int], members: [[Int]], starts: [Int], link: [Double], points: PointMatrix, core: [Double],
+    graph: (Int) -> SideGraph
 ) -> Bool {
-    let logVolumes = sides.map { side in side.map { Double(points.dimension) * log(core[$0]) } }
-    let undecided = sides.indices.filter { index in
-        !leavesAsPath(linkDistances(sides[index], link: link, points: points), logVolumes: logVolumes[index])
+    let logVolumes = groups.map { group in members[group].map { Double(points.dimension) * log(core[$0]) } }
+    let undecided = groups.indices.filter { index in
+        !leavesAsPath(linkDistances(members[groups[index]], link: link, points: points), logVolumes: logVolumes[index])
     }
-    return undecided.sorted { sides[$0].count < sides[$1].count }.allSatisfy { index in
-        let along = geodesicDistances(
-            side: sides[index], start: starts[index], link: link, points: points, forest: forest, neighbours: neighbours)
+    return undecided.sorted { members[groups[$0]].count < members[groups[$1]].count }.allSatisfy { index in
+        let along = geodesicDistances(graph: graph(groups[index]), start: starts[index], link: link, points: points)
         return leavesAsPath(along, logVolumes: logVolumes[index])
     }
+}
+
+/// Whether two sides are one loop: each is a stretch of a loop through the other (the smaller
+/// read first, so the larger is read only when it can decide).
+private func oneLoop(
+    _ smaller: Int, _ larger: Int, members: [[Int]], points: PointMatrix, neighbours: Int, graph: (Int) -> SideGraph
+) -> Bool {
+    isLoopStretch(graph: graph(smaller), other: members[larger], points: points, neighbours: neighbours)
+        && isLoopStretch(graph: graph(larger), other: members[smaller], points: points, neighbours: neighbours)
 }
 
 /// Whether a side's volume grows away from the link as along a path rather than over a surface.

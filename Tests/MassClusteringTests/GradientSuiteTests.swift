@@ -88,6 +88,17 @@ struct GradientSuiteTests {
         }
     }
 
+    /// A ring whose readings bunch on one side (von Mises, kappa 1.5): at seed 2 an 81-point
+    /// stretch around the density's minimum splits off (a gap beside a weak link) and reads as
+    /// neither a ramp at the link nor a path (0.887, 3 clusters). It meets the ring's bulk at both
+    /// of its ends, and the bulk meets it at both of its: one loop, and the stretch joins it.
+    @Test("a ring's sparse stretch that meets the rest at both of its ends is one cluster with it")
+    func loopStretch() throws {
+        let data = try #require(GradientCase.named("ring-vonmises")).generate(seed: 2)
+        let ari = Self.score(data, parameters: try ClusteringParameters())
+        #expect(ari >= 0.95, "ring-vonmises seed 2: ARI \(ari)")
+    }
+
     /// Three spiral arms crowding toward the centre: at seed 3 the outer arm's piece meets the
     /// rest at a link near the centre, around which it curls; read straight from the link it is
     /// a surface (`D` = 1.59) and stayed apart (0.767, 4 clusters), read along itself a path

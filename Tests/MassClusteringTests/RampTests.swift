@@ -155,6 +155,13 @@ struct RampTests {
                             side: label, contact: contact, points: points, forest: forest, extents: extents)
                     }
                     if ramp { alongPaths += 1 }
+                    // Or the two are one loop: each a stretch of a loop through the other
+                    // (``isLoopStretch``, tested on its own below).
+                    let members = [contact.first, contact.second].map { label in extents.indices.filter { extents[$0] == label } }
+                    ramp = ramp || (0..<2).allSatisfy { index in
+                        isLoopStretch(
+                            side: members[index], other: members[1 - index], points: points, forest: forest, neighbours: 15)
+                    }
                 }
                 let groups = rampMerges(
                     extents: extents, contacts: [contact], points: points, forest: forest,
@@ -261,6 +268,51 @@ struct RampTests {
             if !isArm {
                 let far = side.filter { straight[$0] > 0.5 }
                 #expect(far.allSatisfy { along[$0] < 1.1 * straight[$0] })
+            }
+        }
+    }
+
+    /// A stretch of a ring (a band 0.06 wide around a unit circle) meets the rest at both of its
+    /// ends, and the rest meets it at both of its: one loop. A curve that is not closed, cut in
+    /// two, and two touching blobs meet in one contact region each.
+    @Test("a stretch of a ring meets the rest at both ends; a cut arc and touching blobs meet once")
+    func loopStretches() {
+        var generator = SeededGenerator(seed: 5)
+        func pieces(_ count: Int, _ place: (inout SeededGenerator) -> (x: Double, y: Double, first: Bool))
+            -> (PointMatrix, first: [Int], second: [Int])
+        {
+            var values = [Double](), first = [Int](), second = [Int]()
+            for index in 0..<count {
+                let (x, y, isFirst) = place(&generator)
+                values += [x, y]
+                if isFirst { first.append(index) } else { second.append(index) }
+            }
+            return (PointMatrix(count: count, dimension: 2, values: values), first, second)
+        }
+        let ring = pieces(1_500) { generator in
+            let angle = Double.random(in: 0..<(2 * Double.pi), using: &generator)
+            let radius = 1 + Double.random(in: -0.03...0.03, using: &generator)
+            return (radius * cos(angle), radius * sin(angle), angle < 1.2)
+        }
+        let arc = pieces(1_500) { generator in
+            let angle = Double.random(in: 0..<(1.5 * Double.pi), using: &generator)
+            let radius = 1 + Double.random(in: -0.03...0.03, using: &generator)
+            return (radius * cos(angle), radius * sin(angle), angle < 1.2)
+        }
+        let blobs = pieces(1_000) { generator in
+            // Box-Muller: two standard normal values.
+            let radius = (-2 * log(1 - Double.random(in: 0..<1, using: &generator))).squareRoot()
+            let angle = Double.random(in: 0..<(2 * Double.pi), using: &generator)
+            let left = Bool.random(using: &generator)
+            let x = (left ? 0 : 0.35) + 0.1 * radius * cos(angle)
+            return (x, 0.1 * radius * sin(angle), x < 0.175)
+        }
+        for (data, isLoop) in [(ring, true), (arc, false), (blobs, false)] {
+            let (points, first, second) = data
+            let forest = SpanningForest(points: points, minSamples: 15, graphNeighbours: 15)
+            for (side, other) in [(first, second), (second, first)] {
+                #expect(
+                    isLoopStretch(side: side, other: other, points: points, forest: forest, neighbours: 15) == isLoop)
             }
         }
     }
