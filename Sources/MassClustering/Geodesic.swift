@@ -145,30 +145,19 @@ private func subMatrix(_ rows: [Int], of points: PointMatrix) -> PointMatrix {
     return PointMatrix(count: rows.count, dimension: d, values: values)
 }
 
-/// Distances from `link` to every point of `side` along the side itself: shortest paths in the
-/// side's own neighbour graph (``SideGraph``), from the side's end of the link edge.
+/// Distances from `link` to every point of a side along the side itself: shortest paths in the
+/// side's own neighbour graph `graph`, from the side's end of the link edge.
 ///
 /// A curled arm seen from a link at its centre lies at every straight distance, as a surface
 /// does; along the arm its points lie one after another.
 ///
 /// - Parameters:
-///   - side: the side's points.
-///   - start: the side's end of the link edge (a member of `side`).
+///   - graph: the side's own neighbour graph.
+///   - start: the side's end of the link edge (a member of the side).
 ///   - link: the link's midpoint.
-///   - neighbours: the neighbour graph's size (the density estimate's own).
-/// - Returns: one distance per point of `side`, in its order; points the graph does not reach
+/// - Returns: one distance per point of the side, in its order; points the graph does not reach
 ///   (none, as the forest's edges connect an extent) get infinity.
-/// - Complexity: O(s k log s) for the neighbours and the shortest paths, O(n) for the forest.
-func geodesicDistances(
-    side: [Int], start: Int, link: [Double], points: PointMatrix, forest: SpanningForest, neighbours: Int
-) -> [Double] {
-    geodesicDistances(
-        graph: SideGraph(side: side, points: points, forest: forest, neighbours: neighbours), start: start, link: link,
-        points: points)
-}
-
-/// Distances from `link` to every point of a side along the side's graph `graph`, from the
-/// side's end of the link edge `start`.
+/// - Complexity: O(e log e) for the graph's `e` edges.
 func geodesicDistances(graph: SideGraph, start: Int, link: [Double], points: PointMatrix) -> [Double] {
     guard let origin = graph.side.firstIndex(of: start) else { return [Double](repeating: .infinity, count: graph.side.count) }
     let d = points.dimension
@@ -180,8 +169,8 @@ func geodesicDistances(graph: SideGraph, start: Int, link: [Double], points: Poi
     return graph.shortestPaths(from: [(origin, sum.squareRoot())])
 }
 
-/// Whether `side` is a stretch of a loop through `other`: it meets `other` in two contacts at
-/// its opposite ends (docs/algorithm.md, section 2, item 7).
+/// Whether the side whose own neighbour graph is `graph` is a stretch of a loop through `other`:
+/// it meets `other` in two contacts at its opposite ends (docs/algorithm.md, section 2, item 7).
 ///
 /// A side point is a *contact* when one of its `neighbours` nearest points among the two sides is
 /// `other`'s (the neighbour graph's own relation, read on the two sides' points alone). Contacts
@@ -192,16 +181,8 @@ func geodesicDistances(graph: SideGraph, start: Int, link: [Double], points: Poi
 /// region: along the side, nearer to the side's farthest point from the largest region than to
 /// the largest region itself.
 ///
-/// - Complexity: O(s k log s) for the side's graph and the neighbours among the two sides' points
-///   near it, O(|other| d) to find those.
-func isLoopStretch(side: [Int], other: [Int], points: PointMatrix, forest: SpanningForest, neighbours: Int) -> Bool {
-    isLoopStretch(
-        graph: SideGraph(side: side, points: points, forest: forest, neighbours: neighbours), other: other,
-        points: points, neighbours: neighbours)
-}
-
-/// Whether the side whose own neighbour graph is `graph` is a stretch of a loop through `other`
-/// (``isLoopStretch(side:other:points:forest:neighbours:)``).
+/// - Complexity: O(s k log s) for the neighbours among the two sides' points near the side,
+///   O(|other| d) to find those.
 func isLoopStretch(graph: SideGraph, other: [Int], points: PointMatrix, neighbours: Int) -> Bool {
     let side = graph.side, s = side.count
     guard let table = graph.table else { return false }

@@ -28,9 +28,9 @@ import Darwin
 /// Where a path goes on through the link (both sides leave it as a path: their volume grows
 /// with the distance from the link as along a line, not over a surface,
 /// ``leavesAsPath(_:logVolumes:)``, the distance read straight or, for an arm that curls around
-/// the link, along the side, ``geodesicDistances(side:start:link:points:forest:neighbours:)``;
+/// the link, along the side, ``geodesicDistances(graph:start:link:points:)``;
 /// or the two are one loop, each meeting the other at both of its ends,
-/// ``isLoopStretch(side:other:points:forest:neighbours:)``), a side needs no densest part at the
+/// ``isLoopStretch(graph:other:points:neighbours:)``), a side needs no densest part at the
 /// link: farther out is farther along the path, and its
 /// climb from the link to its densest part is the dip of the path there, whose bottom is the
 /// link. It is a ramp when its `q` points nearest the link stand no higher than a gap above the

@@ -114,7 +114,9 @@ struct RampTests {
         let edge = forest.edges[contact.edge]
         let start = extents[Int(edge.a)] == label ? Int(edge.a) : Int(edge.b)
         let link = (0..<points.dimension).map { (points[Int(edge.a), $0] + points[Int(edge.b), $0]) / 2 }
-        let along = geodesicDistances(side: side, start: start, link: link, points: points, forest: forest, neighbours: 15)
+        let along = geodesicDistances(
+            graph: SideGraph(side: side, points: points, forest: forest, neighbours: 15), start: start, link: link,
+            points: points)
         return [side.map { Self.linkDistance($0, edge: edge, points: points) }, along].contains { distances in
             let volume = side.map { core[$0] * core[$0] }, total = volume.reduce(0, +)
             let order = side.indices.sorted { (distances[$0], side[$0]) < (distances[$1], side[$1]) }
@@ -160,7 +162,8 @@ struct RampTests {
                     let members = [contact.first, contact.second].map { label in extents.indices.filter { extents[$0] == label } }
                     ramp = ramp || (0..<2).allSatisfy { index in
                         isLoopStretch(
-                            side: members[index], other: members[1 - index], points: points, forest: forest, neighbours: 15)
+                            graph: SideGraph(side: members[index], points: points, forest: forest, neighbours: 15),
+                            other: members[1 - index], points: points, neighbours: 15)
                     }
                 }
                 let groups = rampMerges(
@@ -258,7 +261,9 @@ struct RampTests {
             let side = Array(0..<points.count)
             let straight = side.map { (points[$0, 0] * points[$0, 0] + points[$0, 1] * points[$0, 1]).squareRoot() }
             let start = try #require(side.min { straight[$0] < straight[$1] })
-            let along = geodesicDistances(side: side, start: start, link: [0, 0], points: points, forest: forest, neighbours: 15)
+            let along = geodesicDistances(
+                graph: SideGraph(side: side, points: points, forest: forest, neighbours: 15), start: start,
+                link: [0, 0], points: points)
             let even = [Double](repeating: 0, count: side.count)
             #expect(along.allSatisfy { $0.isFinite })
             // A path is never shorter than the straight line (up to the start's own offset).
@@ -312,7 +317,9 @@ struct RampTests {
             let forest = SpanningForest(points: points, minSamples: 15, graphNeighbours: 15)
             for (side, other) in [(first, second), (second, first)] {
                 #expect(
-                    isLoopStretch(side: side, other: other, points: points, forest: forest, neighbours: 15) == isLoop)
+                    isLoopStretch(
+                        graph: SideGraph(side: side, points: points, forest: forest, neighbours: 15), other: other,
+                        points: points, neighbours: 15) == isLoop)
             }
         }
     }
