@@ -243,9 +243,9 @@ struct BenchPlan: Sendable {
                 return try ForestBench.run(windowSize: window, pool: pool, inserts: forestInserts, repetitions: repetitions)
             }
         }
+        // The windows of the recluster and neighbours sections: the files given, or drift windows.
+        let windows = pointsFiles.isEmpty ? reclusterSizes.map { Source.drift($0) } : pointsFiles.map { Source.file($0) }
         if sections.contains(.recluster) {
-            let windows = pointsFiles.isEmpty
-                ? reclusterSizes.map { Source.drift($0) } : pointsFiles.map { Source.file($0) }
             report.recluster = try windows.flatMap { window in
                 let points = try window.load(seed: seed)
                 progress("recluster: \(points.count) points from \(points.source), \(reclusterRuns) runs per method")
@@ -255,8 +255,6 @@ struct BenchPlan: Sendable {
             }
         }
         if sections.contains(.neighbours) {
-            let windows = pointsFiles.isEmpty
-                ? reclusterSizes.map { Source.drift($0) } : pointsFiles.map { Source.file($0) }
             report.neighbours = try windows.map { window in
                 let points = try window.load(seed: seed)
                 progress("neighbours: \(points.count) points from \(points.source), \(reclusterRuns) runs per search")
