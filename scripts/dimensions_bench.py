@@ -31,6 +31,7 @@ times alone.
 """
 
 import argparse
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -103,6 +104,17 @@ def integers(text):
     return [int(item) for item in text.split(",") if item]
 
 
+# What the peers' times depend on; a table is read beside these versions.
+PEER_PACKAGES = ("hdbscan", "fast_hdbscan", "pynndescent", "numba", "numpy", "scikit-learn")
+
+
+def version(package):
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def seconds(value, timeout):
     return f"> {timeout:.0f}" if value is None else f"{value:.3f}"
 
@@ -131,6 +143,7 @@ def main():
         mmc = os.path.join(bin_path.stdout.strip(), "mmc")
 
     print(f"processors: {os.cpu_count()}, load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("peers: " + ", ".join(f"{name} {version(name)}" for name in PEER_PACKAGES))
     print()
     print("| n | d | mmc cluster s (ARI) | hdbscan boruvka_kdtree s (ARI) | fast_hdbscan s (ARI) | faster peer / mmc |")
     print("|---:|---:|---:|---:|---:|---:|")
