@@ -42,12 +42,12 @@ let package = Package(
         // Linux calls Glibc does not expose (thread names and priorities, malloc tuning).
         .systemLibrary(name: "CLinuxSupport"),
 
-        // Thin Swift wrapper over libzmq: every pointer and errno stays in here.
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CLinuxSupport"]),
-
-        // Running work off the async pool, shared by mmc and mmcd: a dedicated-thread runner with
-        // names and priorities, durations in seconds.
+        // Running work off the async pool, shared by mmc, mmcd and the socket threads of ZeroMQ:
+        // dedicated threads with names, stack sizes and priorities, durations in seconds.
         .target(name: "MMCRuntime", dependencies: ["CLinuxSupport"]),
+
+        // Thin Swift wrapper over libzmq: every pointer and errno stays in here.
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "MMCRuntime"]),
 
         // Wire protocol: encoding and total decoding of points and cluster updates. No I/O.
         .target(name: "MMCWire", dependencies: ["MMCDecimal"]),

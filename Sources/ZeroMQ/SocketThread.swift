@@ -1,5 +1,4 @@
-internal import CLinuxSupport
-import Foundation
+internal import MMCRuntime
 import Synchronization
 
 /// The state a socket-owning thread shares with the object that started it: a stop request
@@ -48,9 +47,7 @@ func startSocketThread<Value>(
     named name: String, handing value: sending Value, body: @escaping @Sendable (Value) -> Void
 ) {
     let handoff = ThreadHandoff(value: value)
-    let thread = Thread {
-        mmc_name_current_thread(name)
+    startDedicatedThread(named: name) {
         body(handoff.value)
     }
-    thread.start()
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MMCConfiguration
+import MMCRuntime
 import MassClustering
 
 /// `mmc bench`: measures the core, the wire codec and the transport on this machine and prints
@@ -120,7 +121,7 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         let plan = try plan()
         let report = try await withCheckedThrowingContinuation { continuation in
-            startBenchThread(named: "mmc.bench") {
+            startDedicatedThread(named: "mmc.bench") {
                 continuation.resume(with: Result { try plan.run() })
             }
         }

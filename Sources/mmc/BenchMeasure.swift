@@ -88,14 +88,6 @@ struct MachineInfo: Encodable {
     }
 }
 
-/// Starts `body` on a new thread, never a Swift concurrency pool thread, so that it may block
-/// in libzmq, on a semaphore, or in a long measured loop.
-func startBenchThread(named name: String, _ body: @escaping @Sendable () -> Void) {
-    let thread = Thread(block: body)
-    thread.name = name
-    thread.start()
-}
-
 /// The resident set size of this process in bytes, from the second field of /proc/self/statm
 /// (resident pages), or `nil` where that file cannot be read.
 func residentSetBytes() -> Int? {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import MMCRuntime
 import MMCWire
 import Synchronization
 import ZeroMQ
@@ -108,8 +109,8 @@ enum PubSubBench {
     private static func pair(_ plan: Plan) throws -> Run {
         let context = try ZMQContext()
         let state = PairState()
-        startBenchThread(named: "mmc.bench.pub") { publish(plan, state: state, context: context) }
-        startBenchThread(named: "mmc.bench.sub") { subscribe(plan, state: state, context: context) }
+        startDedicatedThread(named: "mmc.bench.pub") { publish(plan, state: state, context: context) }
+        startDedicatedThread(named: "mmc.bench.sub") { subscribe(plan, state: state, context: context) }
         state.ended.wait()
         state.ended.wait()
         if let failure = state.failure.withLock({ $0 }) {
@@ -151,7 +152,7 @@ enum PubSubBench {
                     throw BenchError("the subscriber heard nothing within \(joinTimeoutSeconds) s")
                 }
                 try socket.send(ZMQMessage([warmupTopic, []]))
-                Thread.sleep(forTimeInterval: 0.002)
+                sleepCurrentThread(seconds: 0.002)
             }
 
             let timestamps = [Double](repeating: Date().timeIntervalSince1970, count: plan.batchSize)
@@ -170,7 +171,7 @@ enum PubSubBench {
                 if let rate = plan.rate {
                     let due = start + Double(batches * plan.batchSize) / rate
                     if due > now {
-                        Thread.sleep(forTimeInterval: due - now)
+                        sleepCurrentThread(seconds: due - now)
                         now = BenchClock.wallSeconds()
                     }
                 }
@@ -231,7 +232,7 @@ enum PubSubBench {
                 received.batches += 1
                 received.lastArrival = lastActivity
                 if plan.subscriberSleep > 0 && state.publishing.load(ordering: .acquiring) {
-                    Thread.sleep(forTimeInterval: plan.subscriberSleep)
+                    sleepCurrentThread(seconds: plan.subscriberSleep)
                 }
             }
             state.received.withLock { $0 = received }

@@ -96,7 +96,7 @@ struct Sender {
         while !stopRequested.load(ordering: .relaxed) {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { return }
-            Thread.sleep(forTimeInterval: min(0.1, left.seconds))
+            sleepCurrentThread(seconds: min(0.1, left.seconds))
         }
     }
 
