@@ -120,9 +120,10 @@ enum BenchFormat {
 
     /// A spread of seconds in milliseconds with one decimal: `median (min-max) ms`.
     static func milliseconds(_ spread: Spread) -> String {
-        String(format: "%.1f (%.1f-%.1f) ms", spread.median * 1e3, spread.min * 1e3, spread.max * 1e3)
+        let (median, min, max) = (spread.median * 1e3, spread.min * 1e3, spread.max * 1e3)
+        return "\(median.printed(decimals: 1)) (\(min.printed(decimals: 1))-\(max.printed(decimals: 1))) ms"
     }
 
     /// Bytes in MiB with one decimal.
-    static func mebibytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+    static func mebibytes(_ bytes: Int) -> String { (Double(bytes) / 1_048_576).printed(decimals: 1) + " MiB" }
 }

@@ -29,7 +29,7 @@ struct BenchReport: Encodable {
     func text() -> String {
         var lines = [
             "mmc bench on \(machine.processors) x \(machine.cpuModel), load average "
-                + machine.loadAverage.map { String(format: "%.2f", $0) }.joined(separator: " ") + " at start",
+                + machine.loadAverage.map { $0.printed(decimals: 2) }.joined(separator: " ") + " at start",
             "command: \(command)",
         ]
         if let forest {
@@ -62,7 +62,7 @@ struct BenchReport: Encodable {
             for result in neighbours {
                 lines.append(
                     "  \(BenchFormat.grouped(result.points)) x \(result.dimension) (\(result.source)), k \(result.k), "
-                        + "\(result.runs) runs, \(result.threads) threads: recall \(String(format: "%.4f", result.recall)), "
+                        + "\(result.runs) runs, \(result.threads) threads: recall \(result.recall.printed(decimals: 4)), "
                         + "automatic takes \(result.automaticIsApproximate ? "approximate" : "exact")")
                 lines.append("    exact CPU time:        \(BenchFormat.milliseconds(result.exactCPUSeconds))")
                 lines.append("    approximate CPU time:  \(BenchFormat.milliseconds(result.approximateCPUSeconds))")
@@ -75,10 +75,10 @@ struct BenchReport: Encodable {
             lines.append(
                 "memory, \(memory.dimension)-D, t=\(memory.treeCount) h=\(memory.height), window \(BenchFormat.grouped(memory.windowSize))")
             lines.append(
-                String(
-                    format: "  %.0f bytes per window point (window %d + forest cache %.0f), %.0f bytes per forest node x %@ nodes",
-                    memory.bytesPerWindowPoint, memory.windowBytesPerWindowPoint, memory.forestBytesPerWindowPoint,
-                    memory.bytesPerForestNode, BenchFormat.grouped(memory.forestNodes)))
+                "  \(memory.bytesPerWindowPoint.printed(decimals: 0)) bytes per window point (window "
+                    + "\(memory.windowBytesPerWindowPoint) + forest cache \(memory.forestBytesPerWindowPoint.printed(decimals: 0))), "
+                    + "\(memory.bytesPerForestNode.printed(decimals: 0)) bytes per forest node x "
+                    + "\(BenchFormat.grouped(memory.forestNodes)) nodes")
             lines.append("  model: \(BenchFormat.mebibytes(memory.modelBytes))")
             lines.append(
                 "  resident set over \(BenchFormat.grouped(memory.inserts)) inserts: after fill "
@@ -95,7 +95,7 @@ struct BenchReport: Encodable {
             lines.append("")
             lines.append("wire, \(BenchFormat.grouped(wire.points)) points of dimension \(wire.dimension), seed \(wire.seed)")
             for result in wire.results {
-                let padded = result.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                let padded = result.name.prefix(28) + String(repeating: " ", count: max(0, 28 - result.name.count))
                 let values = result.values > 0 ? "\(BenchFormat.rate(result.valuesPerSecond)) values/s, " : ""
                 lines.append(
                     "  \(padded) \(BenchFormat.grouped(result.payloadBytes)) bytes: \(BenchFormat.rate(result.pointsPerSecond)) points/s, "

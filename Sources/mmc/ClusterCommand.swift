@@ -190,7 +190,7 @@ struct ClusterCommand: ParsableCommand {
                 + "\(clustering.clusters.count) clusters in \(milliseconds(timing.cluster))",
         ]
         for (label, summary) in clustering.clusters.enumerated() {
-            let centroid = (0..<shownFeatures).map { "\(names[$0])=\(formatted(summary.centroid[$0]))" }
+            let centroid = (0..<shownFeatures).map { "\(names[$0])=\(summary.centroid[$0].printed(significantDigits: 5))" }
             lines.append(
                 "  cluster \(label): mass \(summary.mass) (\(percent(summary.mass, of: table.rowCount))), "
                     + "centroid \(centroid.joined(separator: " "))\(hidden)")
@@ -239,13 +239,5 @@ private func milliseconds(_ duration: Duration) -> String {
 
 /// `part` as a percentage of `whole`, three significant digits.
 private func percent(_ part: Int, of whole: Int) -> String {
-    formatted(whole == 0 ? 0 : 100 * Double(part) / Double(whole), digits: 3) + "%"
-}
-
-/// `value` with `digits` significant digits, as C's `%g` prints it.
-private func formatted(_ value: Double, digits: Int = 5) -> String {
-    withUnsafeTemporaryAllocation(of: CChar.self, capacity: 40) { buffer in
-        _ = withVaList([Int32(digits), value]) { vsnprintf(buffer.baseAddress, buffer.count, "%.*g", $0) }
-        return String(cString: buffer.baseAddress!)
-    }
+    (whole == 0 ? 0 : 100 * Double(part) / Double(whole)).printed(significantDigits: 3) + "%"
 }

@@ -11,7 +11,7 @@ struct FeedSummary {
     /// The final line.
     func line(plan: FeedPlan) -> String {
         let rate = seconds > 0 ? Int((Double(points) / seconds).rounded()) : 0
-        let secondsText = String(format: "%.3f", seconds)
+        let secondsText = seconds.printed(decimals: 3)
         return "sent \(points) points in \(batches) batch\(batches == 1 ? "" : "es") in \(secondsText) s (\(rate) points/s) "
             + "to \(plan.endpoint) (\(plan.socket.rawValue), \(plan.role.rawValue), \(plan.format.rawValue), "
             + "topic \(plan.topic))\(interrupted ? ", interrupted" : "")\n"

@@ -81,7 +81,7 @@ struct FuzzCommand: ParsableCommand {
         let rejected = report.rejected.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }
         let failures = report.failures.map { "{\"index\":\($0.index),\"problem\":\"\($0.problem)\"}" }
         return "{\"target\":\"\(report.target)\",\"seed\":\(report.seed),\"start\":\(report.start),"
-            + "\"execs\":\(report.execs),\"seconds\":\(String(format: "%.3f", seconds)),"
+            + "\"execs\":\(report.execs),\"seconds\":\(seconds.printed(decimals: 3)),"
             + "\"accepted\":\(report.accepted),\"rejected\":{\(rejected.joined(separator: ","))},"
             + "\"failures\":[\(failures.joined(separator: ","))],\"largest_input_bytes\":\(report.largestInput),"
             + "\"peak_rss_kib\":\(usage.ru_maxrss)}"

@@ -212,7 +212,7 @@ struct UpdatePrinter {
 
     /// `value` with 3 decimals, without a sign on a value that rounds to zero.
     private func threeDecimals(_ value: Double) -> String {
-        let text = String(format: "%.3f", value)
+        let text = value.printed(decimals: 3)
         return text == "-0.000" ? "0.000" : text
     }
 
