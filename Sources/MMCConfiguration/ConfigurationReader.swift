@@ -67,8 +67,8 @@ struct ConfigurationReader {
                         key: override, value: nil, problem: "an override must be key=value, e.g. window.size=5000"))
                 continue
             }
-            let path = override[..<equals].trimmingCharacters(in: .whitespaces)
-            let raw = override[override.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            let path = override[..<equals].trimmingBlanks()
+            let raw = override[override.index(after: equals)...].trimmingBlanks()
             guard let key = keys[path] else {
                 issues.append(unknown(path, candidates: keys.keys.sorted(), kind: "key"))
                 continue

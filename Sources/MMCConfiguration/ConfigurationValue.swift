@@ -29,7 +29,7 @@ enum ConfigurationValue: Equatable {
             self = .string(raw)
         case .stringList where !raw.hasPrefix("["):
             self = .list(
-                raw.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) }
+                raw.split(separator: ",").map { .string($0.trimmingBlanks()) }
                     .filter { $0 != .string("") })
         default:
             let document = try? TOMLTable(string: "v = \(raw)")

@@ -141,6 +141,6 @@ struct DaemonSecurity: Sendable {
         else {
             throw DaemonError("cannot read the key file \(path)")
         }
-        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingBlanks() }
     }
 }

@@ -135,7 +135,7 @@ struct BenchCommand: AsyncParsableCommand {
         var sections = Set(BenchSection.allCases)
         if let only {
             sections = try Set(only.split(separator: ",").map { name in
-                guard let section = BenchSection(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                guard let section = BenchSection(rawValue: name.trimmingBlanks()) else {
                     throw ValidationError("--only: unknown section \"\(name)\"; use \(BenchSection.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 return section
@@ -151,7 +151,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         func list(_ text: String, _ flag: String) throws -> [Int] {
             try text.split(separator: ",").map { item in
-                guard let value = Int(item.trimmingCharacters(in: .whitespaces)), value >= 1, value <= Int(Int32.max) else {
+                guard let value = Int(item.trimmingBlanks()), value >= 1, value <= Int(Int32.max) else {
                     throw ValidationError("--\(flag): \"\(item)\" is not a whole number in 1...\(Int32.max)")
                 }
                 return value

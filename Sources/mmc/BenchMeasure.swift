@@ -1,4 +1,5 @@
 import Foundation
+import MMCConfiguration
 
 #if canImport(Glibc)
 import Glibc
@@ -79,7 +80,7 @@ struct MachineInfo: Encodable {
         let cpuInfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let model = cpuInfo.split(separator: "\n").first { $0.hasPrefix("model name") }
             .flatMap { $0.split(separator: ":", maxSplits: 1).last }
-            .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+            .map { $0.trimmingBlanks() } ?? "unknown"
         var loads = [Double](repeating: 0, count: 3)
         let found = getloadavg(&loads, 3)
         return MachineInfo(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MMCConfiguration
 import ZeroMQ
 
 #if canImport(Glibc)
@@ -90,7 +91,7 @@ enum KeyFile {
         let text = String(decoding: try GzipReader.readAll(path: path), as: UTF8.self)
         var keys: [CurveKey] = []
         for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = line.trimmingBlanks()
             if let key = try? CurveKey(z85: trimmed) {
                 keys.append(key)
             } else if !trimmed.isEmpty && !trimmed.hasPrefix("#") {
