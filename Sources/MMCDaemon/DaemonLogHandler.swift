@@ -87,7 +87,7 @@ public struct DaemonLogHandler: LogHandler {
             format: format, time: journal && format == .text ? nil : Date(), level: event.level, label: label,
             message: "\(event.message)", metadata: merged)
         // One write per line, so lines of concurrent loggers never interleave.
-        FileHandle.standardError.write(Data(Self.terminated(line, level: event.level, journal: journal).utf8))
+        Self.writeToStandardError(Self.terminated(line, level: event.level, journal: journal))
     }
 
     /// `text` ready to write: with a newline, and in the journal with the priority of `level`
@@ -102,8 +102,20 @@ public struct DaemonLogHandler: LogHandler {
     /// standard error is the journal: for the messages an executable prints before or without a
     /// logger, such as an invalid configuration.
     public static func writeToStandardError(_ text: String, level: Logger.Level) {
-        let journal = standardErrorIsJournal()
-        FileHandle.standardError.write(Data(terminated(text, level: level, journal: journal).utf8))
+        writeToStandardError(terminated(text, level: level, journal: standardErrorIsJournal()))
+    }
+
+    /// Writes `text` to standard error as it is, in one `write` unless the stream takes part of
+    /// it, ignoring failures (there is nowhere left to report them).
+    public static func writeToStandardError(_ text: String) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
     }
 
     /// The syslog priority sd-daemon(3) prefixes stand for: 2 (critical) to 7 (debug; trace too).
@@ -143,7 +155,7 @@ public struct DaemonLogHandler: LogHandler {
         format: DaemonConfiguration.LogFormat, time: Date?, level: Logger.Level, label: String, message: String,
         metadata: Logger.Metadata
     ) -> String {
-        let stamp = time.map { time in timestampFormatter.withLock { $0.string(from: time) } }
+        let stamp = time.map(timestamp)
         let keys = metadata.keys.sorted()
         switch format {
         case .text:
@@ -163,11 +175,23 @@ public struct DaemonLogHandler: LogHandler {
         }
     }
 
-    private static let timestampFormatter: Mutex<ISO8601DateFormatter> = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return Mutex(formatter)
-    }()
+    /// `time` in UTC with milliseconds, `2026-11-26T19:40:00.123Z` (RFC 3339), rounded to the
+    /// nearest millisecond as Foundation's `ISO8601DateFormatter` rounds it.
+    private static func timestamp(_ time: Date) -> String {
+        // The sum and rounding ISO8601DateFormatter does: seconds since 2001 to milliseconds
+        // since 1970.
+        let milliseconds = Int(((time.timeIntervalSinceReferenceDate + 978_307_200) * 1000 + 0.5).rounded(.down))
+        let millisecond = (milliseconds % 1000 + 1000) % 1000
+        var seconds = time_t((milliseconds - millisecond) / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let dateTime = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
+            let count = strftime(buffer.baseAddress!, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
+            return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), as: UTF8.self)
+        }
+        let fraction = String(millisecond)
+        return dateTime + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+    }
 
     private static func describe(_ value: Logger.MetadataValue) -> String {
         switch value {

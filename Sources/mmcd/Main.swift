@@ -57,7 +57,7 @@ struct MMCD: AsyncParsableCommand {
             let problems = configuration.fileProblems()
             guard problems.isEmpty else {
                 let text = problems.joined(separator: "\n")
-                FileHandle.standardError.write(Data("mmcd: invalid configuration \(config):\n\(text)\n".utf8))
+                DaemonLogHandler.writeToStandardError("mmcd: invalid configuration \(config):\n\(text)\n")
                 throw ExitCode.failure
             }
             let lines = configuration.settings.map { "\($0.key) = \($0.value)" }
