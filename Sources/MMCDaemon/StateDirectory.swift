@@ -67,8 +67,13 @@ enum StateDirectory {
                 return "state.directory = \"\(path)\": cannot examine \(candidate): \(String(cString: strerror(errno)))"
             }
             missing = true
-            candidate = (candidate as NSString).deletingLastPathComponent
+            candidate = parent(of: candidate)
         }
+    }
+
+    /// The directory holding the absolute `path`: `/a//b/` gives `/a`, `/a` gives `/`.
+    private static func parent(of path: String) -> String {
+        (path.hasPrefix("/") ? "/" : "") + path.split(separator: "/").dropLast().joined(separator: "/")
     }
 
     /// Creates `path` if needed and locks it exclusively.

@@ -148,9 +148,10 @@ public struct StateStore: Sendable {
         var now = time(nil)
         var parts = tm()
         gmtime_r(&now, &parts)
-        let stamp = String(
-            format: "%04d%02d%02dT%02d%02d%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        let stamp = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
+            let count = strftime(buffer.baseAddress!, buffer.count, "%Y%m%dT%H%M%SZ", &parts)
+            return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), as: UTF8.self)
+        }
         let base = "\(path).corrupt-\(stamp)"
         var target = base
         var suffix = 0
