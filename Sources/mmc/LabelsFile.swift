@@ -1,18 +1,23 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The `--labels-out` file, written batch by batch as the points are sent.
 final class LabelsFile {
     private let path: String
-    private let handle: FileHandle
+    /// The open file, -1 once closed.
+    private var descriptor: Int32
 
-    /// Creates or truncates `path`.
+    /// Creates or truncates `path` (a new file gets mode 0666 less the umask).
     init(path: String) throws(FileError) {
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: path) else {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else {
             throw FileError(path: path, action: "cannot create")
         }
         self.path = path
-        self.handle = handle
+        self.descriptor = descriptor
     }
 
     /// Appends `id<TAB>label` lines.
@@ -22,20 +27,26 @@ final class LabelsFile {
         for (id, label) in zip(ids, labels) {
             text += "\(id)\t\(label)\n"
         }
-        do {
-            try handle.write(contentsOf: Data(text.utf8))
-        } catch {
-            throw FileError(path: path, reason: "cannot write: \(error.localizedDescription)")
-        }
+        try Output.writeAll(Array(text.utf8), to: descriptor, path: path)
+    }
+
+    deinit {
+        if descriptor >= 0 { closeDescriptor(descriptor) }
     }
 
     /// Flushes and closes the file.
     func close() throws(FileError) {
-        do {
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            throw FileError(path: path, reason: "cannot close: \(error.localizedDescription)")
+        let flushed = fsync(descriptor) == 0 ? 0 : errno
+        let closed = closeDescriptor(descriptor) == 0 ? 0 : errno
+        descriptor = -1
+        guard flushed == 0, closed == 0 else {
+            throw FileError(path: path, action: "cannot close", code: flushed == 0 ? closed : flushed)
         }
     }
+}
+
+/// `close(2)`, which the method of the same name hides inside ``LabelsFile``.
+@discardableResult
+private func closeDescriptor(_ descriptor: Int32) -> Int32 {
+    close(descriptor)
 }

@@ -70,7 +70,7 @@ enum Output {
     }
 
     /// Writes all of `bytes` to an open descriptor, retrying short writes and interruptions.
-    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(FileError) {
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(FileError) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { buffer in
