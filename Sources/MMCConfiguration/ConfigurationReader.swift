@@ -1,4 +1,3 @@
-internal import Foundation
 internal import TOMLKit
 
 /// Collects values and problems from a document and overrides, then validates once.

@@ -1,4 +1,3 @@
-internal import Foundation
 internal import TOMLKit
 
 /// A value from TOML or an override, before it is checked against its key.

@@ -1,4 +1,4 @@
-internal import Foundation
+internal import FoundationEssentials
 
 extension DaemonConfiguration {
     /// Reads a TOML configuration file, applies `key=value` overrides and validates the result.

@@ -1,4 +1,4 @@
-internal import Foundation
+internal import FoundationEssentials
 public import Logging
 internal import MassClustering
 public import MMCConfiguration

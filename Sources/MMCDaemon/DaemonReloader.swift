@@ -1,4 +1,3 @@
-internal import Foundation
 internal import Logging
 internal import MMCConfiguration
 internal import Synchronization

@@ -1,7 +1,4 @@
-// `stat` and `timespec` come from Glibc or, depending on which module the compiler loads first,
-// from CDispatch (through Foundation); MemberImportVisibility needs the one it picked imported.
-internal import CDispatch
-internal import Foundation
+internal import FoundationEssentials
 internal import Glibc
 internal import Synchronization
 

@@ -1,8 +1,4 @@
-// `stat` and `timespec` come from Glibc or, depending on which module the compiler loads first,
-// from CDispatch (through Foundation); MemberImportVisibility needs the one it picked imported.
-internal import CDispatch
-internal import Foundation
-
+internal import FoundationEssentials
 internal import Glibc
 
 /// Tells systemd what the service is doing: the `sd_notify(3)` protocol, without libsystemd.

@@ -1,4 +1,3 @@
-internal import Foundation
 internal import Glibc
 
 /// Writes and reads the daemon's state file atomically, in a versioned, checksummed format.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Everything one `mmc bench` run measured; a section that did not run is absent.
 struct BenchReport: Encodable {

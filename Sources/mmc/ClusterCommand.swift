@@ -1,8 +1,13 @@
 public import ArgumentParser
-import Foundation
 import CLinuxSupport
 import MMCRuntime
 import MassClustering
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc

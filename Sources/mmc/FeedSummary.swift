@@ -1,5 +1,3 @@
-import Foundation
-
 /// What a feed run did.
 struct FeedSummary {
     let points: Int

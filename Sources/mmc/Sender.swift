@@ -1,8 +1,13 @@
-import Foundation
 import MMCRuntime
 import MMCWire
 import Synchronization
 import ZeroMQ
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc

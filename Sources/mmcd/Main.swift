@@ -1,6 +1,5 @@
 import ArgumentParser
 import CLinuxSupport
-import Foundation
 import Logging
 import MMCConfiguration
 import MMCDaemon
