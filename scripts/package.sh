@@ -4,11 +4,12 @@
 #
 #   scripts/package.sh
 #
-# The binaries come from a release build with the Swift runtime and Foundation linked in
-# (--static-swift-stdlib): they need only Debian's own libraries (libzmq5, zlib, libstdc++,
-# libc), which dpkg-shlibdeps turns into the package's Depends. They are stripped; their debug
-# symbols go to dist/mmcd-dbgsym_<version>_<arch>.deb (/usr/lib/debug/.build-id/..., found by gdb
-# through the binaries' build ids). Man pages come from the argument parsers (swift-argument-
+# The binaries come from a release build with the Swift runtime and FoundationEssentials linked
+# in (--static-swift-stdlib; never full Foundation, which would add ICU's 34 MB to each): they
+# need only Debian's own libraries (libzmq5, zlib, libstdc++, libc), which dpkg-shlibdeps turns
+# into the package's Depends. They are stripped; their debug symbols go to
+# dist/mmcd-dbgsym_<version>_<arch>.deb (/usr/lib/debug/.build-id/..., found by gdb through the
+# binaries' build ids). Man pages come from the argument parsers (swift-argument-
 # parser's generate-manual plugin, which runs the debug build's --experimental-dump-help: the
 # options are the same in both builds), shell completions from --generate-completion-script.
 #
