@@ -64,8 +64,9 @@ package func startDedicatedThread(named name: String, stackSize: Int? = nil, _ b
     }
 }
 
-/// What a new thread runs, handed to it through `pthread_create`'s argument.
-private final class ThreadStart {
+/// What a new thread runs, handed to it through `pthread_create`'s argument; immutable, so
+/// the creating thread and the new one may both hold it.
+private final class ThreadStart: Sendable {
     let name: String
     let body: @Sendable () -> Void
 
