@@ -13,7 +13,8 @@ mmcd.service and then for two mmcd@NAME instances side by side on other ports:
   journal lines carry syslog priorities and a clean start logs no warning;
 - 20,000 points fed with `mmc feed` counted in the metrics and re-clustered;
 - reload: a live key (log.level) takes effect; a broken configuration is refused while the
-  service keeps running with the old one;
+  service keeps running with the old one, and so is a secret key file that holds no key, each
+  logged at priority err;
 - watchdog: SIGSTOP on the main process, killed by WatchdogSec (3 s in a test drop-in),
   restarted, window restored from the snapshot; SIGKILL: restarted by Restart=on-failure,
   window restored; stop: STOPPING=1 reaches systemd, the snapshot is written and the next start
@@ -163,7 +164,7 @@ class Daemon:
         self.ns, self.unit, self.config = ns, unit, config
         self.input, self.output, self.control, self.http = free_ports(4)
 
-    def write_config(self, template, log_level="info", broken=False):
+    def write_config(self, template, log_level="info", broken=False, secret_key_file=None):
         text = template
         for pattern, value in [
             (r'bind = \["tcp://127\.0\.0\.1:5556"\]', f'bind = ["tcp://127.0.0.1:{self.input}"]'),
@@ -180,6 +181,10 @@ class Daemon:
                 raise RuntimeError(f"the shipped configuration no longer has {pattern!r}")
         if broken:
             text = text.replace("\nsize = 10000\n", "\nsize = -3\n", 1)
+        if secret_key_file is not None:
+            text, n = re.subn(r'\ncurve_secret_key_file = ""\n', f'\ncurve_secret_key_file = "{secret_key_file}"\n', text)
+            if n != 1:
+                raise RuntimeError("the shipped configuration no longer has curve_secret_key_file = \"\"")
         with open(self.config, "w") as f:
             f.write(text)
 
@@ -298,6 +303,13 @@ def test_unit(r, ns, daemon, template, toolchain):
     r.check(f"{unit}: ... and the service keeps running, same process",
             ns.systemctl("is-active", unit).stdout.strip() == "active" and daemon.main_pid() == pid
             and daemon.metric("mmcd_window_points") == WINDOW)
+    # A file a key names that is wrong (read by --check-config once the keys are in range).
+    daemon.write_config(template, log_level="debug", secret_key_file="/etc/hostname")
+    refused = ns.systemctl("reload", unit)
+    errors = daemon.journal("-u", unit, "-p", "err", f"_SYSTEMD_INVOCATION_ID={first}")
+    r.check(f"{unit}: a secret key file that holds no key is refused by reload (logged at priority err)",
+            refused.returncode != 0 and "security.curve_secret_key_file /etc/hostname" in errors,
+            refused.stderr.strip()[-200:])
     daemon.write_config(template, log_level="debug")
 
     # Watchdog: a stopped owner loop stops the pings; systemd kills and restarts the daemon.

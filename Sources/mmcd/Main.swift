@@ -56,7 +56,7 @@ struct MMCD: AsyncParsableCommand {
             let problems = configuration.fileProblems()
             guard problems.isEmpty else {
                 let text = problems.joined(separator: "\n")
-                DaemonLogHandler.writeToStandardError("mmcd: invalid configuration \(config):\n\(text)\n")
+                DaemonLogHandler.writeToStandardError("mmcd: invalid configuration \(config):\n\(text)", level: .error)
                 throw ExitCode.failure
             }
             let lines = configuration.settings.map { "\($0.key) = \($0.value)" }
