@@ -115,6 +115,30 @@ struct SpanningForestTests {
         }
     }
 
+    @Test("weights closer than the radix key resolves: the reference forest, on any number of threads")
+    func weightsBelowTheRadixKey() {
+        // A grid jittered by parts in 10^10: the weights differ, but mostly below the 2^-21
+        // relative step of the sort's key, so the order within a key's runs decides the forest.
+        var random = SeededGenerator(seed: 12)
+        var rows = [[Double]]()
+        for index in 0..<20_000 {
+            let jitter = (0..<2).map { _ in 1 + Double(random.nextInt(below: 1_000)) * 1e-10 }
+            rows.append([Double(index % 160) * jitter[0], Double(index / 160) * jitter[1]])
+        }
+        let points = PointMatrix(rows: rows)
+        let table = KDTree(points).nearestNeighbours(k: 6)
+        let reference = Self.referenceForest(table, minSamples: 2)
+        var weightsByKey = [UInt64: Set<Double>]()
+        for edge in reference { weightsByKey[SpanningForest.radixKey(edge), default: []].insert(edge.weight) }
+        #expect(weightsByKey.values.filter { $0.count > 1 }.count > 10, "keys shared by different weights")
+        for threads in [1, 2, 5] {
+            let forest = SpanningForest(neighbours: table, minSamples: 2, threads: threads)
+            // The first difference, not 20,000 edges twice, in a failure's message.
+            let difference = forest.edges.indices.first { $0 >= reference.count || forest.edges[$0] != reference[$0] }
+            #expect(forest.edges.count == reference.count && difference == nil, "\(threads) threads, edge \(difference ?? -1)")
+        }
+    }
+
     @Test("readings repeated three times: the same forest on any number of threads")
     func repeatedReadingsThreads() {
         let base = Fixtures.uniform(count: 3_000, dimension: 2, seed: 9)
