@@ -4,7 +4,7 @@
 # prints the cluster updates it publishes. Stops everything on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh build
 swift build --product mmcd
 swift build --product mmc
 bin=$(swift build --show-bin-path)
