@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-scripts/deps.sh
+scripts/deps.sh build
 tools=()
 for p in dpkg-dev binutils; do dpkg -s "$p" >/dev/null 2>&1 || tools+=("$p"); done
 if [ ${#tools[@]} -gt 0 ]; then

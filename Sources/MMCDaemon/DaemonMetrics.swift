@@ -53,7 +53,9 @@ public struct DaemonMetrics: Sendable {
         .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
     ]
 
-    /// Registers every metric on `registry` (the `result` series of snapshot writes start at 0).
+    /// Registers every metric on `registry`. The series of losses and refusals whose labels are
+    /// known start at 0, so that a rate of them, or an alert on one, has a value before the first
+    /// loss (an absent series reads as "no data", not as 0).
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
         pointsReceived = registry.makeCounter(
@@ -81,6 +83,9 @@ public struct DaemonMetrics: Sendable {
         liveClients = registry.makeGauge(
             descriptor: Self.descriptor("live_clients", "", "Live pages connected to the event stream."))
         for result in SnapshotWriteResult.allCases { _ = snapshotWrites(result: result) }
+        for reason in ["queue_full", "too_old"] { _ = pointsDropped(reason: reason) }
+        _ = messagesDropped(reason: "queue_full")
+        _ = (pointsFutureTimestamp, pointsOutOfOrder, controlRepliesDropped, authAccepted)
     }
 
     /// `mmcd_messages_rejected_total{reason}`: messages refused whole, by reason (a wire error

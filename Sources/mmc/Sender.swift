@@ -17,6 +17,9 @@ import Darwin
 
 /// Set by SIGINT and SIGTERM: the feed loop stops after the batch in flight.
 private let stopRequested = Atomic<Bool>(false)
+/// The signal that asked to stop, so that the hint names the one to repeat: a feed that a
+/// script or a service manager stops with SIGTERM has no Ctrl-C to press.
+private let stopSignal = Atomic<Int32>(0)
 
 /// Sends the batches of one feed run; runs on a dedicated thread, since a PUSH socket blocks.
 struct Sender {
@@ -82,7 +85,9 @@ struct Sender {
             try socket.set(.linger(milliseconds: -1))
         }
         if interrupted {
-            Output.writeStandardError("waiting up to \(Self.lingerMilliseconds / 1000) s for queued messages to leave; Ctrl-C again to quit now\n")
+            let again = stopSignal.load(ordering: .relaxed) == SIGINT ? "Ctrl-C" : "SIGTERM"
+            Output.writeStandardError(
+                "waiting up to \(Self.lingerMilliseconds / 1000) s for queued messages to leave; \(again) again to quit now\n")
         }
     }
 
@@ -109,6 +114,7 @@ struct Sender {
     private func installStopHandlers() {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { received in
+                stopSignal.store(received, ordering: .relaxed)
                 stopRequested.store(true, ordering: .relaxed)
                 signal(received, SIG_DFL)
             }

@@ -149,6 +149,23 @@ private func blockingGet(port: Int, path: String, host: String) throws -> RawHTT
         }
     }
 
+    @Test func lossAndRefusalCountersAreExportedAtZeroBeforeTheFirstOne() {
+        let metrics = DaemonMetrics(registry: PrometheusCollectorRegistry())
+        var bytes: [UInt8] = []
+        metrics.registry.emit(into: &bytes)
+        let lines = Set(String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init))
+        let missing = [
+            #"mmcd_points_dropped_total{reason="queue_full"} 0"#,
+            #"mmcd_points_dropped_total{reason="too_old"} 0"#,
+            #"mmcd_messages_dropped_total{reason="queue_full"} 0"#,
+            "mmcd_points_future_timestamp_total 0",
+            "mmcd_points_out_of_order_total 0",
+            "mmcd_control_replies_dropped_total 0",
+            "mmcd_auth_accepted_total 0",
+        ].filter { !lines.contains($0) }
+        #expect(missing.isEmpty, "not exported at start: \(missing)")
+    }
+
     @Test func healthReportsStatusAndReclusterAge() async throws {
         let clock = ManualClock()
         let health = HealthMonitor(staleAfter: nil, clock: clock)

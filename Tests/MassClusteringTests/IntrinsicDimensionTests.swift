@@ -1,10 +1,11 @@
 import Foundation
 @testable import MassClustering
 import MMCDevTools
+import MMCTestSupport
 import Testing
 
 /// The local-dimension estimate the valley test reads (docs/algorithm.md, section 2, item 5).
-@Suite("Local dimension of the neighbourhoods")
+@Suite("Local dimension of the neighbourhoods", .tags(.unit))
 struct IntrinsicDimensionTests {
     /// `count` points from `point`, fed uniform numbers in [0, 1).
     static func sample(count: Int, seed: UInt64, _ point: (inout SeededGenerator) -> [Double]) -> PointMatrix {

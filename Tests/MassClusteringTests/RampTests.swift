@@ -5,11 +5,12 @@ import Darwin
 #endif
 @testable import MassClustering
 import MMCDevTools
+import MMCTestSupport
 import Testing
 
 /// The extent step's contacts and the ramp rule that merges extents meeting without a valley
 /// (docs/algorithm.md, section 2, item 7).
-@Suite("Ramps between touching extents")
+@Suite("Ramps between touching extents", .tags(.unit))
 struct RampTests {
     /// Point sets whose seeds touch: three touching blobs, a path crowding toward one end, two
     /// tapered blobs facing each other across a gap.

@@ -64,6 +64,30 @@ import Testing
         #expect(run.output.isEmpty)
     }
 
+    /// A feed stopped by a signal says which signal to repeat to quit at once: SIGTERM comes
+    /// from a script or a service manager (scripts/demo.sh's clean-up), where Ctrl-C means nothing.
+    @Test(arguments: [(SIGINT, "Ctrl-C again to quit now"), (SIGTERM, "SIGTERM again to quit now")])
+    func aStoppedFeedNamesTheSignalToRepeat(signal: Int32, hint: String) async throws {
+        let labels = directory.file("labels-\(signal).tsv")
+        let feed = try ChildProcess(
+            executable: try BuiltExecutables.path("mmc"),
+            arguments: [
+                "feed", "--generate", "drift", "--loop", "--rate", "2000", "--warmup-ms", "0",
+                "--endpoint", "ipc://\(directory.file("nobody-\(signal)"))", "--labels-out", labels,
+            ],
+            outputPrefix: directory.file("feed-\(signal)"))
+        // The labels of the first batch are written after the signal handlers are installed.
+        let sending = try await eventually {
+            ((try? FileManager.default.attributesOfItem(atPath: labels)[.size] as? Int) ?? 0) > 0
+        }
+        try #require(sending, "no batch sent: \(feed.standardError)")
+        feed.send(signal)
+        #expect(try await feed.exit(within: .seconds(20)) == .exited(0), "\(feed.standardError)")
+        #expect(feed.standardOutput.contains(", interrupted"), "\(feed.standardOutput)")
+        let waiting = feed.standardError.split(separator: "\n").filter { $0.hasPrefix("waiting up to") }
+        #expect(waiting.count == 1 && waiting[0].hasSuffix(hint), "\(feed.standardError)")
+    }
+
     @Test func generateWritesTheSameSeededCaseTwiceAndItClusters() async throws {
         let listing = try await mmc(["generate", "gradient", "--list"])
         #expect(listing.exit == .exited(0), "\(listing.error)")

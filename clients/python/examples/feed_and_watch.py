@@ -1,6 +1,7 @@
 """Feed a numpy array of points to mmcd and print the cluster updates (the README's example).
 
-Start a daemon with the default configuration first (`mmcd`), then: python feed_and_watch.py
+Start a daemon with the shipped configuration first (from the repository root:
+`swift run mmcd --config config/mmcd.toml --set state.directory=`), then: python feed_and_watch.py
 """
 
 import numpy as np
