@@ -99,6 +99,9 @@ struct ConfigurationKey {
             string("security.curve_authorized_keys_file", \.security.curveAuthorizedKeysFile, .optionalAbsolutePath),
             boolean("security.allow_any_client", \.security.allowAnyClient, live: false),
             integer("security.max_peers", \.security.maxPeers, in: [1...100_000]),
+            integer(
+                "security.max_peers_per_address", \.security.maxPeersPerAddress, in: [0...100_000],
+                meaning: "0 = only security.max_peers applies"),
         ]
     }
 

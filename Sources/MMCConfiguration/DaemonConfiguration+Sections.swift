@@ -280,6 +280,13 @@ extension DaemonConfiguration {
         /// in a loop cannot take the daemon's file descriptors. Default 256: three sockets'
         /// worth, the HTTP server and the reserve fit a limit of 1,024 descriptors.
         public var maxPeers = 256
+        /// `security.max_peers_per_address`: TCP connections one remote IP address holds at
+        /// once on each ZeroMQ socket; one more is closed as soon as it is accepted, so a client
+        /// that leaks connections cannot take every `max_peers` place and lock the other hosts
+        /// out. 0, or `max_peers` or more: only `max_peers` applies. IPC connections have no
+        /// address and count only against `max_peers`. Default 64: a quarter of `max_peers`,
+        /// room for dozens of producers behind one host or NAT address.
+        public var maxPeersPerAddress = 64
 
         /// The defaults.
         public init() {}

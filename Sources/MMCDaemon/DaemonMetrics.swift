@@ -120,11 +120,13 @@ public struct DaemonMetrics: Sendable {
             labels: [("socket", socket)])
     }
 
-    /// `mmcd_zmq_peers_refused_total{socket}`: connections closed on arrival because the socket
-    /// held `security.max_peers`.
-    public func zmqPeersRefused(socket: String) -> Counter {
+    /// `mmcd_zmq_peers_refused_total{socket,reason}`: connections closed on arrival, by the
+    /// limit they met: `reason` is `max_peers` (the socket held `security.max_peers`) or
+    /// `max_peers_per_address` (their address held `security.max_peers_per_address`).
+    public func zmqPeersRefused(socket: String, reason: String) -> Counter {
         labelledCounter(
-            "zmq_peers_refused", "Connections closed on arrival at security.max_peers, by socket.", ("socket", socket))
+            "zmq_peers_refused", "Connections closed on arrival at a connection limit, by socket and reason.",
+            ("socket", socket), ("reason", reason))
     }
 
     /// `mmcd_snapshot_writes_total{result}`: state snapshots written or failed.
@@ -132,10 +134,10 @@ public struct DaemonMetrics: Sendable {
         labelledCounter("snapshot_writes", "State snapshot writes, by result.", ("result", result.rawValue))
     }
 
-    /// The `mmcd_<name>_total` counter of one label value (the help text must be the same for
-    /// every value: the registry enforces it).
-    private func labelledCounter(_ name: String, _ help: String, _ label: (String, String)) -> Counter {
-        registry.makeCounter(descriptor: Self.descriptor(name, "total", help), labels: [label])
+    /// The `mmcd_<name>_total` counter of one set of label values (the help text must be the
+    /// same for every value: the registry enforces it).
+    private func labelledCounter(_ name: String, _ help: String, _ labels: (String, String)...) -> Counter {
+        registry.makeCounter(descriptor: Self.descriptor(name, "total", help), labels: labels)
     }
 
     private static func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {

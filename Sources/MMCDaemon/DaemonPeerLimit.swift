@@ -3,35 +3,55 @@ internal import MMCConfiguration
 internal import Prometheus
 internal import ZeroMQ
 
-/// `security.max_peers` as one ZeroMQ socket applies it: the limit its receive loop enforces
-/// and what the loop reports, turned into `mmcd_zmq_peers{socket}`,
-/// `mmcd_zmq_peers_refused_total{socket}` and a warning at most every 10 s.
+/// `security.max_peers` and `security.max_peers_per_address` as one ZeroMQ socket applies them:
+/// the limits its receive loop enforces and what the loop reports, turned into
+/// `mmcd_zmq_peers{socket}`, `mmcd_zmq_peers_refused_total{socket,reason}` and a warning per
+/// limit at most every 10 s.
 struct DaemonPeerLimit: Sendable {
     /// The most connections the socket holds.
     let limit: Int
-    /// Told by the loop thread the connections open and those just refused.
-    let observe: @Sendable (_ open: Int, _ refused: Int) -> Void
+    /// The most TCP connections one remote address holds; `nil` when only ``limit`` applies
+    /// (`max_peers_per_address` 0, or not below `max_peers`).
+    let perAddressLimit: Int?
+    /// Told by the loop thread what a read of the gate's events changed.
+    let observe: @Sendable (ZMQPeerReport) -> Void
 
-    /// The limit of the socket named `socket` (`input`, `output` or `control`).
+    /// The limits of the socket named `socket` (`input`, `output` or `control`).
     init(_ security: DaemonConfiguration.Security, socket: String, context: DaemonContext) {
-        limit = security.maxPeers
-        let open = context.metrics.zmqPeers(socket: socket), refusedTotal = context.metrics.zmqPeersRefused(socket: socket)
+        let maxPeers = security.maxPeers, maxPerAddress = security.maxPeersPerAddress
+        limit = maxPeers
+        perAddressLimit = (1..<maxPeers).contains(maxPerAddress) ? maxPerAddress : nil
+        let metrics = context.metrics, log = context.rejects
+        let open = metrics.zmqPeers(socket: socket)
+        let atLimit = metrics.zmqPeersRefused(socket: socket, reason: "max_peers")
+        let atAddressLimit = metrics.zmqPeersRefused(socket: socket, reason: "max_peers_per_address")
         open.set(Int64(0))
-        let log = context.rejects, maxPeers = security.maxPeers
-        observe = { count, refused in
-            open.set(Int64(count))
-            guard refused > 0 else { return }
-            refusedTotal.increment(by: Int64(refused))
-            log.log(
-                .warning, key: "peers.\(socket)",
-                "\(socket) socket at security.max_peers = \(maxPeers): connections closed on arrival",
-                metadata: ["refused": "\(refused)"])
+        observe = { report in
+            open.set(Int64(report.open))
+            if report.refusedAtLimit > 0 {
+                atLimit.increment(by: Int64(report.refusedAtLimit))
+                log.log(
+                    .warning, key: "peers.\(socket)",
+                    "\(socket) socket at security.max_peers = \(maxPeers): connections closed on arrival",
+                    metadata: ["refused": "\(report.refusedAtLimit)"])
+            }
+            if report.refusedAtAddressLimit > 0 {
+                atAddressLimit.increment(by: Int64(report.refusedAtAddressLimit))
+                log.log(
+                    .warning, key: "peers.\(socket).address",
+                    "\(socket) socket: an address at security.max_peers_per_address = \(maxPerAddress): "
+                        + "connections closed on arrival",
+                    metadata: [
+                        "refused": "\(report.refusedAtAddressLimit)",
+                        "peer.addresses": "\(report.crowdedAddresses.joined(separator: " "))",
+                    ])
+            }
         }
     }
 
-    /// The gate that enforces the limit on `socket`; made before the socket binds, so that no
+    /// The gate that enforces the limits on `socket`; made before the socket binds, so that no
     /// connection escapes the count.
     func gate(watching socket: ZMQSocket) throws(ZMQError) -> sending ZMQPeerGate {
-        try ZMQPeerGate.watching(socket, limit: limit, observe: observe)
+        try ZMQPeerGate.watching(socket, limit: limit, perAddressLimit: perAddressLimit, observe: observe)
     }
 }

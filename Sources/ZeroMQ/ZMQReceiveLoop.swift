@@ -78,9 +78,9 @@ public final class ZMQReceiveLoop: Sendable {
     ///   - pollIntervalMilliseconds: The longest the thread waits before checking for
     ///     ``stop()`` while it waits on the socket, and for context shutdown while it waits
     ///     for room (``stop()`` and ``send(_:)`` end that wait at once).
-    ///   - peerGate: Caps the connections the socket's bound endpoints hold (each takes a file
-    ///     descriptor, and libzmq accepts without limit); made before the socket was bound.
-    ///     `nil`: no limit.
+    ///   - peerGate: Caps the connections the socket's bound endpoints hold, in all and from
+    ///     one address (each takes a file descriptor, and libzmq accepts without limit); made
+    ///     before the socket was bound. `nil`: no limit.
     /// - Throws: ``ZMQError`` if the internal outbox sockets cannot be made (for example
     ///   `ETERM` after ``ZMQContext/shutdown()``); the socket is given up all the same.
     public init(
@@ -165,9 +165,15 @@ public final class ZMQReceiveLoop: Sendable {
     }
 
     /// Connections closed as soon as they were accepted because the `peerGate`'s limit were
-    /// open.
+    /// open, or their address held its `perAddressLimit`.
     public var refusedPeers: Int {
         peerCounters.refused.load(ordering: .relaxed)
+    }
+
+    /// Those of ``refusedPeers`` closed because their address held the `peerGate`'s
+    /// `perAddressLimit`.
+    public var refusedPeersAtAddressLimit: Int {
+        peerCounters.refusedAtAddressLimit.load(ordering: .relaxed)
     }
 
     /// The summed `weigh` of the dropped messages (``dropped`` when no `weigh` was given).

@@ -27,7 +27,7 @@ import Testing
         #expect(try DaemonConfiguration(toml: "") == DaemonConfiguration())
         let paths = DaemonConfiguration.documentedKeys.map(\.path)
         #expect(Set(paths).count == paths.count)
-        #expect(paths.count == 54)
+        #expect(paths.count == 55)
     }
 
     @Test func theDescriptorBudgetCountsHTTPAndEveryBindingZeroMQSocket() throws {
@@ -145,7 +145,7 @@ import Testing
         #expect(configuration.security.allowAnyClient)
     }
 
-    @Test func rangeErrorsNameKeyValueAndAllowedRange() {
+    @Test func rangeErrorsNameKeyValueAndAllowedRange() throws {
         #expect(
             problems("[window]\nsize = -3")
                 == ["window.size = -3: must be an integer in 0...10000000 (0 = time-only window)"])
@@ -160,6 +160,13 @@ import Testing
                     "clustering.min_cluster_size = 1: must be 0 or an integer in 2...10000000 (0 = derived from the window size)"
                 ])
         #expect(problems("[http]\nport = 70000") == ["http.port = 70000: must be an integer in 0...65535 (0 = off)"])
+        #expect(
+            problems("[security]\nmax_peers_per_address = -1")
+                == [
+                    "security.max_peers_per_address = -1: must be an integer in 0...100000 "
+                        + "(0 = only security.max_peers applies)"
+                ])
+        #expect(try DaemonConfiguration(toml: "[security]\nmax_peers_per_address = 0").security.maxPeersPerAddress == 0)
         #expect(
             problems("[output]\ntopic = \"\"") == [#"output.topic = "": must be a topic of 1...246 bytes"#])
         #expect(

@@ -303,14 +303,14 @@ import ZeroMQ
     /// repros' limit, fewer than the idle connections the tests open); this process may open
     /// 1,400.
     private static func startDaemonWith1024Descriptors(
-        _ workspace: EndToEndWorkspace
+        _ workspace: EndToEndWorkspace, _ overrides: [String] = []
     ) async throws -> (daemon: ChildProcess, http: Int) {
         var own = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &own)
         try #require(own.rlim_max >= 1_400, "the test needs 1,400 file descriptors")
         own.rlim_cur = own.rlim_max
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &own)
-        let (daemon, http) = try Self.startDaemon(workspace, ["state.snapshot_interval_seconds=1"])
+        let (daemon, http) = try Self.startDaemon(workspace, ["state.snapshot_interval_seconds=1"] + overrides)
         _ = try await workspace.stats()
         _ = try await eventually(polling: .milliseconds(50)) { LoopbackPorts.acceptsConnections(port: http) }
         let prlimit = Process()
@@ -358,7 +358,9 @@ import ZeroMQ
 
     @Test func elevenHundredZeroMQConnectionsUnderA1024DescriptorLimitLockNothingOut() async throws {
         let workspace = try EndToEndWorkspace()
-        let (daemon, http) = try await Self.startDaemonWith1024Descriptors(workspace)
+        // All from 127.0.0.1: without a per-address cap they reach security.max_peers.
+        let (daemon, http) = try await Self.startDaemonWith1024Descriptors(
+            workspace, ["security.max_peers_per_address=0"])
 
         // 1,100 connections that never speak ZMTP, to the input socket (security.max_peers 256).
         let input = workspace.ports[0]
@@ -371,7 +373,8 @@ import ZeroMQ
         }
         // Every connection beyond the 256 held is refused (a connection the kernel queued while
         // the listener's backlog was full may reach libzmq seconds later).
-        let peers = "mmcd_zmq_peers{socket=\"input\"}", refused = "mmcd_zmq_peers_refused_total{socket=\"input\"}"
+        let peers = "mmcd_zmq_peers{socket=\"input\"}"
+        let refused = "mmcd_zmq_peers_refused_total{socket=\"input\",reason=\"max_peers\"}"
         let settled = try await eventually(within: .seconds(60), polling: .milliseconds(50)) {
             let held = try await EndToEndWorkspace.metric(peers, port: http)
             let closed = try await EndToEndWorkspace.metric(refused, port: http)
@@ -390,6 +393,52 @@ import ZeroMQ
         let pusher = try producers.pusher(to: workspace.inputEndpoint)
         try #require(try pusher.send(pointsMessage(try Self.batch(count: 10, firstID: 0, timestamp: Date().timeIntervalSince1970))))
         #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().windowSize == 10 })
+        #expect(try await daemon.terminate() == .exited(0))
+    }
+
+    @Test func oneHostLeakingConnectionsTakesItsShareAndAnotherHostsProducerStillGetsIn() async throws {
+        let workspace = try EndToEndWorkspace()
+        let (daemon, http) = try Self.startDaemon(workspace, ["security.max_peers_per_address=4"])
+        _ = try await workspace.stats()
+        let input = workspace.ports[0]
+        let peers = "mmcd_zmq_peers{socket=\"input\"}"
+        let atAddress = "mmcd_zmq_peers_refused_total{socket=\"input\",reason=\"max_peers_per_address\"}"
+        let atLimit = "mmcd_zmq_peers_refused_total{socket=\"input\",reason=\"max_peers\"}"
+
+        // A script leaking sockets on 127.0.0.1: six connections that never speak ZMTP.
+        let second = timeval(tv_sec: 1, tv_usec: 0)
+        var leaked = try (0..<6).map { _ in try loopbackConnection(port: input, timeout: second) }
+        defer { leaked.forEach { _ = close($0) } }
+        #expect(try await eventually(polling: .milliseconds(50)) {
+            let held = try await EndToEndWorkspace.metric(peers, port: http)
+            let refused = try await EndToEndWorkspace.metric(atAddress, port: http)
+            return held == 4 && refused == 2
+        }, "\(daemon.standardError.suffix(2_000))")
+        #expect(try await EndToEndWorkspace.metric(atLimit, port: http) == 0)
+        // Counted first, then logged: the line may reach standard error a moment later.
+        #expect(try await eventually(polling: .milliseconds(50)) {
+            daemon.standardError.contains("input socket: an address at security.max_peers_per_address = 4")
+                && daemon.standardError.contains("peer.addresses=127.0.0.1")
+        })
+
+        // A producer on 127.0.0.2 (loopback too) gets in and its points arrive.
+        let producers = try Peers()
+        let pusher = try producers.pusher(to: "tcp://127.0.0.2:0;127.0.0.1:\(input)")
+        try #require(try pusher.send(pointsMessage(try Self.batch(count: 10, firstID: 0, timestamp: 1))))
+        #expect(try await eventually(polling: .milliseconds(50)) { try await workspace.stats().windowSize == 10 })
+        #expect(try await EndToEndWorkspace.metric(peers, port: http) == 5)
+
+        // The leaking host's connections close: its places come back, and its count with them.
+        leaked.forEach { _ = close($0) }
+        leaked = []
+        #expect(try await eventually(polling: .milliseconds(50)) {
+            try await EndToEndWorkspace.metric(peers, port: http) == 1
+        })
+        leaked = try (0..<4).map { _ in try loopbackConnection(port: input, timeout: second) }
+        #expect(try await eventually(polling: .milliseconds(50)) {
+            try await EndToEndWorkspace.metric(peers, port: http) == 5
+        })
+        #expect(try await EndToEndWorkspace.metric(atAddress, port: http) == 2)
         #expect(try await daemon.terminate() == .exited(0))
     }
 }

@@ -1,24 +1,33 @@
 import Foundation
 import Glibc
 import MMCTestSupport
+import Synchronization
 import Testing
 import ZeroMQ
 
-/// A plain stream socket connected to `address` (TCP on loopback or a Unix path), with a 1 s
-/// receive timeout; nil when the connection fails.
-private func rawConnection(tcpPort port: UInt16? = nil, unixPath path: String? = nil) -> Int32? {
+/// A plain stream socket connected to `address` (TCP to 127.0.0.1 from the loopback address
+/// `source`, or a Unix path), with a 1 s receive timeout; nil when the connection fails.
+private func rawConnection(
+    tcpPort port: UInt16? = nil, from source: String = "127.0.0.1", unixPath path: String? = nil
+) -> Int32? {
     if let port {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var local = ipv4(source, port: 0), address = ipv4("127.0.0.1", port: port)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        return connected == 0 ? withReceiveTimeout(descriptor) : nil
+        guard bound == 0, connected == 0 else {
+            close(descriptor)
+            return nil
+        }
+        return withReceiveTimeout(descriptor)
     }
     guard let path else { return nil }
     let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -33,6 +42,15 @@ private func rawConnection(tcpPort port: UInt16? = nil, unixPath path: String? =
         }
     }
     return connected == 0 ? withReceiveTimeout(descriptor) : nil
+}
+
+/// The IPv4 socket address `host`:`port`.
+private func ipv4(_ host: String, port: UInt16) -> sockaddr_in {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    _ = inet_pton(AF_INET, host, &address.sin_addr)
+    return address
 }
 
 private func withReceiveTimeout(_ descriptor: Int32) -> Int32 {
@@ -61,6 +79,18 @@ private func greeted(_ descriptor: Int32) -> Bool {
         if count == 0 || errno != EAGAIN { return false }
     }
     return false
+}
+
+/// A receive loop on a `PULL` bound to an ephemeral port on 127.0.0.1 behind a gate with these
+/// limits, and the port.
+private func gatedLoop(
+    limit: Int, perAddressLimit: Int, name: String, observe: (@Sendable (ZMQPeerReport) -> Void)? = nil
+) throws -> (loop: ZMQReceiveLoop, port: UInt16) {
+    let pull = try ZMQSocket(context: ZMQContext(), type: .pull)
+    let gate = try ZMQPeerGate.watching(pull, limit: limit, perAddressLimit: perAddressLimit, observe: observe)
+    let endpoint = try pull.bindEphemeralTCP()
+    let port = try LoopbackPorts.port(ofEndpoint: endpoint)
+    return (try ZMQReceiveLoop(socket: pull, bufferSize: 4, name: name, peerGate: gate), UInt16(port))
 }
 
 @Suite("Receive loop peer limit", .timeLimit(.minutes(1)), .tags(.unit))
@@ -105,23 +135,20 @@ struct ReceiveLoopPeerLimitTests {
         loop.stop()
     }
 
-    @Test("IPC connections count against the limit too")
+    @Test("IPC connections count against the limit too, but have no address to count against")
     func ipcConnectionsBeyondTheLimit() async throws {
         let context = try ZMQContext()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("peer-limit-\(UUID().uuidString)").path
         defer { unlink(path) }
         let pull = try ZMQSocket(context: context, type: .pull)
-        let gate = try ZMQPeerGate.watching(pull, limit: 1)
+        let gate = try ZMQPeerGate.watching(pull, limit: 2, perAddressLimit: 1)
         try pull.bind("ipc://\(path)")
         let loop = try ZMQReceiveLoop(socket: pull, bufferSize: 4, name: "test.peer-limit-ipc", peerGate: gate)
-        let first = try #require(rawConnection(unixPath: path))
-        let second = try #require(rawConnection(unixPath: path))
-        defer {
-            close(first)
-            close(second)
-        }
-        #expect(try await eventually(within: .seconds(10)) { loop.refusedPeers == 1 && loop.peers == 1 })
-        #expect([first, second].map(closedByServer).filter { $0 }.count == 1)
+        let connections = try (0..<3).map { _ in try #require(rawConnection(unixPath: path)) }
+        defer { connections.forEach { close($0) } }
+        #expect(try await eventually(within: .seconds(10)) { loop.refusedPeers == 1 && loop.peers == 2 })
+        #expect(connections.map(closedByServer).filter { $0 }.count == 1)
+        #expect(loop.refusedPeersAtAddressLimit == 0)
         loop.stop()
     }
 
@@ -140,6 +167,62 @@ struct ReceiveLoopPeerLimitTests {
         let loop = try ZMQReceiveLoop(socket: pull, bufferSize: 4, name: "test.peer-limit-early", peerGate: gate)
         #expect(try await eventually { loop.refusedPeers == 1 && loop.peers == 2 })
         #expect(connections.map(closedByServer).filter { $0 }.count == 1)
+        loop.stop()
+    }
+
+    @Test("One address beyond its limit is refused while another gets in, and a place it frees is taken again")
+    func perAddressLimit() async throws {
+        let reports = Mutex<[ZMQPeerReport]>([])
+        let (loop, port) = try gatedLoop(limit: 8, perAddressLimit: 2, name: "test.peer-limit-address") { report in
+            reports.withLock { $0.append(report) }
+        }
+
+        // One by one, so that the refused connection is the third.
+        var crowding: [Int32] = []
+        for expected in [1, 2] {
+            crowding.append(try #require(rawConnection(tcpPort: port, from: "127.0.0.1")))
+            #expect(try await eventually(within: .seconds(10)) { loop.peers == expected })
+        }
+        let third = try #require(rawConnection(tcpPort: port, from: "127.0.0.1"))
+        #expect(try await eventually(within: .seconds(10)) { loop.refusedPeersAtAddressLimit == 1 })
+        #expect(closedByServer(third))
+        close(third)
+        let others = try ["127.0.0.2", "127.0.0.2"].map { try #require(rawConnection(tcpPort: port, from: $0)) }
+        #expect(try await eventually(within: .seconds(10)) { loop.peers == 4 })
+        #expect(loop.refusedPeers == 1 && loop.refusedPeersAtAddressLimit == 1)
+        #expect(reports.withLock { $0.flatMap(\.crowdedAddresses) } == ["127.0.0.1"])
+        #expect(reports.withLock { $0.map(\.refusedAtLimit).reduce(0, +) } == 0)
+
+        // One of 127.0.0.1's connections leaves: its place goes back to that address alone.
+        close(crowding.removeFirst())
+        #expect(try await eventually(within: .seconds(10)) { loop.peers == 3 })
+        crowding.append(try #require(rawConnection(tcpPort: port, from: "127.0.0.1")))
+        #expect(try await eventually(within: .seconds(10)) { loop.peers == 4 })
+        #expect(loop.refusedPeers == 1)
+        let beyond = try #require(rawConnection(tcpPort: port, from: "127.0.0.1"))
+        #expect(try await eventually(within: .seconds(10)) { loop.refusedPeersAtAddressLimit == 2 })
+        #expect(closedByServer(beyond))
+        close(beyond)
+        for descriptor in crowding + others { close(descriptor) }
+        #expect(try await eventually(within: .seconds(10)) { loop.peers == 0 })
+        #expect(loop.refusedPeers == 2)
+        loop.stop()
+    }
+
+    @Test("The socket's limit is met first: a connection over it is refused whatever its address holds")
+    func limitBeforeAddressLimit() async throws {
+        let (loop, port) = try gatedLoop(limit: 3, perAddressLimit: 2, name: "test.peer-limit-first")
+        let held = try ["127.0.0.1", "127.0.0.1", "127.0.0.2"].map {
+            try #require(rawConnection(tcpPort: port, from: $0))
+        }
+        defer { held.forEach { close($0) } }
+        #expect(try await eventually(within: .seconds(10)) { loop.peers == 3 })
+        // From an address at its limit and from a new one: both count as the socket's.
+        let beyond = try ["127.0.0.1", "127.0.0.3"].map { try #require(rawConnection(tcpPort: port, from: $0)) }
+        defer { beyond.forEach { close($0) } }
+        #expect(try await eventually(within: .seconds(10)) { loop.refusedPeers == 2 })
+        #expect(beyond.allSatisfy(closedByServer))
+        #expect(loop.refusedPeersAtAddressLimit == 0 && loop.peers == 3)
         loop.stop()
     }
 
