@@ -32,6 +32,8 @@ binary=.build-fuzz/release/mmcd-fuzz
 for target in "${targets[@]}"; do
     findings=.build-fuzz/findings/$target
     mkdir -p "$findings"
+    # The shipped configuration, as it is now, seeds the parser beside the corpus's fragments.
+    if [[ $target == config ]]; then cp config/mmcd.toml "$findings/shipped.toml"; fi
     budget=(-max_total_time="$seconds")
     [[ -n "$runs" ]] && budget=(-runs="$runs")
     echo "fuzz: $target" >&2
