@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "mmcTests",
             dependencies: [
-                "mmc", "MassClustering", "MMCDevTools", "MMCTestSupport",
+                "mmc", "MassClustering", "MMCDevTools", "MMCTestSupport", "MMCWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -196,11 +196,13 @@ struct UpdatePrinter {
         }
     }
 
-    /// The readable lines of a cluster update.
-    private func describe(_ update: ClusterUpdate, topic: String, sequence: UInt64) -> String {
+    /// The readable lines of a cluster update, its clusters by ascending id: the update lists
+    /// them in the clustering's own order, which moves from one update to the next, and a
+    /// reader following a cluster down the terminal looks for it in the same place each time.
+    func describe(_ update: ClusterUpdate, topic: String, sequence: UInt64) -> String {
         var text = "\(topic) #\(sequence) model \(update.modelVersion): window \(update.windowSize), "
             + "noise \(update.noiseCount), clusters \(update.clusters.count), \(describe(update.assignments))\n"
-        for cluster in update.clusters {
+        for cluster in update.clusters.sorted(by: { $0.id < $1.id }) {
             let centroid = cluster.centroid.map(threeDecimals).joined(separator: ", ")
             text += "  cluster \(cluster.id): mass \(cluster.mass), centroid (\(centroid))\n"
         }

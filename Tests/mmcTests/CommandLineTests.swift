@@ -2,6 +2,7 @@ import ArgumentParser
 import MassClustering
 import MMCDevTools
 import MMCTestSupport
+import MMCWire
 import Testing
 @testable import mmc
 
@@ -64,5 +65,19 @@ import Testing
     ])
     func theLabelsFileSitsBesideTheOutput(output: String, labels: String) {
         #expect(GenerateCommand.Gradient.labelsPath(for: output) == labels)
+    }
+
+    @Test func watchListsAnUpdatesClustersByAscendingId() throws {
+        let clusters = try [7, 0, 3].map { id throws(WireError) in
+            try PublishedCluster(id: Int64(id), mass: 10 + id, centroid: [0], minimum: [0], maximum: [0])
+        }
+        let update = try ClusterUpdate(
+            modelVersion: 4, time: 0, dimension: 1, windowSize: 60, noiseCount: 0, clusters: clusters, events: [],
+            assignments: nil)
+        let text = UpdatePrinter(json: false, provisional: false).describe(update, topic: "clusters.test", sequence: 3)
+        let lines = text.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("  cluster ") }.map { $0.split(separator: ":")[0] } == [
+            "  cluster 0", "  cluster 3", "  cluster 7",
+        ])
     }
 }
