@@ -75,11 +75,13 @@ public final class ZMQSocket {
     }
 
     /// Accepts connections on `endpoint`, such as `tcp://127.0.0.1:*` (an ephemeral port; read
-    /// it back from ``lastEndpoint``), `ipc:///run/mmcd/points` or `inproc://name`.
+    /// it back from ``lastEndpoint``), `tcp://[::1]:5556` (an IPv6 address, in brackets),
+    /// `ipc:///run/mmcd/points` or `inproc://name`.
     ///
     /// - Throws: ``ZMQError`` (`EADDRINUSE`, `EPROTONOSUPPORT`, `EINVAL` for a malformed
     ///   endpoint, ...), with the endpoint in ``ZMQError/operation``.
     public func bind(_ endpoint: String) throws(ZMQError) {
+        try allowIPv6(for: endpoint)
         try endpointCall("bind", endpoint) { zmq_bind($0, $1) }
     }
 
@@ -87,7 +89,16 @@ public final class ZMQSocket {
     ///
     /// - Throws: ``ZMQError`` for a malformed endpoint or unsupported transport.
     public func connect(_ endpoint: String) throws(ZMQError) {
+        try allowIPv6(for: endpoint)
         try endpointCall("connect", endpoint) { zmq_connect($0, $1) }
+    }
+
+    /// Turns on ``ZMQSocketOption/ipv6(_:)`` for a TCP endpoint with a bracketed (IPv6)
+    /// address, which libzmq would otherwise refuse with a bare "No such device". Only then:
+    /// with the option on, a wildcard `tcp://*:port` becomes dual-stack and IPv4 peers show
+    /// as `::ffff:a.b.c.d`, which would change what addresses the peer gate counts.
+    private func allowIPv6(for endpoint: String) throws(ZMQError) {
+        if endpoint.hasPrefix("tcp://") && endpoint.contains("[") { try set(.ipv6(true)) }
     }
 
     /// Stops accepting on an endpoint given to ``bind(_:)`` (use the resolved

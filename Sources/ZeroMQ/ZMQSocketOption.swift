@@ -60,6 +60,9 @@ public enum ZMQSocketOption: Sendable, Hashable {
     /// Disconnect a peer that sends a message larger than this many bytes
     /// (`ZMQ_MAXMSGSIZE`; -1 means no limit).
     case maxMessageSize(Int)
+    /// Let TCP endpoints be IPv6 addresses (`ZMQ_IPV6`); off, libzmq refuses them with
+    /// `ENODEV`. An IPv6 wildcard (`tcp://[::]:port`) then accepts IPv4 peers too.
+    case ipv6(Bool)
     /// Turn TCP keepalive on (`ZMQ_TCP_KEEPALIVE`): the kernel probes an idle connection and
     /// closes it when the peer is gone. Unlike ZMTP heartbeats it needs no reading by libzmq, so
     /// it does not close a live connection whose receiver is behind.
@@ -111,6 +114,7 @@ public enum ZMQSocketOption: Sendable, Hashable {
         case .immediate(let on): return bool("ZMQ_IMMEDIATE", ZMQ_IMMEDIATE, on)
         case .routerMandatory(let on): return bool("ZMQ_ROUTER_MANDATORY", ZMQ_ROUTER_MANDATORY, on)
         case .maxMessageSize(let size): return ("ZMQ_MAXMSGSIZE", ZMQ_MAXMSGSIZE, .int64(Int64(size)))
+        case .ipv6(let on): return bool("ZMQ_IPV6", ZMQ_IPV6, on)
         case .tcpKeepalive(let on): return bool("ZMQ_TCP_KEEPALIVE", ZMQ_TCP_KEEPALIVE, on)
         case .tcpKeepaliveIdle(let time): return try int("ZMQ_TCP_KEEPALIVE_IDLE", ZMQ_TCP_KEEPALIVE_IDLE, time)
         case .tcpKeepaliveInterval(let time): return try int("ZMQ_TCP_KEEPALIVE_INTVL", ZMQ_TCP_KEEPALIVE_INTVL, time)

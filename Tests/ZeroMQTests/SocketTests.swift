@@ -167,6 +167,26 @@ struct SocketTests {
         #expect(disconnected.code == ENOENT)
     }
 
+    @Test(
+        "An IPv6 address in brackets binds and connects; IPv4 endpoints stay IPv4-only",
+        .enabled(if: loopbackIPv6IsUp(), "this machine has no IPv6 loopback"))
+    func ipv6EndpointsWork() throws {
+        let context = try ZMQContext()
+        let pull = try ZMQSocket(context: context, type: .pull)
+        try pull.set(.receiveTimeout(milliseconds: 5_000))
+        try pull.bind("tcp://[::1]:*")
+        let endpoint = try pull.lastEndpoint
+        #expect(endpoint.hasPrefix("tcp://[::1]:"))
+        let push = try ZMQSocket(context: context, type: .push)
+        try push.connect(endpoint)
+        try push.send(ZMQMessage(strings: "over IPv6"))
+        #expect(try pull.receive() == ZMQMessage(strings: "over IPv6"))
+
+        let wildcard = try ZMQSocket(context: context, type: .pull)
+        try wildcard.bind("tcp://*:*")
+        #expect(try wildcard.lastEndpoint.hasPrefix("tcp://0.0.0.0:"))
+    }
+
     @Test("Errors carry errno, libzmq's message and the operation")
     func errorsCarryErrnoMessageAndOperation() throws {
         let context = try ZMQContext()
@@ -275,5 +295,20 @@ struct SocketTests {
         let created = try #require(throws: ZMQError.self) { try ZMQSocket(context: context, type: .push) }
         #expect(created.isTerminated)
         context.shutdown()
+    }
+}
+
+/// Whether a TCP socket can bind `::1` here (containers may run without IPv6).
+private func loopbackIPv6IsUp() -> Bool {
+    let descriptor = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    var address = sockaddr_in6()
+    address.sin6_family = sa_family_t(AF_INET6)
+    address.sin6_addr = in6addr_loopback
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
+        }
     }
 }
