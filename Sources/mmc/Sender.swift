@@ -15,11 +15,13 @@ import Glibc
 import Darwin
 #endif
 
-/// Set by SIGINT and SIGTERM: the feed loop stops after the batch in flight.
-private let stopRequested = Atomic<Bool>(false)
-/// The signal that asked to stop, so that the hint names the one to repeat: a feed that a
-/// script or a service manager stops with SIGTERM has no Ctrl-C to press.
+/// The signal (SIGINT or SIGTERM) that asked the feed to stop after the batch in flight, or 0.
+/// Kept, not just a flag, so that the hint names the one to repeat: a feed that a script or a
+/// service manager stops with SIGTERM has no Ctrl-C to press.
 private let stopSignal = Atomic<Int32>(0)
+
+/// Whether a stop signal has arrived.
+private var stopRequested: Bool { stopSignal.load(ordering: .relaxed) != 0 }
 
 /// Sends the batches of one feed run; runs on a dedicated thread, since a PUSH socket blocks.
 struct Sender {
@@ -57,7 +59,7 @@ struct Sender {
         let startTime = Date().timeIntervalSince1970
         var sent = 0
         var batches = 0
-        while !stopRequested.load(ordering: .relaxed), total.map({ sent < $0 }) ?? true {
+        while !stopRequested, total.map({ sent < $0 }) ?? true {
             let size = min(plan.batchSize, total.map { $0 - sent } ?? plan.batchSize)
             let (values, labels) = source.points(from: sent, count: size)
             let ids = (0..<size).map { plan.firstID &+ UInt64(sent + $0) }
@@ -78,7 +80,7 @@ struct Sender {
         }
         let elapsed = clock.now - start
         try labelsFile?.close()
-        let interrupted = stopRequested.load(ordering: .relaxed)
+        let interrupted = stopRequested
         let summary = FeedSummary(points: sent, batches: batches, seconds: elapsed.seconds, interrupted: interrupted)
         try Output.writeStandardOutput(Array(summary.line(plan: plan).utf8))
         if plan.socket == .push && !interrupted {
@@ -96,14 +98,14 @@ struct Sender {
     /// - Returns: `false` when a stop was requested before the socket took the message.
     private func send(_ message: ZMQMessage, on socket: ZMQSocket) throws -> Bool {
         while try !socket.send(message) {
-            if stopRequested.load(ordering: .relaxed) { return false }
+            if stopRequested { return false }
         }
         return true
     }
 
     /// Sleeps until `deadline`, waking early for a stop request.
     private func sleep(until deadline: ContinuousClock.Instant) {
-        while !stopRequested.load(ordering: .relaxed) {
+        while !stopRequested {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { return }
             sleepCurrentThread(seconds: min(0.1, left.seconds))
@@ -115,7 +117,6 @@ struct Sender {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { received in
                 stopSignal.store(received, ordering: .relaxed)
-                stopRequested.store(true, ordering: .relaxed)
                 signal(received, SIG_DFL)
             }
         }
