@@ -52,10 +52,10 @@ struct FilterBlocks: Sendable {
     /// The largest radius the proof allows.
     static let largestRadius = 1e15
 
-    /// Copies `points` in the tree's `order` (-1 for padding), or nil if they are out of the
-    /// filter's range (a radius above ``largestRadius``, a non-finite value, or more than 10^5
-    /// features).
-    init?(_ points: PointMatrix, order: [Int32], threads: Int) {
+    /// Converts `rows`, the `points` in the tree's `order` (-1 for padding, whose rows are 0),
+    /// or nil if they are out of the filter's range (a radius above ``largestRadius``, a
+    /// non-finite value, or more than 10^5 features).
+    init?(_ points: PointMatrix, rows: [Double], order: [Int32], threads: Int) {
         let d = points.dimension, width = KDTree.blockWidth
         guard d >= 1, d <= 100_000 else { return nil }
         let centre = Self.centroid(points, threads: threads)
@@ -65,9 +65,6 @@ struct FilterBlocks: Sendable {
         var values = [Float](unsafeUninitializedCapacity: blockCount * d * width) { _, initialized in
             initialized = blockCount * d * width
         }
-        var rows = [Double](unsafeUninitializedCapacity: blockCount * width * d) { _, initialized in
-            initialized = blockCount * width * d
-        }
         var norms = [Float](unsafeUninitializedCapacity: blockCount * width) { _, initialized in
             initialized = blockCount * width
         }
@@ -75,23 +72,20 @@ struct FilterBlocks: Sendable {
             initialized = blockCount * width
         }
         var inRange = [Bool](repeating: true, count: blockCount)
-        rows.withUnsafeMutableBufferPointer { rows in
         values.withUnsafeMutableBufferPointer { values in
         norms.withUnsafeMutableBufferPointer { norms in
         radii.withUnsafeMutableBufferPointer { radii in
         inRange.withUnsafeMutableBufferPointer { inRange in
             let output = (
-                rows: ChunkOutput(buffer: rows), values: ChunkOutput(buffer: values), norms: ChunkOutput(buffer: norms),
+                values: ChunkOutput(buffer: values), norms: ChunkOutput(buffer: norms),
                 radii: ChunkOutput(buffer: radii), inRange: ChunkOutput(buffer: inRange)
             )
             forEachChunk(count: blockCount, chunkSize: KDTree.queryChunk / width, threads: threads) { blocks in
-                points.values.withUnsafeBufferPointer { source in
+                rows.withUnsafeBufferPointer { source in
                     for position in blocks.lowerBound * width..<blocks.upperBound * width {
-                        let point = Int(order[position])
-                        guard point >= 0 else {
+                        guard order[position] >= 0 else {
                             // Padding: zero coordinates, norm and radius, never a candidate.
                             for column in 0..<d {
-                                output.rows.buffer[position * d + column] = 0
                                 output.values.buffer[(position / width * d + column) * width + position % width] = 0
                             }
                             output.norms.buffer[position] = 0
@@ -100,8 +94,7 @@ struct FilterBlocks: Sendable {
                         }
                         var centred = 0.0, rounded = 0.0
                         for column in 0..<d {
-                            output.rows.buffer[position * d + column] = source[point * d + column]
-                            let offset = source[point * d + column] - centre[column]
+                            let offset = source[position * d + column] - centre[column]
                             let value = Float(offset)
                             output.values.buffer[(position / width * d + column) * width + position % width] = value
                             centred += offset * offset
@@ -115,7 +108,7 @@ struct FilterBlocks: Sendable {
                     }
                 }
             }
-        }}}}}
+        }}}}
         guard inRange.allSatisfy({ $0 }) else { return nil }
         self.dimension = d
         self.rows = rows

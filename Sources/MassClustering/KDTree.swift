@@ -172,32 +172,35 @@ public struct KDTree: Sendable {
         let width = KDTree.blockWidth
         let shape = Shape(dimension: d, leafSize: max(leafSize, width), bounds: bounds)
         var order = (0..<n).map { Int32($0) }
+        // The points in tree order: every split moves the rows with their indices, so each
+        // level reads its nodes' points in sequence instead of at random places of the input.
+        var rows = points.values
         let root = Node(start: 0, end: Int32(n), left: -1, minimumIndex: .max)
         // The root's split on the calling thread, its two halves down to `splitLevels` on a
         // thread each, then the subtrees below on the pool.
         var top = order.withUnsafeMutableBufferPointer { order in
-            points.values.withUnsafeBufferPointer { values in
-                shape.grow(root: root, order: order, values: values, stopLevel: 1, seed: 0)
+            rows.withUnsafeMutableBufferPointer { rows in
+                shape.grow(root: root, order: order, rows: rows, stopLevel: 1, seed: 0)
             }
         }
         shape.growFrontier(
-            of: &top, level: 1, stopLevel: KDTree.splitLevels - 1, order: &order, values: points.values,
-            seeds: 1 << 32, threads: threads)
+            of: &top, level: 1, stopLevel: KDTree.splitLevels - 1, order: &order, rows: &rows, seeds: 1 << 32,
+            threads: threads)
         shape.growFrontier(
-            of: &top, level: KDTree.splitLevels, stopLevel: nil, order: &order, values: points.values, seeds: 1,
+            of: &top, level: KDTree.splitLevels, stopLevel: nil, order: &order, rows: &rows, seeds: 1,
             threads: threads)
         let blockCount = (n + width - 1) / width
         order.append(contentsOf: repeatElement(-1, count: blockCount * width - n))
-        let filter = scan == .filtered ? FilterBlocks(points, order: order, threads: threads) : nil
+        rows.append(contentsOf: repeatElement(0, count: (blockCount * width - n) * d))
+        let filter = scan == .filtered ? FilterBlocks(points, rows: rows, order: order, threads: threads) : nil
         var blocks = [SIMD8<Double>](repeating: .zero, count: filter == nil ? blockCount * d : 0)
         if filter == nil { blocks.withUnsafeMutableBufferPointer { blocks in
-            let output = ChunkOutput(buffer: blocks), tree = order
+            let output = ChunkOutput(buffer: blocks), tree = rows
             forEachChunk(count: blockCount, chunkSize: KDTree.queryChunk / width, threads: threads) { range in
-                points.values.withUnsafeBufferPointer { values in
+                tree.withUnsafeBufferPointer { rows in
                     for position in range.lowerBound * width..<min(n, range.upperBound * width) {
-                        let point = Int(tree[position])
                         for column in 0..<d {
-                            output.buffer[position / width * d + column][position % width] = values[point * d + column]
+                            output.buffer[position / width * d + column][position % width] = rows[position * d + column]
                         }
                     }
                 }
@@ -261,24 +264,23 @@ public struct KDTree: Sendable {
         /// root, on up to `threads` threads, down to `stopLevel` levels below each (`nil`: to
         /// the leaves), the `i`-th with pivot seed `seeds + i`, and puts them in place.
         func growFrontier(
-            of top: inout Subtree, level: Int, stopLevel: Int?, order: inout [Int32], values: [Double],
+            of top: inout Subtree, level: Int, stopLevel: Int?, order: inout [Int32], rows: inout [Double],
             seeds: UInt64, threads: Int
         ) {
             let roots = top.frontier
             var subtrees = [Subtree?](repeating: nil, count: roots.count)
             order.withUnsafeMutableBufferPointer { order in
+            rows.withUnsafeMutableBufferPointer { rows in
                 subtrees.withUnsafeMutableBufferPointer { subtrees in
-                    let tree = ChunkOutput(buffer: order), output = ChunkOutput(buffer: subtrees)
-                    let frontier = top.nodes
+                    let tree = (order: ChunkOutput(buffer: order), rows: ChunkOutput(buffer: rows))
+                    let output = ChunkOutput(buffer: subtrees), frontier = top.nodes
                     forEachChunk(count: roots.count, chunkSize: 1, threads: threads) { range in
-                        values.withUnsafeBufferPointer { values in
-                            output.buffer[range.lowerBound] = grow(
-                                root: frontier[roots[range.lowerBound]], order: tree.buffer, values: values,
-                                stopLevel: stopLevel, seed: seeds + UInt64(range.lowerBound))
-                        }
+                        output.buffer[range.lowerBound] = grow(
+                            root: frontier[roots[range.lowerBound]], order: tree.order.buffer, rows: tree.rows.buffer,
+                            stopLevel: stopLevel, seed: seeds + UInt64(range.lowerBound))
                     }
                 }
-            }
+            }}
             for (root, subtree) in zip(roots, subtrees) {
                 guard let subtree else { continue }
                 top.append(subtree, at: root, level: level, stride: stride)
@@ -286,10 +288,11 @@ public struct KDTree: Sendable {
         }
 
         /// Grows the subtree of `root` by median splits of the widest feature, writing only
-        /// `order[root.start ..< root.end]`; nodes at `stopLevel` below the root are left
-        /// ungrown and listed in `frontier`.
+        /// `order[root.start ..< root.end]` and the same positions' `rows` (`dimension` values
+        /// each, moved with their indices); nodes at `stopLevel` below the root are left ungrown
+        /// and listed in `frontier`.
         func grow(
-            root: Node, order: UnsafeMutableBufferPointer<Int32>, values: UnsafeBufferPointer<Double>,
+            root: Node, order: UnsafeMutableBufferPointer<Int32>, rows: UnsafeMutableBufferPointer<Double>,
             stopLevel: Int?, seed: UInt64
         ) -> Subtree {
             let d = dimension, width = KDTree.blockWidth, stride = self.stride
@@ -319,9 +322,8 @@ public struct KDTree: Sendable {
                 box.withUnsafeMutableBufferPointer { box in
                     let lower = box.baseAddress!, upper = lower + d
                     for position in first..<last {
-                        let point = order[position]
-                        minimumIndex = min(minimumIndex, point)
-                        let row = values.baseAddress! + Int(point) * d
+                        minimumIndex = min(minimumIndex, order[position])
+                        let row = rows.baseAddress! + position * d
                         for column in 0..<d {
                             let value = row[column]
                             lower[column] = value < lower[column] ? value : lower[column]
@@ -335,7 +337,7 @@ public struct KDTree: Sendable {
                     for slot in 0..<2 * d { nodeBounds[node * stride + slot] = box[slot] }
                 case .ball:
                     KDTree.ball(
-                        of: UnsafeBufferPointer(rebasing: order[first..<last]), values: values, dimension: d,
+                        of: UnsafeBufferPointer(rebasing: rows[first * d..<last * d]), dimension: d,
                         into: &nodeBounds[node * stride..<(node + 1) * stride])
                 }
                 var widest = 0
@@ -348,8 +350,8 @@ public struct KDTree: Sendable {
                 // Children start on whole blocks (`first` does), so no block straddles two leaves.
                 let middle = first + ((last - first) / 2 + width - 1) / width * width
                 KDTree.select(
-                    order, range: first..<last, rank: middle, column: widest, dimension: d,
-                    values: values, state: &pivotState)
+                    order, rows: rows, range: first..<last, rank: middle, column: widest, dimension: d,
+                    state: &pivotState)
                 let child = nodes.count
                 nodes[node].left = Int32(child)
                 nodes.append(Node(start: Int32(first), end: Int32(middle), left: -1, minimumIndex: .max))
@@ -362,23 +364,24 @@ public struct KDTree: Sendable {
         }
     }
 
-    /// Writes the centroid of the points `members` and their largest distance from it.
+    /// Writes the centroid of the points `members` (rows of `d` values) and their largest
+    /// distance from it.
     private static func ball(
-        of members: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, dimension d: Int,
-        into ball: inout ArraySlice<Double>
+        of members: UnsafeBufferPointer<Double>, dimension d: Int, into ball: inout ArraySlice<Double>
     ) {
+        let count = members.count / d
         ball.withUnsafeMutableBufferPointer { ball in
             let centre = ball.baseAddress!
             centre.update(repeating: 0, count: d)
-            for point in members {
-                let row = values.baseAddress! + Int(point) * d
+            for member in 0..<count {
+                let row = members.baseAddress! + member * d
                 for column in 0..<d { centre[column] += row[column] }
             }
-            let scale = 1 / Double(members.count)
+            let scale = 1 / Double(count)
             for column in 0..<d { centre[column] *= scale }
             var radius = 0.0
-            for point in members {
-                radius = max(radius, KDTree.squaredDistance(values.baseAddress! + Int(point) * d, centre, dimension: d))
+            for member in 0..<count {
+                radius = max(radius, KDTree.squaredDistance(members.baseAddress! + member * d, centre, dimension: d))
             }
             centre[d] = radius.squareRoot()
         }
@@ -391,17 +394,37 @@ public struct KDTree: Sendable {
         mmc_bound_squared_distance(a, b, d)
     }
 
-    /// Rearranges `order[range]` so that the entry at `rank` holds the point whose `column`
-    /// value would be there after sorting, with no larger value before it and no smaller after.
+    /// Rearranges `order[range]`, and the rows of `rows` with it, so that the entry at `rank`
+    /// holds the point whose `column` value would be there after sorting, with no larger value
+    /// before it and no smaller after.
     ///
-    /// Quickselect with a three-way partition, so runs of equal values finish in one pass;
-    /// pivots are the median of three positions from a fixed-seed generator, so the expected
-    /// time is linear on every input and the result is deterministic.
+    /// Quickselect: each round moves the keys below a pivot to the front, then, if `rank` lies
+    /// beyond them, the keys equal to it, so a run of equal values ends the search at once.
+    /// Pivots are the median of three positions from a fixed-seed generator, so the expected
+    /// time is linear on every input and the result is deterministic. The passes are
+    /// branch-free (every position is swapped with the boundary, whether it moves or not): on
+    /// unordered keys a branch on the comparison mispredicts half the time, which cost more
+    /// than the swaps.
     private static func select(
-        _ order: UnsafeMutableBufferPointer<Int32>, range: Range<Int>, rank: Int, column: Int,
-        dimension: Int, values: UnsafeBufferPointer<Double>, state: inout UInt64
+        _ order: UnsafeMutableBufferPointer<Int32>, rows: UnsafeMutableBufferPointer<Double>, range: Range<Int>,
+        rank: Int, column: Int, dimension: Int, state: inout UInt64
     ) {
-        func key(_ position: Int) -> Double { values[Int(order[position]) * dimension + column] }
+        func key(_ position: Int) -> Double { rows[position * dimension + column] }
+        /// Moves the positions of `part` whose key is `first(key)` to its front; returns where
+        /// the others begin.
+        func partition(_ part: Range<Int>, first: (Double) -> Bool) -> Int {
+            var boundary = part.lowerBound
+            for position in part {
+                let moves = first(key(position))
+                // [lowerBound, boundary) hold keys that go first, [boundary, position) the others.
+                order.swapAt(boundary, position)
+                for offset in 0..<dimension {
+                    rows.swapAt(boundary * dimension + offset, position * dimension + offset)
+                }
+                boundary += moves ? 1 : 0
+            }
+            return boundary
+        }
         func randomPosition(_ low: Int, _ high: Int) -> Int {
             // SplitMix64 step.
             state &+= 0x9E37_79B9_7F4A_7C15
@@ -416,9 +439,16 @@ public struct KDTree: Sendable {
             let a = key(randomPosition(part.lowerBound, part.upperBound))
             let b = key(randomPosition(part.lowerBound, part.upperBound))
             let c = key(randomPosition(part.lowerBound, part.upperBound))
-            guard let next = selectionRound(part, toward: rank, pivotOf: a, b, c, key: key, swap: { order.swapAt($0, $1) })
-            else { return }
-            part = next
+            let pivot = max(min(a, b), min(max(a, b), c))
+            let less = partition(part) { $0 < pivot }
+            if rank < less {
+                part = part.lowerBound..<less
+                continue
+            }
+            // The pivot is one of the keys, so this part is never empty: every round shrinks.
+            let equal = partition(less..<part.upperBound) { $0 == pivot }
+            if rank < equal { return }
+            part = equal..<part.upperBound
         }
     }
 

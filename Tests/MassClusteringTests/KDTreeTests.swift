@@ -161,7 +161,7 @@ struct KDTreeTests {
             }
             let points = PointMatrix(count: n, dimension: d, values: values)
             let order = (0..<Int32(n)).map { $0 }
-            guard let filter = FilterBlocks(points, order: order, threads: 1) else {
+            guard let filter = FilterBlocks(points, rows: values, order: order, threads: 1) else {
                 Issue.record("offset \(offset) is in range")
                 continue
             }
