@@ -45,7 +45,8 @@ let package = Package(
         .systemLibrary(name: "CLinuxSupport"),
 
         // Running work off the async pool, shared by mmc, mmcd and the socket threads of ZeroMQ:
-        // dedicated threads with names, stack sizes and priorities, durations in seconds.
+        // dedicated threads with names, stack sizes and priorities, durations in seconds, UTC
+        // time stamps (the state file's move-aside names, the daemon's log lines).
         .target(name: "MMCRuntime", dependencies: ["CLinuxSupport"]),
 
         // Thin Swift wrapper over libzmq: every pointer and errno stays in here.
@@ -64,7 +65,7 @@ let package = Package(
 
         // The state file format: the snapshot record, its binary codec with CRC32C, atomic file
         // I/O. Shared by the daemon (writes, restores) and `mmc plot` (reads).
-        .target(name: "MMCState"),
+        .target(name: "MMCState", dependencies: ["MMCRuntime"]),
 
         // The daemon's configuration: the TOML file, its keys, ranges, reload plan. TOMLKit and
         // the log level only, so `mmc` can read the [clustering] settings without the server.

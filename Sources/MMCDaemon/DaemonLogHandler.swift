@@ -2,6 +2,7 @@ internal import FoundationEssentials
 internal import Glibc
 public import Logging
 public import MMCConfiguration
+internal import MMCRuntime
 internal import Synchronization
 
 /// The log level every ``DaemonLogHandler`` of a process follows, changeable while it runs
@@ -182,13 +183,7 @@ public struct DaemonLogHandler: LogHandler {
         // since 1970.
         let milliseconds = Int(((time.timeIntervalSinceReferenceDate + 978_307_200) * 1000 + 0.5).rounded(.down))
         let millisecond = (milliseconds % 1000 + 1000) % 1000
-        var seconds = time_t((milliseconds - millisecond) / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let dateTime = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
-            let count = strftime(buffer.baseAddress!, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
-            return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), as: UTF8.self)
-        }
+        let dateTime = utcTimestamp(secondsSinceEpoch: (milliseconds - millisecond) / 1000, format: "%Y-%m-%dT%H:%M:%S")
         let fraction = String(millisecond)
         return dateTime + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
     }

@@ -1,4 +1,5 @@
 internal import Glibc
+internal import MMCRuntime
 
 /// Writes and reads the daemon's state file atomically, in a versioned, checksummed format.
 ///
@@ -144,13 +145,7 @@ public struct StateStore: Sendable {
     ///
     /// - Returns: the new path.
     public func moveAside() throws(StateStoreError) -> String {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        let stamp = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
-            let count = strftime(buffer.baseAddress!, buffer.count, "%Y%m%dT%H%M%SZ", &parts)
-            return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), as: UTF8.self)
-        }
+        let stamp = utcTimestamp(secondsSinceEpoch: Int(time(nil)), format: "%Y%m%dT%H%M%SZ")
         let base = "\(path).corrupt-\(stamp)"
         var target = base
         var suffix = 0

@@ -220,6 +220,8 @@ import Testing
         }
         #expect(error.code == .checksumMismatch)
         #expect(movedTo.hasPrefix(store.path + ".corrupt-"))
+        // `<file>.corrupt-yyyyMMdd'T'HHmmss'Z'`, UTC.
+        #expect(movedTo.dropFirst((store.path + ".corrupt-").count).wholeMatch(of: /[0-9]{8}T[0-9]{6}Z/) != nil, "\(movedTo)")
         #expect(FileManager.default.contents(atPath: movedTo) == Data(bytes))
         #expect(!FileManager.default.fileExists(atPath: store.path))
 
