@@ -57,11 +57,11 @@ struct ConfigurationKey {
             number(
                 "clustering.gap_factor", \.clustering.gapFactor, in: [0...0, 1...1_000], unit: "a number",
                 meaning: "0 = off"),
-            choice("clustering.scaling", \.clustering.scaling),
-            ranges("clustering.scaling_ranges", \.clustering.scalingRanges, count: 0...1_024),
             number(
                 "clustering.valley_ratio", \.clustering.valleyRatio, in: [0...0, 1...1_000], unit: "a number",
                 meaning: "0 = off"),
+            choice("clustering.scaling", \.clustering.scaling),
+            ranges("clustering.scaling_ranges", \.clustering.scalingRanges, count: 0...1_024),
             integer(
                 "clustering.threads", \.clustering.threads, in: [0...1_024],
                 meaning: "0 = every processor but one"),

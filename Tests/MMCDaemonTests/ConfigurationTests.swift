@@ -57,27 +57,43 @@ import Testing
                 == ["clustering.threads = 2000: must be an integer in 0...1024 (0 = every processor but one)"])
     }
 
-    @Test func shippedConfigIsTheDefaultsAndDocumentsEveryKey() throws {
-        let configuration = try DaemonConfiguration(contentsOfFile: Self.shippedConfigPath)
-        #expect(configuration == DaemonConfiguration())
-
-        let lines = try String(contentsOfFile: Self.shippedConfigPath, encoding: .utf8)
+    /// The keys `config/mmcd.toml` sets, `section.key` in file order, with their values and
+    /// whether a comment line precedes each.
+    static func shippedConfigKeys() throws -> [(key: String, value: String, commented: Bool)] {
+        let lines = try String(contentsOfFile: shippedConfigPath, encoding: .utf8)
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var section = ""
-        var found: [String: String] = [:]
+        var keys: [(key: String, value: String, commented: Bool)] = []
         for (index, line) in lines.enumerated() {
             if line.hasPrefix("[") {
                 section = String(line.dropFirst().dropLast())
             } else if !line.hasPrefix("#"), let equals = line.firstIndex(of: "=") {
-                let key = section + "." + line[..<equals].trimmingCharacters(in: .whitespaces)
-                found[key] = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-                #expect(index > 0 && lines[index - 1].hasPrefix("#"), "\(key) has no comment")
+                keys.append(
+                    (
+                        section + "." + line[..<equals].trimmingCharacters(in: .whitespaces),
+                        line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces),
+                        index > 0 && lines[index - 1].hasPrefix("#")
+                    ))
             }
         }
+        return keys
+    }
+
+    @Test func shippedConfigIsTheDefaultsAndDocumentsEveryKey() throws {
+        let configuration = try DaemonConfiguration(contentsOfFile: Self.shippedConfigPath)
+        #expect(configuration == DaemonConfiguration())
+
+        let shipped = try Self.shippedConfigKeys()
+        for key in shipped {
+            #expect(key.commented, "\(key.key) has no comment")
+        }
+        // Same keys, same defaults, same order: `--check-config` prints them as the file lists them.
+        #expect(shipped.map(\.key) == DaemonConfiguration.documentedKeys.map(\.path))
+        #expect(shipped.map(\.key) == DaemonConfiguration().settings.map(\.key))
+        let found = Dictionary(uniqueKeysWithValues: shipped.map { ($0.key, $0.value) })
         for key in DaemonConfiguration.documentedKeys {
             #expect(found[key.path] == key.defaultValue, "\(key.path)")
         }
-        #expect(found.count == DaemonConfiguration.documentedKeys.count)
     }
 
     @Test func readsEverySection() throws {

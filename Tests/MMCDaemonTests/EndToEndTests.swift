@@ -427,6 +427,10 @@ import Testing
         #expect(check.output.contains("mmcd: configuration \(workspace.configurationPath) is valid"))
         #expect(check.output.contains("window.size = 3000\n"))
         #expect(check.output.contains("control.endpoint = \"\(workspace.controlEndpoint)\"\n"))
+        // Every key, in the order config/mmcd.toml documents them.
+        let printed = check.output.split(separator: "\n").dropFirst().map { String($0.prefix { $0 != " " }) }
+        let shipped = try ConfigurationTests.shippedConfigKeys().map(\.key)
+        #expect(printed == shipped)
 
         try workspace.writeConfiguration(EndToEndSettings(windowSize: -5))
         let notify = try workspace.notifyListener()
