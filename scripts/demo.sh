@@ -15,7 +15,14 @@ swift build --product mmcd
 swift build --product mmc
 bin=$(swift build --show-bin-path)
 
-state=$(mktemp -d)
+# The ipc:// endpoints are socket files in this directory, and a socket's path holds at most 107
+# bytes (sun_path); when $TMPDIR makes the longer one, <directory>/output, exceed that, the
+# directory goes in /tmp instead (else mmcd refuses to start: "File name too long").
+state=$(mktemp -d -t mmcd-demo.XXXXXX)
+if [ "$(printf %s "$state/output" | wc -c)" -gt 107 ]; then
+  rmdir "$state"
+  state=$(mktemp -d /tmp/mmcd-demo.XXXXXX)
+fi
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
