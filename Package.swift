@@ -133,7 +133,7 @@ let package = Package(
             name: "MMCDaemonTests",
             dependencies: [
                 "MMCDaemon", "MMCState", "MMCConfiguration", "MMCDevTools", "ZeroMQ", "MMCWire", "MassClustering",
-                "MMCTestSupport",
+                "MMCRuntime", "MMCTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

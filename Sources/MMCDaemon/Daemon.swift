@@ -88,7 +88,7 @@ public final class Daemon: Sendable {
             metrics: metrics, counters: counters, logger: logger, notifier: notifier,
             health: HealthMonitor(staleAfter: staleAfter), rejects: RateLimitedLog(logger: logger),
             live: LiveFeed(counters: counters, clients: metrics.liveClients),
-            priorityDenials: ThreadPriorityDenials(registry: metrics.registry, logger: logger))
+            threads: DedicatedThreadReports(registry: metrics.registry, logger: logger))
         let empty = try Self.emptyModel(configuration)
         let clustering: ClusteringParameters
         let scaling: FeatureScaling
@@ -286,7 +286,7 @@ public final class Daemon: Sendable {
 
     /// The live page over `model`, its plot rendered once per model version.
     private static func liveView(context: DaemonContext, model: DaemonModel) -> LiveView {
-        let cache = LivePlotCache(model: model, denials: context.priorityDenials)
+        let cache = LivePlotCache(model: model, threads: context.threads)
         return LiveView(feed: context.live, plot: { await cache.svg() })
     }
 

@@ -11,7 +11,7 @@ struct DaemonContext: Sendable {
     let rejects: RateLimitedLog
     /// The live page's feed of re-clustering summaries.
     let live: LiveFeed
-    /// Background threads the system did not let lower their priority.
-    let priorityDenials: ThreadPriorityDenials
+    /// What the system refused the dedicated threads: a lower priority, a thread at all.
+    let threads: DedicatedThreadReports
 }
 

@@ -227,7 +227,8 @@ actor DaemonModel {
         let priority = reclusterPriority
         running = Task {
             let result = await runOnDedicatedThread(
-                named: "mmcd.recluster", niceness: priority.niceness, priorityDenied: context.priorityDenials.record
+                named: "mmcd.recluster", niceness: priority.niceness, priorityDenied: context.threads.priorityDenied,
+                refused: context.threads.refused
             ) {
                 Result { () throws(WireError) in try job.run() }
             }

@@ -104,7 +104,7 @@ struct DaemonStateWriter: Sendable {
         let store = store
         context.health.setProblem(StateDirectory.problem(store.directory))
         let started = ContinuousClock.now
-        let result = await runOnDedicatedThread(named: "mmcd.state") {
+        let result = await runOnDedicatedThread(named: "mmcd.state", refused: context.threads.refused) {
             Result { () throws(StateStoreError) in
                 try store.save(state.snapshot(createdAt: Date().timeIntervalSince1970))
             }

@@ -1,4 +1,5 @@
 internal import Logging
+internal import MMCRuntime
 internal import Glibc
 internal import Prometheus
 internal import Synchronization
@@ -35,32 +36,54 @@ enum DedicatedThreadPriority: Sendable {
     }
 }
 
-/// Counts the threads that could not take a lower priority and says so once in the log.
+/// Counts and logs what the system refused the daemon's dedicated threads; the work goes on.
 ///
-/// Lowering one's own priority needs no privilege, but a seccomp filter (a unit's
-/// `SystemCallFilter=` without `setpriority`, a container runtime's profile) can refuse it. The
-/// work then runs at normal priority, which costs ingestion some CPU but nothing else: a
-/// warning on the first refusal and `mmcd_thread_priority_denied_total` are all it is worth.
-final class ThreadPriorityDenials: Sendable {
-    private let counter: Counter
+/// - **A lower priority.** Lowering one's own priority needs no privilege, but a seccomp filter
+///   (a unit's `SystemCallFilter=` without `setpriority`, a container runtime's profile) can
+///   refuse it. The work then runs at normal priority, which costs ingestion some CPU but
+///   nothing else: a warning on the first refusal and `mmcd_thread_priority_denied_total`.
+/// - **A thread.** `pthread_create` fails only when threads or memory run out (a cgroup's
+///   `pids.max`, the address space). The re-clustering, snapshot or plot then runs on a thread
+///   of the cooperative pool (``runOnDedicatedThread(named:niceness:stackSize:priorityDenied:refused:_:)``),
+///   late rather than lost; every refusal counts in `mmcd_thread_refused_total`, and the
+///   warning repeats at most once a minute per thread name while the shortage lasts.
+final class DedicatedThreadReports: Sendable {
+    private let priorityDenials: Counter
+    private let refusals: Counter
     private let logger: Logger
-    private let logged = Atomic<Bool>(false)
+    private let priorityLogged = Atomic<Bool>(false)
+    private let refusalLog: RateLimitedLog
 
-    /// Registers `mmcd_thread_priority_denied_total` on `registry`; the warning goes to `logger`.
+    /// Registers `mmcd_thread_priority_denied_total` and `mmcd_thread_refused_total` on
+    /// `registry`; the warnings go to `logger`.
     init(registry: PrometheusCollectorRegistry, logger: Logger) {
-        counter = registry.makeCounter(
+        priorityDenials = registry.makeCounter(
             descriptor: MetricNameDescriptor(
                 namespace: "mmcd", metricName: "thread_priority_denied", unitName: "total",
                 helpText: "Threads that could not lower their priority and ran at normal priority."))
+        refusals = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "mmcd", metricName: "thread_refused", unitName: "total",
+                helpText: "Threads the system refused to start; their work ran on the async pool."))
         self.logger = logger
+        refusalLog = RateLimitedLog(logger: logger, interval: .seconds(60))
     }
 
     /// Records a refused priority change of the thread `thread` (`errno` as the call set it).
-    func record(thread: String, errno code: Int32) {
-        counter.increment()
-        guard !logged.exchange(true, ordering: .relaxed) else { return }
+    func priorityDenied(thread: String, errno code: Int32) {
+        priorityDenials.increment()
+        guard !priorityLogged.exchange(true, ordering: .relaxed) else { return }
         logger.warning(
             "cannot lower a thread's priority; such threads run at normal priority (counted in mmcd_thread_priority_denied_total)",
             metadata: ["thread": "\(thread)", "error": "\(String(cString: strerror(code)))"])
+    }
+
+    /// Records a thread the system refused to start.
+    func refused(_ refusal: ThreadRefused) {
+        refusals.increment()
+        refusalLog.log(
+            .warning, key: refusal.thread,
+            "the system refused a thread; its work runs on the async pool (counted in mmcd_thread_refused_total)",
+            metadata: ["thread": "\(refusal.thread)", "error": "\(String(cString: strerror(refusal.code)))"])
     }
 }

@@ -229,12 +229,12 @@ final class LiveFeed: Sendable {
 /// viewers, on a thread of its own so a large window does not hold the cooperative pool.
 actor LivePlotCache {
     private let model: DaemonModel
-    private let denials: ThreadPriorityDenials
+    private let threads: DedicatedThreadReports
     private var cached: (version: UInt64, svg: Task<String, Never>)?
 
-    init(model: DaemonModel, denials: ThreadPriorityDenials) {
+    init(model: DaemonModel, threads: DedicatedThreadReports) {
         self.model = model
-        self.denials = denials
+        self.threads = threads
     }
 
     /// The plot of the latest clustering's window.
@@ -244,10 +244,11 @@ actor LivePlotCache {
         let window = await model.liveWindow()
         // Another caller may have rendered this version while this one waited.
         if let cached, cached.version == window.modelVersion { return await cached.svg.value }
-        let task = Task { [denials] in
+        let task = Task { [threads] in
             await runOnDedicatedThread(
                 named: "mmcd.live-plot", niceness: DedicatedThreadPriority.background.niceness,
-                priorityDenied: denials.record) { window.svg() }
+                priorityDenied: threads.priorityDenied, refused: threads.refused
+            ) { window.svg() }
         }
         cached = (window.modelVersion, task)
         return await task.value

@@ -10,29 +10,53 @@ internal import Darwin
 ///
 /// The work never holds a thread of Swift's cooperative pool, which async tasks share: a
 /// re-clustering, an `fsync`, a PUSH socket waiting for a peer. The thread gets `name` (as
-/// `top -H` and `perf` show it) and the stack of a main thread, since the clusterer's k-d tree
-/// and hierarchy recurse.
+/// `top -H` and `perf` show it) and by default the stack of a main thread, since the
+/// clusterer's k-d tree and hierarchy recurse. When the system refuses a thread (threads or
+/// memory ran out), the work runs on the calling thread instead: it holds a pool thread for a
+/// while, but a re-clustering or a state snapshot is late rather than lost.
 ///
 /// - Parameters:
 ///   - niceness: the thread's nice value, 0 to run like every other thread; above 0 the work
 ///     yields to the others.
+///   - stackSize: the thread's stack in bytes.
 ///   - priorityDenied: called with the thread's name and `errno` when the system refuses the
 ///     niceness (a seccomp filter may); the work then runs at normal priority.
+///   - refused: called when the system refuses the thread, before the work runs on the
+///     calling thread.
 package func runOnDedicatedThread<Result: Sendable, Failure: Error>(
-    named name: String, niceness: Int32 = 0,
+    named name: String, niceness: Int32 = 0, stackSize: Int = 8 << 20,
     priorityDenied: (@Sendable (_ thread: String, _ errno: Int32) -> Void)? = nil,
+    refused: (@Sendable (ThreadRefused) -> Void)? = nil,
     _ body: @escaping @Sendable () throws(Failure) -> Result
 ) async throws(Failure) -> Result {
     let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Swift.Result<Result, Failure>, Never>) in
-        // 8 MiB, a main thread's default.
-        startDedicatedThread(named: name, stackSize: 8 << 20) {
-            if niceness != 0, mmc_set_current_thread_niceness(niceness) != 0 {
-                priorityDenied?(name, errno)
+        do throws(ThreadRefused) {
+            try startDedicatedThread(named: name, stackSize: stackSize) {
+                if niceness != 0, mmc_set_current_thread_niceness(niceness) != 0 {
+                    priorityDenied?(name, errno)
+                }
+                continuation.resume(returning: Swift.Result { () throws(Failure) in try body() })
             }
+        } catch {
+            refused?(error)
             continuation.resume(returning: Swift.Result { () throws(Failure) in try body() })
         }
     }
     return try outcome.get()
+}
+
+/// The system refused to start a thread: `pthread_create` failed, which it does only when
+/// threads or memory run out (a cgroup's `pids.max`, `RLIMIT_NPROC`, the address space).
+package struct ThreadRefused: Error, Sendable, CustomStringConvertible {
+    /// The name the thread was to have.
+    package let thread: String
+    /// `pthread_create`'s error number (`EAGAIN` mostly).
+    package let code: Int32
+
+    /// `cannot start the thread NAME: REASON (errno N)`.
+    package var description: String {
+        "cannot start the thread \(thread): \(String(cString: strerror(code))) (errno \(code))"
+    }
 }
 
 /// Starts `body` on a new detached thread named `name`, never a thread of Swift's cooperative
@@ -40,9 +64,10 @@ package func runOnDedicatedThread<Result: Sendable, Failure: Error>(
 ///
 /// - Parameter stackSize: the thread's stack in bytes; `nil` for the system's default (the
 ///   stack limit, `ulimit -s`).
-/// - Precondition: the system can start a thread (`pthread_create` fails only when threads or
-///   memory run out).
-package func startDedicatedThread(named name: String, stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) {
+/// - Throws: ``ThreadRefused`` when the system cannot start the thread; `body` is not run.
+package func startDedicatedThread(
+    named name: String, stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void
+) throws(ThreadRefused) {
     var attributes = pthread_attr_t()
     pthread_attr_init(&attributes)
     defer { pthread_attr_destroy(&attributes) }
@@ -60,7 +85,7 @@ package func startDedicatedThread(named name: String, stackSize: Int? = nil, _ b
     }, start.toOpaque())
     if failure != 0 {
         start.release()
-        preconditionFailure("cannot start the thread \(name): \(String(cString: strerror(failure)))")
+        throw ThreadRefused(thread: name, code: failure)
     }
 }
 

@@ -43,11 +43,18 @@ private struct ThreadHandoff<Value>: @unchecked Sendable {
 
 /// Starts a dedicated thread (never a Swift concurrency pool thread, so blocking libzmq calls
 /// cannot starve async tasks) and makes it the sole owner of `value`, usually sockets.
+///
+/// - Throws: ``ZMQError`` with `pthread_create`'s error number when the system refuses the
+///   thread; `value` is then released (its sockets closed) here.
 func startSocketThread<Value>(
     named name: String, handing value: sending Value, body: @escaping @Sendable (Value) -> Void
-) {
+) throws(ZMQError) {
     let handoff = ThreadHandoff(value: value)
-    startDedicatedThread(named: name) {
-        body(handoff.value)
+    do throws(ThreadRefused) {
+        try startDedicatedThread(named: name) {
+            body(handoff.value)
+        }
+    } catch {
+        throw ZMQError(code: error.code, operation: "start the thread \(name)")
     }
 }

@@ -50,7 +50,7 @@ public final class ZAPAuthenticator: Sendable {
         try socket.set(.receiveTimeout(milliseconds: pollIntervalMilliseconds))
         try socket.bind(Self.endpoint)
         policy = ZAPPolicy(allowedKeys: allowedKeys, observer: observer)
-        startSocketThread(named: "zeromq.zap", handing: socket) { [policy, state] socket in
+        try startSocketThread(named: "zeromq.zap", handing: socket) { [policy, state] socket in
             Self.serve(socket: socket, policy: policy, state: state)
         }
     }

@@ -138,7 +138,7 @@ public final class ZMQReceiveLoop: Sendable {
             pollIntervalMilliseconds: pollIntervalMilliseconds
         )
         continuation.onTermination = { _ in requestStop() }
-        startSocketThread(named: name, handing: (socket, outboxReceiver, peerGate)) { sockets in
+        try startSocketThread(named: name, handing: (socket, outboxReceiver, peerGate)) { sockets in
             loop.run(socket: sockets.0, outbox: sockets.1, gate: sockets.2)
         }
     }

@@ -121,8 +121,12 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         let plan = try plan()
         let report = try await withCheckedThrowingContinuation { continuation in
-            startDedicatedThread(named: "mmc.bench") {
-                continuation.resume(with: Result { try plan.run() })
+            do {
+                try startDedicatedThread(named: "mmc.bench") {
+                    continuation.resume(with: Result { try plan.run() })
+                }
+            } catch {
+                continuation.resume(throwing: error)
             }
         }
         try Output.writeStandardOutput(Array((json ? report.json() : report.text()).utf8))

@@ -109,8 +109,15 @@ enum PubSubBench {
     private static func pair(_ plan: Plan) throws -> Run {
         let context = try ZMQContext()
         let state = PairState()
-        startDedicatedThread(named: "mmc.bench.pub") { publish(plan, state: state, context: context) }
-        startDedicatedThread(named: "mmc.bench.sub") { subscribe(plan, state: state, context: context) }
+        try startDedicatedThread(named: "mmc.bench.pub") { publish(plan, state: state, context: context) }
+        do {
+            try startDedicatedThread(named: "mmc.bench.sub") { subscribe(plan, state: state, context: context) }
+        } catch {
+            // The publisher stops waiting for a subscriber once a failure is set.
+            state.failure.withLock { $0 = "\(error)" }
+            state.ended.wait()
+            throw error
+        }
         state.ended.wait()
         state.ended.wait()
         if let failure = state.failure.withLock({ $0 }) {

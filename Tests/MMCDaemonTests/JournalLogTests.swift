@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import MMCConfiguration
+import MMCRuntime
 import MMCTestSupport
 import Prometheus
 import Testing
@@ -62,15 +63,50 @@ import Testing
     }
 }
 
-/// A refused thread priority costs one log line and a counted metric, never the work.
-@Suite(.tags(.unit, .systemd)) struct ThreadPriorityDenialTests {
-    @Test func everyDenialIsCountedAndOnlyTheFirstLogged() {
+/// What the system refuses a dedicated thread costs log lines and counted metrics, never the work.
+@Suite(.tags(.unit, .systemd)) struct DedicatedThreadReportTests {
+    @Test func everyPriorityDenialIsCountedAndOnlyTheFirstLogged() {
         let registry = PrometheusCollectorRegistry()
         let lines = LineCollector()
-        let denials = ThreadPriorityDenials(registry: registry, logger: Logger(label: "test") { _ in lines })
-        for _ in 0..<3 { denials.record(thread: "mmcd.recluster", errno: EPERM) }
+        let reports = DedicatedThreadReports(registry: registry, logger: Logger(label: "test") { _ in lines })
+        for _ in 0..<3 { reports.priorityDenied(thread: "mmcd.recluster", errno: EPERM) }
         let text = String(decoding: registry.emitToBuffer(), as: UTF8.self)
         #expect(text.contains("mmcd_thread_priority_denied_total 3"))
+        #expect(text.contains("mmcd_thread_refused_total 0"))
         #expect(lines.count == 1)
+    }
+
+    @Test("a refused thread: the work runs on the caller's thread, counted, logged once a minute")
+    func refusedThreadsRunTheWorkAnyway() async {
+        let registry = PrometheusCollectorRegistry()
+        let lines = LineCollector()
+        let reports = DedicatedThreadReports(registry: registry, logger: Logger(label: "test") { _ in lines })
+        // A stack larger than the address space: pthread_create must refuse it.
+        let impossible = 1 << 50
+        for run in 0..<3 {
+            let result = await runOnDedicatedThread(
+                named: "mmcd.recluster", stackSize: impossible, refused: reports.refused
+            ) { run * 10 }
+            #expect(result == run * 10)
+        }
+        let text = String(decoding: registry.emitToBuffer(), as: UTF8.self)
+        #expect(text.contains("mmcd_thread_refused_total 3"))
+        #expect(lines.count == 1)
+        // The same call with a stack the system grants starts a thread and reports nothing.
+        #expect(await runOnDedicatedThread(named: "mmcd.recluster", refused: reports.refused) { 7 } == 7)
+        #expect(String(decoding: registry.emitToBuffer(), as: UTF8.self).contains("mmcd_thread_refused_total 3"))
+    }
+
+    @Test func aRefusedThreadIsAnErrorNamingIt() {
+        #expect(throws: ThreadRefused.self) {
+            try startDedicatedThread(named: "mmcd.test", stackSize: 1 << 50) { Issue.record("the thread ran") }
+        }
+        do {
+            try startDedicatedThread(named: "mmcd.test", stackSize: 1 << 50) {}
+        } catch {
+            #expect(error.thread == "mmcd.test")
+            #expect(error.code != 0)
+            #expect(error.description.hasPrefix("cannot start the thread mmcd.test: "))
+        }
     }
 }
