@@ -11,10 +11,11 @@ PACKAGE = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
 def tree(root: str) -> dict:
-    """Every file and folder below ``root`` (but caches) with its modification time."""
+    """Every file and folder below ``root`` with its modification time, but caches and a
+    virtual environment kept there (``.venv``, which running pip may touch)."""
     found = {}
     for directory, folders, files in os.walk(root):
-        folders[:] = [name for name in folders if name != "__pycache__"]
+        folders[:] = [name for name in folders if name not in ("__pycache__", ".venv")]
         for name in folders + files:
             path = os.path.join(directory, name)
             found[os.path.relpath(path, root)] = os.stat(path).st_mtime_ns
