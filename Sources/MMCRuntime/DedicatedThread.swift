@@ -12,8 +12,9 @@ internal import Darwin
 /// re-clustering, an `fsync`, a PUSH socket waiting for a peer. The thread gets `name` (as
 /// `top -H` and `perf` show it) and by default the stack of a main thread, since the
 /// clusterer's k-d tree and hierarchy recurse. When the system refuses a thread (threads or
-/// memory ran out), the work runs on the calling thread instead: it holds a pool thread for a
-/// while, but a re-clustering or a state snapshot is late rather than lost.
+/// memory ran out), the work runs on a thread of the cooperative pool instead, never on the
+/// caller's actor: it holds that thread for a while, but a re-clustering or a state snapshot
+/// is late rather than lost.
 ///
 /// - Parameters:
 ///   - niceness: the thread's nice value, 0 to run like every other thread; above 0 the work
@@ -22,7 +23,8 @@ internal import Darwin
 ///   - priorityDenied: called with the thread's name and `errno` when the system refuses the
 ///     niceness (a seccomp filter may); the work then runs at normal priority.
 ///   - refused: called when the system refuses the thread, before the work runs on the
-///     calling thread.
+///     cooperative pool.
+@concurrent  // Off the caller's actor: refused a thread, the work must not hold that actor.
 package func runOnDedicatedThread<Result: Sendable, Failure: Error>(
     named name: String, niceness: Int32 = 0, stackSize: Int = 8 << 20,
     priorityDenied: (@Sendable (_ thread: String, _ errno: Int32) -> Void)? = nil,

@@ -76,7 +76,7 @@ import Testing
         #expect(lines.count == 1)
     }
 
-    @Test("a refused thread: the work runs on the caller's thread, counted, logged once a minute")
+    @Test("a refused thread: the work runs on the pool, counted, logged once a minute")
     func refusedThreadsRunTheWorkAnyway() async {
         let registry = PrometheusCollectorRegistry()
         let lines = LineCollector()
