@@ -12,6 +12,7 @@ extension DaemonConfiguration.Clustering {
         try ClusteringParameters(
             method: method, minSamples: minSamples,
             minClusterSize: minClusterSize == 0 ? nil : minClusterSize, graphNeighbours: graphNeighbours,
+            allowSingleCluster: allowSingleCluster,
             outlierFactor: outlierFactor, gapFactor: gapFactor == 0 ? nil : gapFactor,
             valleyRatio: valleyRatio == 0 ? nil : valleyRatio)
     }

@@ -60,6 +60,7 @@ struct ConfigurationKey {
             number(
                 "clustering.valley_ratio", \.clustering.valleyRatio, in: [0...0, 1...1_000], unit: "a number",
                 meaning: "0 = off"),
+            boolean("clustering.allow_single_cluster", \.clustering.allowSingleCluster, live: false),
             choice("clustering.scaling", \.clustering.scaling),
             ranges("clustering.scaling_ranges", \.clustering.scalingRanges, count: 0...1_024),
             integer(

@@ -27,7 +27,7 @@ import Testing
         #expect(try DaemonConfiguration(toml: "") == DaemonConfiguration())
         let paths = DaemonConfiguration.documentedKeys.map(\.path)
         #expect(Set(paths).count == paths.count)
-        #expect(paths.count == 55)
+        #expect(paths.count == 56)
     }
 
     @Test func theDescriptorBudgetCountsHTTPAndEveryBindingZeroMQSocket() throws {
