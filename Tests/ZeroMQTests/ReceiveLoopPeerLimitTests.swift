@@ -84,11 +84,13 @@ private func greeted(_ descriptor: Int32) -> Bool {
 /// A receive loop on a `PULL` bound to an ephemeral port on 127.0.0.1 behind a gate with these
 /// limits, and the port.
 private func gatedLoop(
-    limit: Int, perAddressLimit: Int, name: String, observe: (@Sendable (ZMQPeerReport) -> Void)? = nil
+    limit: Int, perAddressLimit: Int, name: String, binding: String = "tcp://127.0.0.1:*",
+    observe: (@Sendable (ZMQPeerReport) -> Void)? = nil
 ) throws -> (loop: ZMQReceiveLoop, port: UInt16) {
     let pull = try ZMQSocket(context: ZMQContext(), type: .pull)
     let gate = try ZMQPeerGate.watching(pull, limit: limit, perAddressLimit: perAddressLimit, observe: observe)
-    let endpoint = try pull.bindEphemeralTCP()
+    try pull.bind(binding)
+    let endpoint = try pull.lastEndpoint
     let port = try LoopbackPorts.port(ofEndpoint: endpoint)
     return (try ZMQReceiveLoop(socket: pull, bufferSize: 4, name: name, peerGate: gate), UInt16(port))
 }
@@ -206,6 +208,34 @@ struct ReceiveLoopPeerLimitTests {
         for descriptor in crowding + others { close(descriptor) }
         #expect(try await eventually(within: .seconds(10)) { loop.peers == 0 })
         #expect(loop.refusedPeers == 2)
+        loop.stop()
+    }
+
+    @Test(
+        "On a dual-stack [::] socket IPv4 peers count per address, as ::ffff:a.b.c.d",
+        .enabled(if: loopbackIPv6IsUp(), "this machine has no IPv6 loopback"))
+    func ipv4PeersOnADualStackSocket() async throws {
+        let reports = Mutex<[ZMQPeerReport]>([])
+        let (loop, port) = try gatedLoop(
+            limit: 8, perAddressLimit: 2, name: "test.peer-limit-dual-stack", binding: "tcp://[::]:*"
+        ) { report in
+            reports.withLock { $0.append(report) }
+        }
+        var held: [Int32] = []
+        defer { held.forEach { close($0) } }
+        for expected in [1, 2] {
+            held.append(try #require(rawConnection(tcpPort: port, from: "127.0.0.1")))
+            #expect(try await eventually(within: .seconds(10)) { loop.peers == expected })
+        }
+        let third = try #require(rawConnection(tcpPort: port, from: "127.0.0.1"))
+        #expect(try await eventually(within: .seconds(10)) { loop.refusedPeersAtAddressLimit == 1 })
+        #expect(closedByServer(third))
+        close(third)
+        // Another IPv4 address is another mapped address, with places of its own.
+        held.append(try #require(rawConnection(tcpPort: port, from: "127.0.0.2")))
+        #expect(try await eventually(within: .seconds(10)) { loop.peers == 3 })
+        #expect(loop.refusedPeers == 1)
+        #expect(reports.withLock { $0.flatMap(\.crowdedAddresses) } == ["::ffff:127.0.0.1"])
         loop.stop()
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 import ZeroMQ
 
@@ -50,4 +51,19 @@ func sendUntilReceived(
         }
     }
     return nil
+}
+
+/// Whether a TCP socket can bind `::1` here (containers may run without IPv6).
+func loopbackIPv6IsUp() -> Bool {
+    let descriptor = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    var address = sockaddr_in6()
+    address.sin6_family = sa_family_t(AF_INET6)
+    address.sin6_addr = in6addr_loopback
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
+        }
+    }
 }
