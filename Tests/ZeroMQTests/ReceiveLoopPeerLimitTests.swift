@@ -95,6 +95,25 @@ private func gatedLoop(
     return (try ZMQReceiveLoop(socket: pull, bufferSize: 4, name: name, peerGate: gate), UInt16(port))
 }
 
+/// Connects from `source` one at a time, `limit` connections the loop (until then without
+/// peers) accepts, then one more, which it must refuse at the address limit; returns the
+/// accepted ones, open.
+private func crowd(
+    _ loop: ZMQReceiveLoop, port: UInt16, from source: String, upTo limit: Int
+) async throws -> [Int32] {
+    var accepted: [Int32] = []
+    for expected in 1...limit {
+        accepted.append(try #require(rawConnection(tcpPort: port, from: source)))
+        #expect(try await eventually(within: .seconds(10)) { loop.peers == expected })
+    }
+    let refusedBefore = loop.refusedPeersAtAddressLimit
+    let beyond = try #require(rawConnection(tcpPort: port, from: source))
+    #expect(try await eventually(within: .seconds(10)) { loop.refusedPeersAtAddressLimit == refusedBefore + 1 })
+    #expect(closedByServer(beyond))
+    close(beyond)
+    return accepted
+}
+
 @Suite("Receive loop peer limit", .timeLimit(.minutes(1)), .tags(.unit))
 struct ReceiveLoopPeerLimitTests {
     @Test("TCP connections beyond the limit are closed at once, and a freed place is taken again")
@@ -179,16 +198,7 @@ struct ReceiveLoopPeerLimitTests {
             reports.withLock { $0.append(report) }
         }
 
-        // One by one, so that the refused connection is the third.
-        var crowding: [Int32] = []
-        for expected in [1, 2] {
-            crowding.append(try #require(rawConnection(tcpPort: port, from: "127.0.0.1")))
-            #expect(try await eventually(within: .seconds(10)) { loop.peers == expected })
-        }
-        let third = try #require(rawConnection(tcpPort: port, from: "127.0.0.1"))
-        #expect(try await eventually(within: .seconds(10)) { loop.refusedPeersAtAddressLimit == 1 })
-        #expect(closedByServer(third))
-        close(third)
+        var crowding = try await crowd(loop, port: port, from: "127.0.0.1", upTo: 2)
         let others = try ["127.0.0.2", "127.0.0.2"].map { try #require(rawConnection(tcpPort: port, from: $0)) }
         #expect(try await eventually(within: .seconds(10)) { loop.peers == 4 })
         #expect(loop.refusedPeers == 1 && loop.refusedPeersAtAddressLimit == 1)
@@ -221,16 +231,8 @@ struct ReceiveLoopPeerLimitTests {
         ) { report in
             reports.withLock { $0.append(report) }
         }
-        var held: [Int32] = []
+        var held = try await crowd(loop, port: port, from: "127.0.0.1", upTo: 2)
         defer { held.forEach { close($0) } }
-        for expected in [1, 2] {
-            held.append(try #require(rawConnection(tcpPort: port, from: "127.0.0.1")))
-            #expect(try await eventually(within: .seconds(10)) { loop.peers == expected })
-        }
-        let third = try #require(rawConnection(tcpPort: port, from: "127.0.0.1"))
-        #expect(try await eventually(within: .seconds(10)) { loop.refusedPeersAtAddressLimit == 1 })
-        #expect(closedByServer(third))
-        close(third)
         // Another IPv4 address is another mapped address, with places of its own.
         held.append(try #require(rawConnection(tcpPort: port, from: "127.0.0.2")))
         #expect(try await eventually(within: .seconds(10)) { loop.peers == 3 })
