@@ -112,10 +112,10 @@ extension DaemonConfiguration {
         /// cluster's worth of points at this many times its density; other splits are undone
         /// unless they are gaps. 0 = off (every split competes, as in HDBSCAN). Default 2.
         public var valleyRatio = 2.0
-        /// `clustering.allow_single_cluster`: a window in which no split is kept (no valley, no
-        /// gap) comes back as one cluster instead of split by excess of mass, which cuts a
-        /// single unimodal cluster into a few but is also what separates touching clusters
-        /// without a valley. For a stream with one operating mode. Default false.
+        /// `clustering.allow_single_cluster`: the whole window competes with its clusters and
+        /// comes back as one when no split is kept or its excess of mass outweighs theirs; off,
+        /// a single unimodal cluster is cut into a few. For a stream with one operating mode.
+        /// Default false.
         public var allowSingleCluster = false
         /// `clustering.scaling`: how each feature is put on one scale before the neighbour
         /// search: `robust` (the body of the window to [0, 1], far readings kept far away),
