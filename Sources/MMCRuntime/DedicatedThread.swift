@@ -10,11 +10,12 @@ internal import Darwin
 ///
 /// The work never holds a thread of Swift's cooperative pool, which async tasks share: a
 /// re-clustering, an `fsync`, a PUSH socket waiting for a peer. The thread gets `name` (as
-/// `top -H` and `perf` show it) and by default the stack of a main thread, since the
-/// clusterer's k-d tree and hierarchy recurse. When the system refuses a thread (threads or
-/// memory ran out), the work runs on a thread of the cooperative pool instead, never on the
-/// caller's actor: it holds that thread for a while, but a re-clustering or a state snapshot
-/// is late rather than lost.
+/// `top -H` and `perf` show it) and by default the stack of a main thread (8 MiB), so the
+/// work has the room it would have there; the clusterer itself recurses only as deep as a
+/// mass tree is high (at most 20), its k-d tree and hierarchy keep explicit stacks. When the
+/// system refuses a thread (threads or memory ran out), the work runs on a thread of the
+/// cooperative pool instead, never on the caller's actor: it holds that thread for a while,
+/// but a re-clustering or a state snapshot is late rather than lost.
 ///
 /// - Parameters:
 ///   - niceness: the thread's nice value, 0 to run like every other thread; above 0 the work
